@@ -1,0 +1,1 @@
+"""The namespace lab: topologies of network namespaces built and removed through netlink."""
