@@ -1,0 +1,61 @@
+"""Which syscalls, with which integer arguments, a router makes for each catalog step.
+
+This is data: ``step-error`` faults read it to turn "fail the header_include step" into
+"setsockopt level IPPROTO_IP optname IP_HDRINCL", and the fault table re-exports it. The socket
+type is masked with 0xff because routers (and Python) add SOCK_CLOEXEC / SOCK_NONBLOCK to it.
+"""
+
+from __future__ import annotations
+
+from harness.catalog import Step
+
+# Argument names per syscall, in the kernel's order (for ``args:`` in syscall-error faults).
+ARG_NAMES: dict[str, tuple[str, ...]] = {
+    "socket": ("domain", "type", "protocol"),
+    "bind": ("fd", "addr", "addrlen"),
+    "setsockopt": ("fd", "level", "optname", "optval", "optlen"),
+    "getsockopt": ("fd", "level", "optname", "optval", "optlen"),
+    "epoll_create1": ("flags",),
+    "epoll_create": ("size",),
+    "epoll_ctl": ("epfd", "op", "fd", "event"),
+    "sendto": ("fd", "buf", "len", "flags", "dest_addr", "addrlen"),
+    "sendmsg": ("fd", "msg", "flags"),
+    "recvfrom": ("fd", "buf", "len", "flags", "src_addr", "addrlen"),
+    "recvmsg": ("fd", "msg", "flags"),
+    "close": ("fd",),
+}
+
+# Default masks for arguments that carry flags besides the value a rule means.
+ARG_MASKS: dict[tuple[str, str], int] = {("socket", "type"): 0xFF}
+
+# step -> call name -> (syscall, {argument: symbol or number})
+STEP_CALLS: dict[Step, dict[str, tuple[str, dict[str, int | str]]]] = {
+    Step.CREATE_SOCKET: {
+        "socket": ("socket", {"domain": "AF_INET", "type": "SOCK_RAW", "protocol": "IPPROTO_IGMP"}),
+    },
+    Step.BIND: {
+        "bind": ("bind", {}),
+        "SO_BINDTODEVICE": ("setsockopt", {"level": "SOL_SOCKET", "optname": "SO_BINDTODEVICE"}),
+    },
+    Step.REQUEST_MULTICAST: {
+        "IP_MULTICAST_IF": ("setsockopt", {"level": "IPPROTO_IP", "optname": "IP_MULTICAST_IF"}),
+        "IP_ADD_MEMBERSHIP": (
+            "setsockopt",
+            {"level": "IPPROTO_IP", "optname": "IP_ADD_MEMBERSHIP"},
+        ),
+        "MRT_INIT": ("setsockopt", {"level": "IPPROTO_IP", "optname": "MRT_INIT"}),
+        "MRT_ADD_VIF": ("setsockopt", {"level": "IPPROTO_IP", "optname": "MRT_ADD_VIF"}),
+    },
+    Step.ROUTER_ALERT: {
+        "IP_OPTIONS": ("setsockopt", {"level": "IPPROTO_IP", "optname": "IP_OPTIONS"}),
+    },
+    Step.HEADER_INCLUDE: {
+        "IP_HDRINCL": ("setsockopt", {"level": "IPPROTO_IP", "optname": "IP_HDRINCL"}),
+    },
+    Step.EVENT_SELECT: {
+        "epoll_ctl": ("epoll_ctl", {"op": "EPOLL_CTL_ADD"}),
+        "epoll_create1": ("epoll_create1", {}),
+    },
+    Step.SEND: {"sendto": ("sendto", {}), "sendmsg": ("sendmsg", {})},
+    Step.RECEIVE: {"recvfrom": ("recvfrom", {}), "recvmsg": ("recvmsg", {})},
+}

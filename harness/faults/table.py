@@ -1,0 +1,391 @@
+"""THE fault table: every fault, the step it breaks, why, the errno it yields here, the event.
+
+This is data, in one place. ``docs/faults.md`` is generated from it
+(``python -m harness.faults.table``), and tests/faults/test_faults_table.py applies every row to
+the probe program in a real namespace and checks that the kernel returns the listed errno at the
+listed step, and that ``clear`` restores the step where the row says it is recoverable.
+
+Each row also carries the probe recipe that proves it: ``setup`` commands run before the fault
+is applied, ``check`` the command whose errno is the row's.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.catalog import BY_STEP, SETUP_ORDER, Step
+from harness.faults.stepcalls import STEP_CALLS
+
+__all__ = ["ROWS", "STEP_CALLS", "FaultRow", "render_markdown"]
+
+
+@dataclass(frozen=True)
+class FaultRow:
+    """One fault at one step: what a field engineer sees and what the kernel returns here."""
+
+    kind: str
+    params: dict[str, Any]
+    step: Step
+    cause: str
+    call: str
+    errno: str
+    mechanism: str  # "real" (a real cause in the namespace) or "exact" (seccomp)
+    recoverable: bool  # clear() restores the step while the router runs
+    check: str
+    setup: tuple[str, ...] = ()
+    note: str = ""
+
+    @property
+    def event(self) -> int:
+        """The catalog event igmpd must log when this step fails."""
+        return BY_STEP[self.step].id
+
+    def fault_spec(self) -> dict[str, Any]:
+        """The scenario fault mapping for this row (``make_fault`` input)."""
+        return {"kind": self.kind, **self.params}
+
+
+def _real(
+    kind: str,
+    step: Step,
+    cause: str,
+    call: str,
+    errno: str,
+    check: str,
+    setup: tuple[str, ...] = (),
+    params: dict[str, Any] | None = None,
+    recoverable: bool = True,
+    note: str = "",
+) -> FaultRow:
+    return FaultRow(
+        kind, params or {}, step, cause, call, errno, "real", recoverable, check, setup, note
+    )
+
+
+SOCK = ("socket e0",)
+SOCK_IF = ("socket e0", "multicast_if e0")
+
+REAL_ROWS: tuple[FaultRow, ...] = (
+    _real(
+        "no-cap-net-raw",
+        Step.CREATE_SOCKET,
+        "the router was started without CAP_NET_RAW (service user, container profile)",
+        "socket",
+        "EPERM",
+        "socket e0",
+        recoverable=False,
+        note="set at launch: a restart with the capability recovers",
+    ),
+    _real(
+        "fd-limit",
+        Step.CREATE_SOCKET,
+        "the router process reached its open-file limit (RLIMIT_NOFILE)",
+        "socket",
+        "EMFILE",
+        "socket e0",
+    ),
+    _real(
+        "address-gone",
+        Step.BIND,
+        "the address the router is configured with is not on the interface",
+        "bind",
+        "EADDRNOTAVAIL",
+        "bind e0",
+        SOCK,
+    ),
+    _real(
+        "device-gone",
+        Step.BIND,
+        "the interface the router expects is gone (renamed away)",
+        "SO_BINDTODEVICE",
+        "ENODEV",
+        "bindtodevice e0",
+        SOCK,
+    ),
+    _real(
+        "link-deleted",
+        Step.BIND,
+        "the interface was deleted (NIC removed, veth or VLAN deleted)",
+        "SO_BINDTODEVICE",
+        "ENODEV",
+        "bindtodevice e0",
+        SOCK,
+    ),
+    _real(
+        "address-gone",
+        Step.REQUEST_MULTICAST,
+        "the address the router is configured with is not on the interface",
+        "IP_MULTICAST_IF",
+        "EADDRNOTAVAIL",
+        "multicast_if e0",
+        SOCK,
+    ),
+    _real(
+        "mrt-held",
+        Step.REQUEST_MULTICAST,
+        "another multicast router (mrouted, pimd, smcroute) holds the namespace's MRT socket",
+        "MRT_INIT",
+        "EADDRINUSE",
+        "mrt_init",
+    ),
+    _real(
+        "stale-vif",
+        Step.REQUEST_MULTICAST,
+        "an earlier router process left a static VIF at the index this router uses",
+        "MRT_ADD_VIF",
+        "EADDRINUSE",
+        "add_vif e0 0",
+        ("mrt_init",),
+        {"vifi": 0},
+        note="the VIF survives its process; clear removes it with MRT_DEL_VIF",
+    ),
+    _real(
+        "address-removed",
+        Step.REQUEST_MULTICAST,
+        "the interface address was deleted",
+        "IP_ADD_MEMBERSHIP",
+        "ENODEV",
+        "join e0 224.0.0.22",
+        SOCK,
+    ),
+    _real(
+        "link-deleted",
+        Step.REQUEST_MULTICAST,
+        "the interface was deleted",
+        "IP_ADD_MEMBERSHIP",
+        "ENODEV",
+        "join e0 224.0.0.22",
+        SOCK,
+    ),
+    _real(
+        "igmp-max-memberships",
+        Step.REQUEST_MULTICAST,
+        "net.ipv4.igmp_max_memberships is too low in the namespace",
+        "IP_ADD_MEMBERSHIP",
+        "ENOBUFS",
+        "join e0 224.0.0.22",
+        SOCK,
+        {"value": 0},
+    ),
+    _real(
+        "optmem-max",
+        Step.REQUEST_MULTICAST,
+        "net.core.optmem_max (socket option memory) is exhausted in the namespace",
+        "IP_ADD_MEMBERSHIP",
+        "ENOBUFS",
+        "join e0 224.0.0.22",
+        SOCK,
+        {"value": 0},
+    ),
+    _real(
+        "fd-limit",
+        Step.EVENT_SELECT,
+        "the router process reached its open-file limit (RLIMIT_NOFILE)",
+        "epoll_create1",
+        "EMFILE",
+        "epoll e0",
+        SOCK,
+    ),
+    _real(
+        "route-removed",
+        Step.SEND,
+        "the route to the multicast range was removed and no interface is chosen",
+        "sendto",
+        "ENETUNREACH",
+        "send e0",
+        SOCK,
+        {"dst": "224.0.0.0/4"},
+    ),
+    _real(
+        "address-removed",
+        Step.SEND,
+        "the interface address was deleted after IP_MULTICAST_IF",
+        "sendto",
+        "ENETUNREACH",
+        "send e0",
+        SOCK_IF,
+    ),
+    _real(
+        "link-down",
+        Step.SEND,
+        "the interface went down (cable, admin down)",
+        "sendto",
+        "ENETUNREACH",
+        "send e0",
+        SOCK_IF,
+        note="Linux never says ENETDOWN here",
+    ),
+    _real(
+        "link-deleted",
+        Step.SEND,
+        "the interface was deleted after SO_BINDTODEVICE",
+        "sendto",
+        "ENODEV",
+        "send e0",
+        ("socket e0", "bindtodevice e0"),
+    ),
+    _real(
+        "egress-full",
+        Step.SEND,
+        "the interface's egress queue is full and drops (a qdisc that cannot drain)",
+        "sendto",
+        "ENOBUFS",
+        "send e0 224.0.0.1 50",
+        (*SOCK_IF, "recverr e0"),
+        note="the kernel reports queue drops only to a socket with IP_RECVERR; without it "
+        "sendto succeeds and the packets are silently lost",
+    ),
+    _real(
+        "nft-drop-igmp",
+        Step.SEND,
+        "a firewall rule in the namespace drops outgoing IGMP",
+        "sendto",
+        "EPERM",
+        "send e0",
+        SOCK_IF,
+    ),
+    _real(
+        "nft-reject-igmp",
+        Step.SEND,
+        "a firewall rule in the namespace rejects outgoing IGMP",
+        "sendto",
+        "EPERM",
+        "send e0",
+        SOCK_IF,
+    ),
+)
+
+# One exact-errno row per step: the step's usual call made to fail by seccomp (any errno).
+STEP_PROBES: dict[Step, tuple[tuple[str, ...], str]] = {
+    Step.CREATE_SOCKET: ((), "socket e0"),
+    Step.BIND: (SOCK, "bindtodevice e0"),
+    Step.REQUEST_MULTICAST: (SOCK, "join e0 224.0.0.22"),
+    Step.ROUTER_ALERT: (SOCK, "router_alert e0"),
+    Step.HEADER_INCLUDE: (SOCK, "hdrincl e0"),
+    Step.EVENT_SELECT: (SOCK, "epoll e0"),
+    Step.SEND: (SOCK_IF, "send e0"),
+    Step.RECEIVE: (SOCK, "recv e0"),
+}
+
+EXACT_ROWS: tuple[FaultRow, ...] = tuple(
+    FaultRow(
+        "step-error",
+        {"step": step.value, "errno": "EINVAL"},
+        step,
+        "exact error: any errno at this step (seccomp; nth/interface/window by supervisor)",
+        " / ".join(STEP_CALLS[step]),
+        "EINVAL",
+        "exact",
+        False,
+        check,
+        setup,
+        "any errno by name, number or Winsock code; switchable: true makes it recoverable",
+    )
+    for step, (setup, check) in STEP_PROBES.items()
+) + (
+    FaultRow(
+        "syscall-error",
+        {
+            "syscall": "setsockopt",
+            "args": {"level": "IPPROTO_IP", "optname": "IP_HDRINCL"},
+            "errno": "EPERM",
+        },
+        Step.HEADER_INCLUDE,
+        "exact error: one syscall with integer-argument matches",
+        "setsockopt IP_HDRINCL",
+        "EPERM",
+        "exact",
+        False,
+        "hdrincl e0",
+        SOCK,
+    ),
+    FaultRow(
+        "step-error",
+        {
+            "step": "request_multicast",
+            "call": "MRT_INIT",
+            "errno": "EADDRINUSE",
+            "switchable": True,
+        },
+        Step.REQUEST_MULTICAST,
+        "exact error switched on and off while the router runs",
+        "MRT_INIT",
+        "EADDRINUSE",
+        "exact",
+        True,
+        "mrt_init",
+        (),
+    ),
+)
+
+ROWS: tuple[FaultRow, ...] = REAL_ROWS + EXACT_ROWS
+
+
+def _params(row: FaultRow) -> str:
+    return ", ".join(f"{k}: {v}" for k, v in row.params.items()) or "-"
+
+
+def render_markdown() -> str:
+    """docs/faults.md: the table by step, the follow-up event, and how each row is proven."""
+    lines = [
+        "# Faults: step x cause x errno x event",
+        "",
+        "Generated from `harness/faults/table.py` by `python -m harness.faults.table`; do not "
+        "edit by hand (a test checks that this file equals the table).",
+        "",
+        "Every row is proven by tests/faults/test_faults_table.py: the fault is applied to a "
+        "probe program that makes a router's socket calls in a real namespace, the listed call "
+        "fails with the listed errno, and for recoverable rows `clear` restores the step.",
+        "",
+        "| step | fault (kind, parameters) | cause | call that fails | errno here | event | "
+        "mechanism | recoverable |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for step in Step:
+        for row in (r for r in ROWS if r.step == step):
+            lines.append(
+                f"| {step.value} | `{row.kind}` ({_params(row)}) | {row.cause} | {row.call} | "
+                f"{row.errno} | {row.event} {BY_STEP[step].symbol} | {row.mechanism} | "
+                f"{'yes' if row.recoverable else 'no'} |"
+            )
+    lines += _footer()
+    return "\n".join(lines) + "\n"
+
+
+def _footer() -> list[str]:
+    setup = ", ".join(s.value for s in SETUP_ORDER)
+    notes = [f"- `{r.kind}` at {r.step.value}: {r.note}" for r in ROWS if r.note]
+    return [
+        "",
+        "## Follow-up event",
+        "",
+        f"A failure in an interface's setup steps ({setup}) is followed by event 41055 "
+        'IGMPLOG_ACTIVATION_FAILURE_RTR for that interface ("IGMP router version %1 could not '
+        'be installed on interface %2"); send and receive failures are runtime warnings and '
+        "errors without it. After `clear`, a router that retries logs 41052 "
+        "IGMPLOG_INTERFACE_RTR_ACTIVATED.",
+        "",
+        "## Refused",
+        "",
+        "Faults that would change the host rather than the scenario's namespaces are refused "
+        "with an error: host-wide sysctls (fs.epoll.max_user_watches, fs.file-max, kernel.*, "
+        "vm.*), host cgroup limits. Use the exact-errno faults for those errors instead.",
+        "",
+        "## Notes",
+        "",
+        *dict.fromkeys(notes),
+    ]
+
+
+def main(argv: list[str]) -> int:
+    target = Path(argv[0]) if argv else Path(__file__).resolve().parents[2] / "docs/faults.md"
+    target.write_text(render_markdown())
+    print(f"wrote {target} ({len(ROWS)} rows)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
