@@ -155,9 +155,22 @@ class FilterInstaller:
     def __call__(self) -> None:
         fd = self._install()
         if self._channel is not None and fd >= 0:
-            socket.send_fds(self._channel, [b"L"], [fd])
-            os.close(fd)
-            self._channel.close()
+            self._hand_over(fd)
+
+    def _hand_over(self, fd: int) -> None:
+        """Let the supervisor take the listener, using only write(2) and read(2).
+
+        The filter is already active here, so sendmsg/sendto may themselves be supervised calls:
+        passing the fd with SCM_RIGHTS would wait forever for a supervisor that has no listener
+        yet. The child announces "PID FD" instead, the supervisor copies the fd with
+        pidfd_getfd(2), and the child waits for its acknowledgement before exec closes the
+        (close-on-exec) listener.
+        """
+        channel = self._channel.fileno()
+        os.write(channel, f"{os.getpid()} {fd}".encode())
+        os.read(channel, 1)
+        os.close(fd)
+        self._channel.close()
 
     def _install(self) -> int:
         result = self._seccomp()

@@ -166,11 +166,13 @@ class Supervisor:
             ready, _, _ = select.select([self.parent_end], [], [], POLL_TICK_MS / 1000)
             if not ready:
                 continue
-            _, fds, _, _ = socket.recv_fds(self.parent_end, 16, 1)
-            if fds:
-                self._listener = fds[0]
-                return fds[0]
-            return None
+            announcement = self.parent_end.recv(64)
+            listener = _take_listener(announcement)
+            if listener is None:
+                return None
+            self._listener = listener
+            self.parent_end.send(b"K")
+            return listener
         return None
 
     def _serve_one(self, listener: int) -> None:
@@ -195,6 +197,20 @@ class Supervisor:
             return None
         finally:
             resolver.close()
+
+
+def _take_listener(announcement: bytes) -> int | None:
+    """Copy the child's listener fd, announced as b"PID FD", into this process."""
+    try:
+        pid, fd = (int(part) for part in announcement.split())
+        pidfd = os.pidfd_open(pid)
+    except (ValueError, OSError):
+        return None
+    try:
+        dup = _libc.syscall(syscall_number("pidfd_getfd"), pidfd, fd, 0)
+    finally:
+        os.close(pidfd)
+    return dup if dup >= 0 else None
 
 
 def _receive(listener: int) -> Call | None:
