@@ -1,0 +1,177 @@
+"""Benchmark of the scenario runner: end to end per scenario, fault -> event, the whole matrix.
+
+    sudo /tmp/venv/bin/python bench/scenarios.py [--runs 15] [--matrix scenarios] [--workers 2]
+
+Figures (medians over ``--runs`` runs, after one warm-up run that pays scapy's import):
+- single-fault scenario end to end (mrt-held, before-start) and, measured in the same run, the
+  bare lab up + down of the same topology (the floor the runner builds on);
+- event written by the router -> seen by the harness (the event's own timestamp against the
+  harness's clock when it read the line): what inotify following costs;
+- fault applied -> its event seen, for a fault applied while the router runs (link-down at
+  0.3 s with a 0.1 s query interval: includes waiting for igmpd's next query);
+- the whole matrix (every scenario file under ``--matrix``) with ``--workers`` processes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from datetime import datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from harness.runner import RunOptions, run  # noqa: E402
+from harness.scenario import load, scenario_files  # noqa: E402
+
+TOPOLOGY = """\
+topology:
+  nodes: [r1, h1, h2]
+  links:
+    - {a: "r1:e0 10.0.1.1/24", b: "h1:e0 10.0.1.2/24"}
+    - {a: "r1:e1 10.0.2.1/24", b: "h2:e0 10.0.2.2/24"}
+"""
+SINGLE_FAULT = f"""\
+name: bench mrt-held
+{TOPOLOGY}router: {{node: r1, interfaces: [e0, e1], query_interval: 0.5, query_response_interval: 0.2}}
+faults: [{{kind: mrt-held}}]
+expect:
+  events:
+    - {{id: 41028, errno: EADDRINUSE, interface: e0, within: 2s}}
+    - {{id: 41055, interface: e0, within: 2s}}
+  order: [41028, 41055]
+"""
+RUNTIME_FAULT = f"""\
+name: bench link-down while running
+{TOPOLOGY}router: {{node: r1, interfaces: [e0, e1], query_interval: 0.1, query_response_interval: 0.05}}
+faults: [{{kind: link-down, interface: e0, when: {{at: 0.3s}}}}]
+expect:
+  events:
+    - {{id: 41019, interface: e0, within: 2s}}
+"""
+
+
+def _ms(values: list[float]) -> str:
+    if not values:
+        return "n/a"
+    return f"median {statistics.median(values) * 1000:.1f} ms (min {min(values) * 1000:.1f}, n={len(values)})"
+
+
+def _scenario(folder: Path, name: str, text: str):  # noqa: ANN202
+    path = folder / name
+    path.write_text(text)
+    return load(path)
+
+
+def bare_lab(topology_text: str, runs: int) -> list[float]:
+    """Lab up + down of the same topology, no router: the floor under every scenario."""
+    import yaml
+
+    from netns import Lab, Topology
+
+    topology = Topology.from_dict(yaml.safe_load(topology_text)["topology"])
+    times = []
+    for _ in range(runs):
+        begun = time.monotonic()
+        with Lab(topology):
+            pass
+        times.append(time.monotonic() - begun)
+    return times
+
+
+def end_to_end(scenario, artifacts: Path, runs: int) -> tuple[list[float], list[float], list]:  # noqa: ANN001
+    """Durations of ``runs`` runs, event write -> seen latencies, and the verdicts."""
+    durations, write_to_seen, verdicts = [], [], []
+    offset = time.time() - time.monotonic()  # monotonic -> wall clock
+    for _ in range(runs):
+        begun = time.monotonic()
+        verdict = run(scenario, RunOptions(artifacts_dir=artifacts, capture=True))
+        durations.append(time.monotonic() - begun)
+        verdicts.append(verdict)
+        write_to_seen += _write_to_seen(verdict, artifacts / scenario.slug, offset)
+    return durations, write_to_seen, verdicts
+
+
+def _write_to_seen(verdict, folder: Path, offset: float) -> list[float]:  # noqa: ANN001
+    """Per event: harness read time minus the router's own timestamp (same host clock)."""
+    import json
+
+    seen = [e for e in verdict.to_json()["timeline"] if e["kind"] == "event"]
+    written = [json.loads(line) for line in (folder / "events.jsonl").read_text().splitlines()]
+    started = (verdict.started_at or 0) + offset
+    latencies = []
+    for entry, record in zip(seen, written, strict=False):
+        wall_seen = started + entry["ms"] / 1000
+        latencies.append(wall_seen - datetime.fromisoformat(record["time"]).timestamp())
+    return latencies
+
+
+def _run_file(path: str, artifacts: str) -> tuple[str, str, float]:
+    begun = time.monotonic()
+    verdict = run(load(path), RunOptions(artifacts_dir=Path(artifacts)))
+    return path, verdict.status, time.monotonic() - begun
+
+
+def matrix(folder: Path, workers: int, artifacts: Path) -> None:
+    files = scenario_files([folder]) if folder.exists() else []
+    if not files:
+        print(f"matrix: no scenario files under {folder} yet")
+        return
+    begun = time.monotonic()
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        outcomes = list(pool.map(_run_file, map(str, files), [str(artifacts)] * len(files)))
+    wall = time.monotonic() - begun
+    counts: dict[str, int] = {}
+    for _, status, _ in outcomes:
+        counts[status] = counts.get(status, 0) + 1
+    print(f"matrix: {len(files)} scenarios with {workers} workers in {wall:.2f} s ({counts})")
+    for path, status, seconds in sorted(outcomes, key=lambda o: -o[2])[:5]:
+        print(f"  slowest: {seconds * 1000:7.0f} ms  {status:7} {path}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument(
+        "--matrix", type=Path, default=Path(__file__).resolve().parent.parent / "scenarios"
+    )
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="faultlab-bench-") as tmp:
+        root = Path(tmp)
+        single = _scenario(root, "mrt-held.yaml", SINGLE_FAULT)
+        warm = time.monotonic()
+        first = run(single, RunOptions(artifacts_dir=root / "a"))
+        print(
+            f"first run (imports scapy): {(time.monotonic() - warm) * 1000:.0f} ms, {first.status}"
+        )
+        durations, latencies, verdicts = end_to_end(single, root / "a", args.runs)
+        print(
+            f"single-fault scenario end to end: {_ms(durations)}; statuses {sorted({v.status for v in verdicts})}"
+        )
+        print(f"bare lab up+down, same topology: {_ms(bare_lab(SINGLE_FAULT, args.runs))}")
+        print(f"event written -> seen by the harness: {_ms(latencies)}")
+        runtime = _scenario(root, "link-down.yaml", RUNTIME_FAULT)
+        verdicts = [
+            run(runtime, RunOptions(artifacts_dir=root / "b"))
+            for _ in range(max(3, args.runs // 3))
+        ]
+        fault_to_event = [v.fault_latency for v in verdicts if v.fault_latency is not None]
+        print(
+            f"fault applied -> event seen (link-down at run time, next query): {_ms(fault_to_event)}; "
+            f"statuses {sorted({v.status for v in verdicts})}"
+        )
+        if verdicts and not verdicts[-1].passed:
+            print(verdicts[-1].explain())
+        matrix(args.matrix, args.workers, root / "m")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,557 @@
+"""Follows a router's event stream as it is written, and waits on it with deadlines.
+
+The router under test reports what went wrong as events (docs/architecture.md section 3). The
+harness must see each event within milliseconds of it being written, without polling sleeps:
+an ``EventStream`` follows the router's log files with inotify in a background thread, turns each
+line into a normalised ``Event`` record (through the router adapter's ``EventSource``), appends it
+to a list and notifies a ``threading.Condition``. Assertions then wait on that condition with a
+deadline, and only consider events after a ``Mark`` (set when a fault is applied), so that what
+happened before the fault cannot satisfy them.
+
+The same thread also watches process exits (a pidfd per process), so that "the router exits with
+status N" is awaited the same way as an event.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import errno as _errno
+import json
+import os
+import select
+import struct
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.catalog import Event as CatalogEvent
+from harness.catalog import errno_name
+from harness.catalog import event as catalog_event
+from harness.errors import ExpectationFailed, HarnessBug
+
+Clock = Callable[[], float]
+LineParser = Callable[[str, Path], Mapping[str, Any] | None]
+
+# inotify(7) constants (linux/inotify.h).
+_IN_MODIFY = 0x00000002
+_IN_CLOSE_WRITE = 0x00000008
+_IN_MOVED_TO = 0x00000080
+_IN_CREATE = 0x00000100
+_IN_NONBLOCK = os.O_NONBLOCK
+_IN_CLOEXEC = os.O_CLOEXEC
+_WATCH_MASK = _IN_MODIFY | _IN_CLOSE_WRITE | _IN_MOVED_TO | _IN_CREATE
+_EVENT_HEADER = struct.Struct("iIII")
+_LAST_LINES = 20
+
+
+@dataclass(frozen=True)
+class Event:
+    """One event the router reported: the fields of igmpd's event log, plus when the harness saw it.
+
+    ``seen`` is the harness's monotonic clock at the moment the line was read (so latencies and
+    windows are measured on one clock), ``raw`` the line as written, ``index`` the position in
+    the stream (what a ``Mark`` compares against).
+    """
+
+    id: int
+    symbol: str
+    level: str
+    interface: str | None = None
+    strings: tuple[str, ...] = ()
+    message: str = ""
+    step: str | None = None
+    errno: int | None = None
+    errno_name: str | None = None
+    winsock: int | None = None
+    call: str | None = None
+    provider: str = ""
+    time: str | None = None
+    seen: float = 0.0
+    raw: str = ""
+    index: int = -1
+
+    @classmethod
+    def from_record(
+        cls, record: Mapping[str, Any], *, seen: float = 0.0, raw: str = "", index: int = -1
+    ) -> Event:
+        """Build an Event from a section-3 record; symbol and level default from the catalog."""
+        if "id" not in record and "symbol" not in record:
+            raise ValueError(f"event record has neither 'id' nor 'symbol': {raw or record!r}")
+        known = _catalog_entry(record.get("id") or record["symbol"])
+        number = record.get("errno")
+        return cls(
+            id=int(record.get("id", known.id if known else 0)),
+            symbol=str(record.get("symbol", known.symbol if known else "UNKNOWN")),
+            level=str(record.get("level", known.level if known else "Information")),
+            interface=record.get("interface"),
+            strings=tuple(str(item) for item in record.get("strings", ())),
+            message=str(record.get("message", "")),
+            step=record.get("step", known.step if known else None),
+            errno=None if number is None else int(number),
+            errno_name=record.get("errno_name") or (None if number is None else errno_name(number)),
+            winsock=record.get("winsock"),
+            call=record.get("call"),
+            provider=str(record.get("provider", "")),
+            time=record.get("time"),
+            seen=seen,
+            raw=raw,
+            index=index,
+        )
+
+    def brief(self) -> str:
+        """One line for timelines: ``41028 IGMPLOG_SET_MCAST_IF_FAILED e0 EADDRINUSE``."""
+        parts = [str(self.id), self.symbol]
+        if self.interface:
+            parts.append(self.interface)
+        if self.errno is not None:
+            parts.append(self.errno_name or str(self.errno))
+        if self.call:
+            parts.append(f"({self.call})")
+        return " ".join(parts)
+
+    def record(self) -> dict[str, Any]:
+        """The section-3 record (what the scenario model's matchers read)."""
+        return {
+            "id": self.id,
+            "symbol": self.symbol,
+            "level": self.level,
+            "interface": self.interface,
+            "strings": list(self.strings),
+            "step": self.step,
+            "errno": self.errno,
+            "errno_name": self.errno_name,
+            "winsock": self.winsock,
+            "call": self.call,
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        """The record as JSON-ready data (for verdicts)."""
+        data = {
+            "id": self.id,
+            "symbol": self.symbol,
+            "level": self.level,
+            "interface": self.interface,
+            "strings": list(self.strings),
+            "errno": self.errno,
+            "errno_name": self.errno_name,
+            "winsock": self.winsock,
+            "call": self.call,
+        }
+        return {key: value for key, value in data.items() if value not in (None, [])}
+
+
+def parse_json_line(line: str, path: Path) -> Mapping[str, Any] | None:
+    """Line parser for routers that write section-3 JSON lines (igmpd): one record per line."""
+    text = line.strip()
+    if not text:
+        return None
+    try:
+        record = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise HarnessBug(f"{path}: not a JSON event record: {text[:120]!r} ({exc})") from exc
+    return record if isinstance(record, dict) else None
+
+
+@dataclass(frozen=True)
+class EventSource:
+    """Where a router's events come from: the files to follow and how each line becomes a record.
+
+    A router adapter returns one; ``parse`` maps a line to a section-3 record (a mapping) or to
+    ``None`` for lines that are not events.
+    """
+
+    paths: tuple[Path, ...]
+    parse: LineParser = parse_json_line
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A point in the stream: only events with ``index >= mark.index`` count after it."""
+
+    index: int
+    time: float
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class EventPattern:
+    """What an awaited event looks like; every field left ``None`` matches anything."""
+
+    id: int | None = None
+    interface: str | None = None
+    errno: int | None = None
+    level: str | None = None
+    strings: tuple[str, ...] | None = None
+    step: str | None = None
+    errors_only: bool = False
+
+    def matches(self, event: Event) -> bool:
+        """Whether ``event`` has every field this pattern names."""
+        checks = (
+            self.id is None or event.id == self.id,
+            self.interface is None or event.interface == self.interface,
+            self.errno is None or event.errno == self.errno,
+            self.level is None or event.level.lower() == self.level.lower(),
+            self.strings is None or _strings_match(self.strings, event.strings),
+            self.step is None or event.step == self.step,
+            not self.errors_only or event.level.lower() == "error",
+        )
+        return all(checks)
+
+    __call__ = matches
+
+    def __str__(self) -> str:
+        parts = ["any error event" if self.errors_only else "event"]
+        if self.id is not None:
+            parts.append(f"{self.id} {_symbol(self.id)}")
+        if self.interface is not None:
+            parts.append(f"on {self.interface}")
+        if self.errno is not None:
+            parts.append(f"errno {errno_name(self.errno)}")
+        if self.level is not None:
+            parts.append(f"level {self.level}")
+        if self.strings is not None:
+            parts.append(f"strings {list(self.strings)}")
+        if self.step is not None:
+            parts.append(f"step {self.step}")
+        return " ".join(parts)
+
+
+def _strings_match(wanted: tuple[str, ...], actual: tuple[str, ...]) -> bool:
+    """Insertion strings match position by position; ``*`` matches anything at its position."""
+    if len(wanted) > len(actual):
+        return False
+    return all(want in ("*", got) for want, got in zip(wanted, actual, strict=False))
+
+
+def _catalog_entry(key: int | str) -> CatalogEvent | None:
+    try:
+        return catalog_event(key)
+    except KeyError:
+        return None
+
+
+def _symbol(event_id: int) -> str:
+    known = _catalog_entry(event_id)
+    return known.symbol if known else "(not in the catalog)"
+
+
+class EventTimeout(ExpectationFailed):
+    """An awaited event did not arrive before its deadline; says what was awaited and what was seen."""
+
+    def __init__(self, awaited: str, waited: float, last_lines: list[str]) -> None:
+        self.awaited = awaited
+        self.waited = waited
+        self.last_lines = last_lines
+        seen = "\n  ".join(last_lines[-5:]) or "(nothing)"
+        super().__init__(f"no {awaited} within {waited * 1000:.0f} ms; last lines seen:\n  {seen}")
+
+
+class _Inotify:
+    """A minimal inotify(7) binding through ctypes: watch directories, read changed names."""
+
+    def __init__(self) -> None:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+        self._add_watch = libc.inotify_add_watch
+        self._add_watch.argtypes = (ctypes.c_int, ctypes.c_char_p, ctypes.c_uint32)
+        self.fd = libc.inotify_init1(_IN_NONBLOCK | _IN_CLOEXEC)
+        if self.fd < 0:
+            code = ctypes.get_errno()
+            raise HarnessBug(f"inotify_init1 failed: {_errno.errorcode.get(code, code)}")
+        self._dirs: dict[int, Path] = {}
+
+    def watch(self, directory: Path) -> None:
+        """Report creations, writes and renames of files in ``directory``."""
+        if directory in self._dirs.values():
+            return
+        descriptor = self._add_watch(self.fd, os.fsencode(directory), _WATCH_MASK)
+        if descriptor < 0:
+            code = ctypes.get_errno()
+            raise HarnessBug(f"inotify_add_watch {directory}: {os.strerror(code)}")
+        self._dirs[descriptor] = directory
+
+    def read_names(self) -> list[Path]:
+        """Drain pending notifications; the paths of the files they concern."""
+        names: list[Path] = []
+        while True:
+            try:
+                data = os.read(self.fd, 65536)
+            except BlockingIOError:
+                return names
+            offset = 0
+            while offset < len(data):
+                descriptor, _mask, _cookie, length = _EVENT_HEADER.unpack_from(data, offset)
+                offset += _EVENT_HEADER.size
+                name = data[offset : offset + length].rstrip(b"\0")
+                offset += length
+                if descriptor in self._dirs and name:
+                    names.append(self._dirs[descriptor] / os.fsdecode(name))
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+class _FollowedFile:
+    """One file being followed: its descriptor once it exists, and the incomplete last line."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.fd: int | None = None
+        self.partial = b""
+
+    def read_lines(self) -> list[str]:
+        """Complete lines appended since the last call (none if the file does not exist yet)."""
+        if self.fd is None:
+            try:
+                self.fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+            except FileNotFoundError:
+                return []
+        chunks = [self.partial]
+        while chunk := os.read(self.fd, 65536):
+            chunks.append(chunk)
+        data = b"".join(chunks)
+        *lines, self.partial = data.split(b"\n")
+        return [line.decode("utf-8", "replace") for line in lines]
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+@dataclass
+class ProcessExit:
+    """When the harness saw a watched process exit (it is reaped by whoever owns the Popen)."""
+
+    pid: int
+    seen: float | None = None
+
+
+@dataclass
+class _Counters:
+    """Changes per file name seen through inotify (lets a caller wait for a file to be rewritten)."""
+
+    by_path: dict[Path, int] = field(default_factory=dict)
+
+    def bump(self, path: Path) -> None:
+        self.by_path[path] = self.by_path.get(path, 0) + 1
+
+
+class EventStream:
+    """Follows an ``EventSource`` in a background thread; waits on its events with deadlines.
+
+    ``condition`` may be shared with packet captures so that one wait wakes on either an event
+    or a packet. Use as a context manager, or ``start()`` / ``stop()``.
+    """
+
+    def __init__(
+        self,
+        source: EventSource,
+        *,
+        condition: threading.Condition | None = None,
+        clock: Clock = time.monotonic,
+        watch_dirs: Iterable[Path] = (),
+    ) -> None:
+        self.source = source
+        self.condition = condition or threading.Condition()
+        self.clock = clock
+        self.events: list[Event] = []
+        self.errors: list[BaseException] = []
+        self.exits: dict[int, ProcessExit] = {}
+        self._files = [_FollowedFile(path) for path in source.paths]
+        self._last_lines: deque[str] = deque(maxlen=_LAST_LINES)
+        self._changes = _Counters()
+        self._watch_dirs = {path.parent for path in source.paths} | set(watch_dirs)
+        self._pending_pidfds: list[tuple[int, int]] = []
+        self._wake_read, self._wake_write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+        self._inotify: _Inotify | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> EventStream:
+        """Start following (the files need not exist yet: their directories are watched)."""
+        self._inotify = _Inotify()
+        for directory in self._watch_dirs:
+            self._inotify.watch(directory)
+        self._thread = threading.Thread(target=self._follow, name="faultlab-events", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Read what is left, stop the thread and release its descriptors."""
+        if self._thread is None:
+            self._close_pipe()
+            return
+        self._stopping = True
+        os.write(self._wake_write, b"x")
+        self._thread.join(timeout=5)
+        if self._thread.is_alive():
+            raise HarnessBug("the event stream's thread did not stop within 5 s")
+        self._thread = None
+        self._read_files()
+        for followed in self._files:
+            followed.close()
+        if self._inotify is not None:
+            self._inotify.close()
+        self._close_pipe()
+
+    def _close_pipe(self) -> None:
+        for fd in (self._wake_read, self._wake_write):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self._wake_read = self._wake_write = -1
+
+    def __enter__(self) -> EventStream:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def watch_process(self, pid: int) -> None:
+        """Notify waiters when process ``pid`` exits (through a pidfd, no polling)."""
+        pidfd = os.pidfd_open(pid)
+        with self.condition:
+            self.exits[pid] = ProcessExit(pid)
+            self._pending_pidfds.append((pidfd, pid))
+        os.write(self._wake_write, b"p")
+
+    # -- the follower thread ----------------------------------------------------------------
+
+    def _follow(self) -> None:
+        assert self._inotify is not None
+        poller = select.poll()
+        poller.register(self._inotify.fd, select.POLLIN)
+        poller.register(self._wake_read, select.POLLIN)
+        pidfds: dict[int, int] = {}
+        try:
+            self._read_files()
+            while not self._stopping:
+                for fd, _flags in poller.poll():
+                    self._on_ready(fd, poller, pidfds)
+        except BaseException as exc:  # noqa: BLE001 - reported to the waiters, never lost
+            with self.condition:
+                self.errors.append(exc)
+                self.condition.notify_all()
+        finally:
+            for pidfd in pidfds:
+                os.close(pidfd)
+
+    def _on_ready(self, fd: int, poller: select.poll, pidfds: dict[int, int]) -> None:
+        if self._inotify is not None and fd == self._inotify.fd:
+            for path in self._inotify.read_names():
+                self._changes.bump(path)
+            self._read_files()
+        elif fd == self._wake_read:
+            _drain(fd)
+            with self.condition:
+                pending, self._pending_pidfds = self._pending_pidfds, []
+            for pidfd, pid in pending:
+                pidfds[pidfd] = pid
+                poller.register(pidfd, select.POLLIN)
+        elif fd in pidfds:
+            pid = pidfds.pop(fd)
+            poller.unregister(fd)
+            os.close(fd)
+            self._read_files()
+            with self.condition:
+                self.exits[pid].seen = self.clock()
+                self.condition.notify_all()
+
+    def _read_files(self) -> None:
+        """Parse every complete new line; append events and wake the waiters (one lock per batch)."""
+        batch: list[tuple[str, Mapping[str, Any] | None]] = []
+        for followed in self._files:
+            for line in followed.read_lines():
+                batch.append((line, self.source.parse(line, followed.path)))
+        seen = self.clock()
+        with self.condition:
+            for line, record in batch:
+                self._last_lines.append(line)
+                if record is not None:
+                    self.events.append(
+                        Event.from_record(record, seen=seen, raw=line, index=len(self.events))
+                    )
+            self.condition.notify_all()
+
+    # -- waiting ------------------------------------------------------------------------------
+
+    def mark(self, label: str = "") -> Mark:
+        """The current end of the stream: events after this point are the ones that count."""
+        with self.condition:
+            return Mark(len(self.events), self.clock(), label)
+
+    def snapshot(self, after: Mark | None = None) -> list[Event]:
+        """The events seen so far (after ``after``)."""
+        with self.condition:
+            return list(self.events[after.index if after else 0 :])
+
+    def last_lines(self) -> list[str]:
+        """The last raw lines read (events or not), for evidence."""
+        with self.condition:
+            return list(self._last_lines)
+
+    def changes(self, path: Path) -> int:
+        """How many inotify notifications concerned ``path`` so far (it is in a watched dir)."""
+        with self.condition:
+            return self._changes.by_path.get(path, 0)
+
+    def wait_for(
+        self,
+        matcher: Callable[[Event], bool],
+        deadline: float,
+        after: Mark | None = None,
+        what: str | None = None,
+    ) -> Event:
+        """The first event after ``after`` that matches; raises ``EventTimeout`` at ``deadline``."""
+        start = after.index if after else 0
+        begun = after.time if after else self.clock()
+        with self.condition:
+            while True:
+                self._raise_thread_error()
+                for event in self.events[start:]:
+                    if matcher(event):
+                        return event
+                start = len(self.events)
+                remaining = deadline - self.clock()
+                if remaining <= 0:
+                    awaited = what or str(matcher)
+                    raise EventTimeout(awaited, deadline - begun, list(self._last_lines))
+                self.condition.wait(remaining)
+
+    def wait_until(self, predicate: Callable[[], bool], deadline: float) -> bool:
+        """Wait (woken by every event, packet or exit) until ``predicate()`` or the deadline."""
+        with self.condition:
+            while not predicate():
+                self._raise_thread_error()
+                remaining = deadline - self.clock()
+                if remaining <= 0:
+                    return False
+                self.condition.wait(remaining)
+            return True
+
+    def wait_exit(self, pid: int, deadline: float) -> bool:
+        """Whether watched process ``pid`` exited before ``deadline``."""
+        if pid not in self.exits:
+            raise HarnessBug(f"process {pid} is not watched by this event stream")
+        return self.wait_until(lambda: self.exits[pid].seen is not None, deadline)
+
+    def _raise_thread_error(self) -> None:
+        if self.errors:
+            raise self.errors[0]
+
+
+def _drain(fd: int) -> None:
+    try:
+        while os.read(fd, 4096):
+            pass
+    except BlockingIOError:
+        pass

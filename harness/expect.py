@@ -1,0 +1,478 @@
+"""Judges a scenario's expectations against what the router did: events, packets, state, exit.
+
+Every check waits on the run's shared Condition (events, packets and process exits all notify
+it) with a deadline measured from a ``Mark``, the moment the fault was applied (or the router
+started, or the faults were cleared, for recovery). Deadlines are stretched by ``slow``. A check
+that can be decided early is (an expected event arrives, a forbidden one appears); only absence
+windows and "none" packet windows run to their end.
+
+Exact counts and absences without a window are judged over the whole phase: the first part of
+an exact count is awaited like ``at_least``, and ``finish()`` checks at the phase's end that no
+more arrived, so no check needs a settle sleep of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from harness.capture import Capture, IgmpPacket
+from harness.events import Event, EventStream, EventTimeout, Mark
+from harness.routers.base import RouterState
+from harness.scenario import (
+    AbsenceExpectation,
+    EventExpectation,
+    Expectations,
+    PacketExpectation,
+    RecoveryExpectation,
+    RouterExpectation,
+    StateExpectation,
+)
+from harness.verdict import ExpectationResult
+
+Clock = Callable[[], float]
+StateReader = Callable[[float], RouterState | None]  # deadline -> the router's state now
+_SHOWN = 4  # observations listed in an "observed" line
+
+
+@dataclass
+class Observed:
+    """What expectations read: the event stream, the captures, the router's process and state."""
+
+    stream: EventStream
+    captures: Mapping[str, Capture] = field(default_factory=dict)
+    slow: float = 1.0
+    process: Any = None  # the router's Popen
+    read_state: StateReader | None = None
+    stderr_path: Any = None  # the router's stderr file, quoted when it exited early
+
+    def router_gone(self) -> bool:
+        """True once the router exited and its last lines were read: no more events can come."""
+        if self.process is None:
+            return False
+        exit_seen = self.stream.exits.get(self.process.pid)
+        return exit_seen is not None and exit_seen.seen is not None
+
+    def router_note(self) -> str:
+        """ "; the router exited with status 2: <last stderr line>" once it is gone, else ""."""
+        if not self.router_gone():
+            return ""
+        code = self.process.poll()
+        tail = _last_line(self.stderr_path)
+        return f"; the router exited with status {code}" + (f": {tail}" if tail else "")
+
+    @property
+    def clock(self) -> Clock:
+        return self.stream.clock
+
+    def deadline(self, mark: Mark, seconds: float) -> float:
+        return mark.time + seconds * self.slow
+
+    def ms(self, at: float, mark: Mark) -> str:
+        return f"+{(at - mark.time) * 1000:.0f} ms"
+
+
+# -- events -------------------------------------------------------------------------------
+
+
+def _count_text(exp: EventExpectation) -> str:
+    if exp.count is not None:
+        return f"exactly {exp.count}x"
+    return "" if exp.at_least == 1 else f"at least {exp.at_least}x"
+
+
+def check_event(exp: EventExpectation, obs: Observed, mark: Mark) -> ExpectationResult:
+    """The event occurs (``at_least`` times, or the first ``count``) before the deadline."""
+    wanted = exp.count if exp.count is not None else exp.at_least
+    deadline = obs.deadline(mark, exp.within)
+    matches: list[Event] = []
+
+    def enough() -> bool:
+        matches[:] = [e for e in obs.stream.snapshot(mark) if exp.event.matches(e.record())]
+        return len(matches) >= wanted
+
+    done = obs.stream.wait_until(lambda: enough() or obs.router_gone(), deadline) and enough()
+    expected = " ".join(
+        part
+        for part in (exp.event.describe(), _count_text(exp), f"within {exp.within * obs.slow:g}s")
+        if part
+    )
+    if exp.count is not None and len(matches) > exp.count:
+        done = False
+    at = matches[wanted - 1].seen if done else max(deadline, mark.time)
+    observed = (
+        f"{len(matches)}x, first at {obs.ms(matches[0].seen, mark)}"
+        if done
+        else _event_evidence(exp, obs, mark, matches)
+    )
+    return ExpectationResult(
+        exp.describe(), done, expected, observed, exp.line, "event", at if done else deadline
+    )
+
+
+def recount_event(
+    exp: EventExpectation, obs: Observed, mark: Mark, result: ExpectationResult
+) -> ExpectationResult:
+    """At the phase's end: an exact count must not have been exceeded since it was met."""
+    if exp.count is None or not result.passed:
+        return result
+    matches = [e for e in obs.stream.snapshot(mark) if exp.event.matches(e.record())]
+    if len(matches) == exp.count:
+        return result
+    times = ", ".join(obs.ms(e.seen, mark) for e in matches[: _SHOWN * 2])
+    return replace(
+        result, passed=False, observed=f"{len(matches)}x by the end ({times})", at=matches[-1].seen
+    )
+
+
+def _event_evidence(
+    exp: EventExpectation, obs: Observed, mark: Mark, matches: Sequence[Event]
+) -> str:
+    """What came instead: the same event with other details, else whatever arrived."""
+    if matches:
+        return f"only {len(matches)}x: " + _listing(matches, obs, mark)
+    after = obs.stream.snapshot(mark)
+    same = [e for e in after if e.id == exp.event.id]
+    if same:
+        return "the event with other details: " + _listing(same, obs, mark)
+    if after:
+        return f"no {exp.event.id}; instead: " + _listing(after, obs, mark) + obs.router_note()
+    lines = obs.stream.last_lines()
+    tail = f"; last line: {lines[-1][:160]}" if lines else ""
+    return f"no event at all after {mark.label or 'the mark'}{tail}{obs.router_note()}"
+
+
+def _last_line(path: Any) -> str:
+    """The last non-empty line of a text file (a router's stderr), shortened; "" if none."""
+    try:
+        with open(path, "rb") as stream:
+            stream.seek(0, 2)
+            stream.seek(max(0, stream.tell() - 4096))
+            lines = [line for line in stream.read().decode("utf-8", "replace").splitlines() if line]
+    except (OSError, TypeError):
+        return ""
+    return lines[-1][:200] if lines else ""
+
+
+def _listing(events: Sequence[Event], obs: Observed, mark: Mark) -> str:
+    shown = [f"{e.brief()} at {obs.ms(e.seen, mark)}" for e in events[:_SHOWN]]
+    more = f" (+{len(events) - _SHOWN} more)" if len(events) > _SHOWN else ""
+    return "; ".join(shown) + more
+
+
+# -- absence ------------------------------------------------------------------------------
+
+
+def check_absence(exp: AbsenceExpectation, obs: Observed, mark: Mark) -> ExpectationResult:
+    """The event must not occur: within the window (fails as soon as it does), or so far."""
+    matcher = _absence_matcher(exp)
+    if exp.window is not None:
+        deadline = obs.deadline(mark, exp.window)
+        try:
+            found: Event | None = obs.stream.wait_for(matcher, deadline, mark, exp.describe())
+        except EventTimeout:
+            found = None
+        at = deadline
+    else:
+        found = next((e for e in obs.stream.snapshot(mark) if matcher(e)), None)
+        at = obs.clock()
+    expected = exp.describe() + ("" if exp.window else " until the end of the phase")
+    if found is None:
+        return ExpectationResult(exp.describe(), True, expected, "none", exp.line, "absent", at)
+    observed = f"{found.brief()} at {obs.ms(found.seen, mark)}"
+    return ExpectationResult(
+        exp.describe(), False, expected, observed, exp.line, "absent", found.seen
+    )
+
+
+def _absence_matcher(exp: AbsenceExpectation) -> Callable[[Event], bool]:
+    return lambda event: exp.matches(event.record())
+
+
+# -- order --------------------------------------------------------------------------------
+
+
+def check_order(
+    ids: Sequence[int], obs: Observed, mark: Mark, line: int | None = None
+) -> ExpectationResult:
+    """The first occurrence of each listed event after the mark comes in the listed order."""
+    events = obs.stream.snapshot(mark)
+    firsts: list[tuple[int, Event | None]] = [
+        (wanted, next((e for e in events if e.id == wanted), None)) for wanted in ids
+    ]
+    expected = " then ".join(str(wanted) for wanted in ids)
+    missing = [str(wanted) for wanted, event in firsts if event is None]
+    seen = [event for _, event in firsts if event is not None]
+    in_order = not missing and all(a.index < b.index for a, b in zip(seen, seen[1:], strict=False))
+    actual = sorted(seen, key=lambda e: e.index)
+    observed = " then ".join(f"{e.id} ({obs.ms(e.seen, mark)})" for e in actual) or "none of them"
+    if missing:
+        observed += f"; never seen: {', '.join(missing)}"
+    at = actual[-1].seen if actual else obs.clock()
+    return ExpectationResult(f"order {expected}", in_order, expected, observed, line, "order", at)
+
+
+# -- packets ------------------------------------------------------------------------------
+
+
+def selects(exp: PacketExpectation, packet: IgmpPacket) -> bool:
+    """Whether ``packet`` is one of the queries the expectation is about (from the router)."""
+    if packet.outgoing or not packet.is_query:
+        return False
+    if exp.query == "general":
+        return packet.is_general_query
+    if exp.query == "group":
+        return not packet.is_general_query and exp.group in (None, packet.group)
+    return True
+
+
+def violations(exp: PacketExpectation, packet: IgmpPacket) -> list[str]:
+    """How ``packet`` differs from the properties every selected packet must have."""
+    wrong: list[str] = []
+    if exp.version is not None and packet.version != exp.version:
+        wrong.append(f"version {packet.version} (want {exp.version})")
+    if exp.ttl is not None and packet.ttl != exp.ttl:
+        wrong.append(f"ttl {packet.ttl} (want {exp.ttl})")
+    if exp.router_alert is not None and packet.router_alert != exp.router_alert:
+        wrong.append("router alert " + ("missing" if exp.router_alert else "present"))
+    return wrong
+
+
+def check_packets(exp: PacketExpectation, obs: Observed, mark: Mark) -> ExpectationResult:
+    """Queries on a link endpoint: at least / exactly N conforming ones, or none in a window."""
+    capture = obs.captures.get(exp.on)
+    if capture is None:
+        return ExpectationResult(
+            exp.describe(), False, exp.describe(), f"no capture on {exp.on}", exp.line, "packet"
+        )
+    if exp.none:
+        return _check_no_packets(exp, capture, obs, mark)
+    wanted = exp.count if exp.count is not None else exp.at_least
+    deadline = obs.deadline(mark, exp.within)
+
+    def decided(packets: list[IgmpPacket]) -> bool:
+        chosen = [p for p in packets if selects(exp, p)]
+        return len(chosen) >= wanted or any(violations(exp, p) for p in chosen)
+
+    chosen = [p for p in capture.wait_for_packets(decided, mark.time, deadline) if selects(exp, p)]
+    bad = [(p, violations(exp, p)) for p in chosen if violations(exp, p)]
+    if bad:
+        packet, wrong = bad[0]
+        observed = f"{packet.brief()} at {obs.ms(packet.seen, mark)}: " + ", ".join(wrong)
+        return ExpectationResult(
+            exp.describe(), False, exp.describe(), observed, exp.line, "packet", packet.seen
+        )
+    passed = len(chosen) >= wanted
+    if passed:
+        observed = f"{len(chosen)} by {obs.ms(chosen[wanted - 1].seen, mark)}"
+        at = chosen[wanted - 1].seen
+    else:
+        observed = _packet_evidence(exp, capture, obs, mark, chosen)
+        at = deadline
+    return ExpectationResult(
+        exp.describe(), passed, exp.describe(), observed, exp.line, "packet", at
+    )
+
+
+def recount_packets(
+    exp: PacketExpectation, obs: Observed, mark: Mark, result: ExpectationResult
+) -> ExpectationResult:
+    """At the phase's end: an exact packet count must not have been exceeded."""
+    capture = obs.captures.get(exp.on)
+    if exp.count is None or exp.none or not result.passed or capture is None:
+        return result
+    chosen = [p for p in capture.packets(mark.time) if selects(exp, p)]
+    if len(chosen) == exp.count:
+        return result
+    return replace(result, passed=False, observed=f"{len(chosen)} by the end of the phase")
+
+
+def _check_no_packets(
+    exp: PacketExpectation, capture: Capture, obs: Observed, mark: Mark
+) -> ExpectationResult:
+    deadline = obs.deadline(mark, exp.window if exp.window is not None else exp.within)
+
+    def forbidden(packet: IgmpPacket) -> bool:
+        return selects(exp, packet) and not violations(exp, packet)
+
+    packets = capture.wait_for_packets(lambda ps: any(map(forbidden, ps)), mark.time, deadline)
+    found = next((p for p in packets if forbidden(p)), None)
+    if found is None:
+        return ExpectationResult(
+            exp.describe(), True, exp.describe(), "none", exp.line, "packet", deadline
+        )
+    observed = f"{found.brief()} at {obs.ms(found.seen, mark)}"
+    return ExpectationResult(
+        exp.describe(), False, exp.describe(), observed, exp.line, "packet", found.seen
+    )
+
+
+def _packet_evidence(
+    exp: PacketExpectation,
+    capture: Capture,
+    obs: Observed,
+    mark: Mark,
+    chosen: Sequence[IgmpPacket],
+) -> str:
+    if chosen:
+        return f"only {len(chosen)}"
+    others = [p for p in capture.packets(mark.time) if not p.outgoing]
+    if not others:
+        return f"no IGMP from the router on {exp.on} after {mark.label or 'the mark'}"
+    shown = "; ".join(f"{p.brief()} at {obs.ms(p.seen, mark)}" for p in others[:_SHOWN])
+    return f"none of that kind; saw: {shown}"
+
+
+# -- router state and process -------------------------------------------------------------
+
+
+def state_mismatches(exp: StateExpectation, state: RouterState) -> list[str]:
+    """How the router's reported state differs from the expected one."""
+    wrong: list[str] = []
+    for name, wanted in exp.interfaces.items():
+        item = state.interfaces.get(name)
+        actual = "absent" if item is None else ("active" if item.active else "inactive")
+        if actual != wanted:
+            wrong.append(f"{name} {actual} (want {wanted})")
+    for name, groups in exp.groups.items():
+        item = state.interfaces.get(name)
+        have = set(item.groups) if item is not None else set()
+        missing = sorted(set(groups) - have)
+        if missing:
+            wrong.append(f"{name} lacks {', '.join(missing)} (has {sorted(have) or 'none'})")
+    return wrong
+
+
+def check_state(exp: StateExpectation, obs: Observed, since: Mark) -> ExpectationResult:
+    """The router's state report matches, re-read on every event/packet until the deadline."""
+    description = "router state " + _state_text(exp)
+    if obs.read_state is None:
+        return ExpectationResult(
+            description, False, _state_text(exp), "this router reports no state", exp.line, "state"
+        )
+    deadline = obs.clock() + exp.within * obs.slow
+    observed = "no state report"
+    while True:
+        state = obs.read_state(deadline)
+        if state is not None:
+            wrong = state_mismatches(exp, state)
+            if not wrong:
+                return ExpectationResult(
+                    description,
+                    True,
+                    _state_text(exp),
+                    "as expected",
+                    exp.line,
+                    "state",
+                    obs.clock(),
+                )
+            observed = "; ".join(wrong)
+        if obs.clock() >= deadline or not _router_alive(obs):
+            return ExpectationResult(
+                description, False, _state_text(exp), observed, exp.line, "state", obs.clock()
+            )
+        _wait_for_activity(obs, deadline)
+
+
+def _state_text(exp: StateExpectation) -> str:
+    parts = [f"{name} {value}" for name, value in exp.interfaces.items()]
+    parts += [f"{name} has {', '.join(groups)}" for name, groups in exp.groups.items()]
+    return ", ".join(parts) or "(nothing)"
+
+
+def _router_alive(obs: Observed) -> bool:
+    return obs.process is None or obs.process.poll() is None
+
+
+def _wait_for_activity(obs: Observed, deadline: float) -> None:
+    """Block until any event, packet, file change or exit wakes the run (or a short while)."""
+    condition = obs.stream.condition
+    with condition:
+        condition.wait(max(0.0, min(deadline - obs.clock(), 0.1 * obs.slow)))
+
+
+def check_router(exp: RouterExpectation, obs: Observed, mark: Mark) -> ExpectationResult:
+    """The router keeps running, or exits (with the given status) before the deadline."""
+    process = obs.process
+    if exp.exit is None and exp.running is not False:
+        code = process.poll()
+        passed = code is None
+        observed = "running" if passed else f"exited with status {code}"
+        return ExpectationResult(
+            "router keeps running", passed, "running", observed, exp.line, "router", obs.clock()
+        )
+    deadline = obs.deadline(mark, exp.within)
+    obs.stream.wait_exit(process.pid, deadline)
+    code = process.poll()
+    expected = f"exit with status {exp.exit}" if exp.exit is not None else "exit"
+    if code is None:
+        observed = f"still running after {exp.within * obs.slow:g}s"
+        passed = False
+    else:
+        observed = f"exited with status {code}"
+        passed = exp.exit is None or code == exp.exit
+    return ExpectationResult(
+        f"router {expected}", passed, expected, observed, exp.line, "router", obs.clock()
+    )
+
+
+# -- phases -------------------------------------------------------------------------------
+
+
+def evaluate(expect: Expectations, obs: Observed, mark: Mark) -> list[ExpectationResult]:
+    """The fault phase: every expectation except recovery, decided as early as each allows."""
+    results: list[tuple[Any, ExpectationResult]] = []
+    results += [(exp, check_event(exp, obs, mark)) for exp in expect.events]
+    results += [(exp, check_packets(exp, obs, mark)) for exp in expect.packets if not exp.none]
+    if expect.state is not None:
+        results.append((expect.state, check_state(expect.state, obs, mark)))
+    if expect.router is not None:
+        results.append((expect.router, check_router(expect.router, obs, mark)))
+    results += [(exp, check_absence(exp, obs, mark)) for exp in expect.absent if exp.window]
+    results += [(exp, check_packets(exp, obs, mark)) for exp in expect.packets if exp.none]
+    return finish(expect, obs, mark, results)
+
+
+def finish(
+    expect: Expectations | RecoveryExpectation,
+    obs: Observed,
+    mark: Mark,
+    results: list[tuple[Any, ExpectationResult]],
+) -> list[ExpectationResult]:
+    """End of a phase: exact counts re-checked, window-less absences and order judged."""
+    final: list[ExpectationResult] = []
+    for exp, result in results:
+        if isinstance(exp, EventExpectation):
+            result = recount_event(exp, obs, mark, result)
+        elif isinstance(exp, PacketExpectation):
+            result = recount_packets(exp, obs, mark, result)
+        final.append(result)
+    final += [check_absence(exp, obs, mark) for exp in expect.absent if not exp.window]
+    if isinstance(expect, Expectations) and expect.order:
+        final.append(check_order(expect.order, obs, mark, expect.order_line))
+    return final
+
+
+def evaluate_recovery(
+    recovery: RecoveryExpectation, obs: Observed, mark: Mark
+) -> list[ExpectationResult]:
+    """After every fault was cleared: the recovery expectations, measured from the last clear."""
+    results: list[tuple[Any, ExpectationResult]] = []
+    results += [(exp, check_event(exp, obs, mark)) for exp in recovery.events]
+    results += [(exp, check_packets(exp, obs, mark)) for exp in recovery.packets if not exp.none]
+    results += [(exp, check_absence(exp, obs, mark)) for exp in recovery.absent if exp.window]
+    results += [(exp, check_packets(exp, obs, mark)) for exp in recovery.packets if exp.none]
+    return [
+        replace(result, description="recovery: " + result.description, kind="recovery")
+        for result in finish(recovery, obs, mark, results)
+    ]
+
+
+def latency(expect: Expectations, obs: Observed, mark: Mark) -> float | None:
+    """Fault applied -> the first expected event seen by the harness, in seconds."""
+    if not expect.events:
+        return None
+    first = expect.events[0].event
+    found = next((e for e in obs.stream.snapshot(mark) if first.matches(e.record())), None)
+    return None if found is None else found.seen - mark.time

@@ -1,0 +1,65 @@
+"""Router adapters by name: the runner looks a scenario's ``router.kind`` up here.
+
+Adapters register themselves in ``ADAPTERS``; a kind without an adapter in this checkout makes
+the scenario skip with a reason rather than fail.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from harness.errors import MissingCapability
+from harness.routers.base import (
+    STDERR_NAME,
+    STDOUT_NAME,
+    InterfaceState,
+    LogPattern,
+    LogPatternAdapter,
+    RouterAdapter,
+    RouterState,
+    extract_errno,
+)
+from harness.routers.command import CommandAdapter
+from harness.routers.igmpd import IgmpdAdapter
+
+if TYPE_CHECKING:
+    from harness.scenario import RouterSpec
+
+ADAPTERS: dict[str, type[RouterAdapter]] = {
+    IgmpdAdapter.name: IgmpdAdapter,
+    CommandAdapter.name: CommandAdapter,
+}
+
+
+def register(adapter: type[RouterAdapter]) -> None:
+    """Make an adapter class available as ``router.kind: <adapter.name>``."""
+    ADAPTERS[adapter.name] = adapter
+
+
+def adapter_for(spec: RouterSpec) -> RouterAdapter:
+    """The adapter for a scenario's router; MissingCapability when none is installed here."""
+    try:
+        adapter = ADAPTERS[spec.kind]
+    except KeyError:
+        known = ", ".join(sorted(ADAPTERS))
+        raise MissingCapability(
+            f"router kind {spec.kind!r} has no adapter in this checkout (available: {known})"
+        ) from None
+    return adapter.for_spec(spec)
+
+
+__all__ = [
+    "ADAPTERS",
+    "STDERR_NAME",
+    "STDOUT_NAME",
+    "CommandAdapter",
+    "IgmpdAdapter",
+    "InterfaceState",
+    "LogPattern",
+    "LogPatternAdapter",
+    "RouterAdapter",
+    "RouterState",
+    "adapter_for",
+    "extract_errno",
+    "register",
+]

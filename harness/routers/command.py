@@ -1,0 +1,63 @@
+"""``router: {kind: command}``: any program, its argv and log patterns given in the scenario.
+
+The patterns map the program's stdout/stderr lines to catalog events (``CommandPattern``), and
+``ready`` names the event that says start-up is over (without it, one 41052/41055 per interface).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from harness.events import Event
+from harness.routers.base import LogPattern, LogPatternAdapter
+
+if TYPE_CHECKING:
+    from harness.scenario import RouterSpec
+
+
+class CommandAdapter(LogPatternAdapter):
+    """A router given as a command line plus log patterns, straight from the scenario."""
+
+    name: ClassVar[str] = "command"
+
+    def __init__(self, spec: RouterSpec | None = None) -> None:
+        self.spec = spec
+        self._patterns = tuple(
+            LogPattern(
+                re.compile(item.match),
+                item.id,
+                interface=item.interface,
+                errno=item.errno,
+                strings=item.strings,
+            )
+            for item in (spec.patterns if spec is not None else ())
+        )
+
+    @classmethod
+    def for_spec(cls, spec: RouterSpec) -> CommandAdapter:
+        return cls(spec)
+
+    def log_patterns(self) -> Sequence[LogPattern]:
+        return self._patterns
+
+    def requires(self, spec: RouterSpec) -> list[str]:
+        if not spec.argv:
+            return ["router kind 'command' needs an argv"]
+        if shutil.which(spec.argv[0]) is None:
+            return [f"router command {spec.argv[0]!r} is not installed"]
+        return []
+
+    def command(self, spec: RouterSpec, workdir: Path) -> list[str]:
+        """The argv as written; ``{workdir}`` in an argument becomes the artifacts folder."""
+        return [str(arg).replace("{workdir}", str(workdir)) for arg in spec.argv]
+
+    def is_ready(self, events: Sequence[Event], spec: RouterSpec | None = None) -> bool:
+        spec = spec or self.spec
+        if spec is not None and spec.ready is not None:
+            ready = spec.ready
+            return any(ready.matches(event.record()) for event in events)
+        return super().is_ready(events, spec)

@@ -1,0 +1,92 @@
+"""The igmpd adapter: this project's router, run from the same checkout as the harness.
+
+igmpd writes section-3 JSON event lines itself (``--event-log``), so its events need no pattern
+mapping, and it reports its state in a JSON file (``--state``) that it rewrites atomically, and
+again on SIGUSR1.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import igmpd
+from harness.events import EventSource, parse_json_line
+from harness.routers.base import InterfaceState, RouterAdapter, RouterState
+
+if TYPE_CHECKING:
+    from harness.scenario import RouterSpec
+
+EVENT_LOG_NAME = "events.jsonl"
+STATE_NAME = "state.json"
+_CHECKOUT = Path(igmpd.__file__).resolve().parent.parent
+
+
+class IgmpdAdapter(RouterAdapter):
+    """igmpd started as ``python -S -m igmpd`` (no site import: it needs the standard library only)."""
+
+    name: ClassVar[str] = "igmpd"
+
+    def command(self, spec: RouterSpec, workdir: Path) -> list[str]:
+        argv = [sys.executable, "-S", "-m", "igmpd", "--version", str(spec.version)]
+        for interface in spec.interfaces:
+            suffix = "" if interface.mode == "router" else f":{interface.mode}"
+            argv += ["--interface", interface.name + suffix]
+            for group in interface.static_groups:
+                argv += ["--static-group", f"{interface.name}:{group}"]
+        for timer, value in spec.timers.items():
+            argv += ["--" + timer.replace("_", "-"), _number(value)]
+        argv += ["--event-log", str(workdir / EVENT_LOG_NAME), "--state", str(workdir / STATE_NAME)]
+        return argv
+
+    def environment(self, spec: RouterSpec, workdir: Path) -> dict[str, str] | None:
+        """The checkout on PYTHONPATH (``-S`` skips the editable install's .pth file)."""
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(_CHECKOUT), env.get("PYTHONPATH", "")) if p
+        )
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+        return env
+
+    def events(self, workdir: Path) -> EventSource:
+        return EventSource((workdir / EVENT_LOG_NAME,), parse_json_line)
+
+    def state_request(self, pid: int, workdir: Path) -> Path | None:
+        os.kill(pid, signal.SIGUSR1)
+        return workdir / STATE_NAME
+
+    def state(self, node: Any, workdir: Path) -> RouterState | None:
+        try:
+            data = json.loads((workdir / STATE_NAME).read_text())
+        except FileNotFoundError:
+            return None
+        return parse_state(data)
+
+
+def parse_state(data: Any) -> RouterState:
+    """igmpd's state file -> RouterState. Groups may be a list or a mapping keyed by address."""
+    interfaces = data.get("interfaces", {}) if isinstance(data, dict) else {}
+    if isinstance(interfaces, list):
+        interfaces = {item.get("name"): item for item in interfaces}
+    result: dict[str, InterfaceState] = {}
+    for name, item in interfaces.items():
+        result[name] = InterfaceState(
+            name=name,
+            active=_is_active(item),
+            groups=tuple(sorted(item.get("groups") or ())),
+        )
+    return RouterState(result, raw=data)
+
+
+def _is_active(item: dict[str, Any]) -> bool:
+    if "active" in item:
+        return bool(item["active"])
+    return str(item.get("status", item.get("state", ""))).lower() == "active"
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))

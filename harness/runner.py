@@ -1,0 +1,669 @@
+"""Runs one scenario end to end and judges it: the orchestration, nothing else.
+
+    verdict = run(scenario, RunOptions(artifacts_dir=Path("artifacts")))
+
+Order of a run: write the resolved scenario; build the lab; prepare every fault (and apply the
+``before-start`` ones); start captures and the event stream; start the router through its adapter;
+wait until it is ready; apply the scheduled faults (a scheduler thread woken by the clock and by
+events, no polling); judge the expectations as events and packets arrive; clear the faults and
+judge recovery; stop the router; tear everything down (every step runs, errors are raised
+together); write ``verdict.json``. Each scenario gets its own artifacts folder:
+``<artifacts_dir>/<scenario slug>/`` holding ``scenario.json``, ``events.jsonl`` (igmpd) or the
+router's log, ``router.stdout``, ``router.stderr``, ``<node>-<ifname>.pcap`` and ``verdict.json``.
+
+``session()`` stops after "router started and faults applied" and hands the live lab over (the
+``faultlab shell`` command uses it); ``run()`` is a session plus judging.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.capture import Capture
+from harness.errors import FaultlabError, HarnessBug, MissingCapability, RouterError
+from harness.events import EventStream, Mark
+from harness.expect import Observed, evaluate, evaluate_recovery, latency
+from harness.routers import STDERR_NAME, STDOUT_NAME, RouterAdapter, adapter_for
+from harness.routers.base import RouterState
+from harness.scenario import FaultSpec, Scenario, When
+from harness.traffic import Traffic
+from harness.verdict import ExpectationResult, TimelineEntry, TimelineKind, Verdict
+
+SCENARIO_NAME = "scenario.json"
+VERDICT_NAME = "verdict.json"
+STOP_TIMEOUT = 2.0  # seconds between the router's stop signal and SIGKILL
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run: where artifacts go, how much to stretch deadlines, what to keep.
+
+    ``artifacts_dir`` is the parent folder; each scenario writes into ``artifacts_dir/<slug>``.
+    ``capture`` adds a capture on the peer side of every router link (packet expectations get
+    their captures regardless). ``keep=False`` removes the folder of a scenario that passed.
+    """
+
+    artifacts_dir: Path = Path("artifacts")
+    slow: float = 1.0
+    capture: bool = True
+    keep: bool = True
+
+    def folder(self, scenario: Scenario) -> Path:
+        return Path(self.artifacts_dir) / scenario.slug
+
+
+class TeardownStack:
+    """Undo steps run last-in first-out; every step runs, and all errors surface together."""
+
+    def __init__(self) -> None:
+        self._steps: list[tuple[str, Callable[[], None]]] = []
+
+    def push(self, what: str, step: Callable[[], None]) -> None:
+        self._steps.append((what, step))
+
+    def close(self) -> None:
+        errors: list[Exception] = []
+        while self._steps:
+            what, step = self._steps.pop()
+            try:
+                step()
+            except Exception as exc:  # noqa: BLE001 - collected, raised below
+                exc.add_note(f"while tearing down: {what}")
+                errors.append(exc)
+        if errors:
+            raise ExceptionGroup("teardown failed", errors)
+
+
+# -- the schedule ----------------------------------------------------------------------------
+
+
+@dataclass
+class Action:
+    """Something the scheduler does once: apply or clear a fault, or a traffic stimulus.
+
+    Due at ``at`` seconds after the router started, or ``delay`` seconds after the first event
+    matching ``event`` (since the start), or ``delay`` seconds after ``after`` was done.
+    """
+
+    label: str
+    kind: TimelineKind
+    do: Callable[[], str | None]
+    at: float | None = None
+    event: Any = None  # harness.scenario.EventMatcher
+    after: Action | None = None
+    delay: float = 0.0
+    mark: Mark | None = None  # the stream's mark just before the action ran
+    error: BaseException | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.mark is not None
+
+    def due_time(self, stream: EventStream, start: float) -> float | None:
+        """When the action becomes due (monotonic), or None while its trigger is unmet."""
+        if self.at is not None:
+            return start + self.at
+        if self.after is not None:
+            return None if self.after.mark is None else self.after.mark.time + self.delay
+        if self.event is not None:
+            matcher = self.event
+            hit = next((e for e in stream.events if matcher.matches(e.record())), None)
+            return None if hit is None else hit.seen + self.delay
+        return start
+
+
+class Scheduler:
+    """Runs actions when due, in a thread that sleeps on the run's Condition (clock or event)."""
+
+    def __init__(self, stream: EventStream, start: float, record: Callable[..., None]) -> None:
+        self.stream = stream
+        self.start_time = start
+        self.record = record
+        self.actions: list[Action] = []
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+
+    def add(self, action: Action) -> Action:
+        self.actions.append(action)
+        return action
+
+    def start(self) -> None:
+        if self.actions:
+            self._thread = threading.Thread(
+                target=self._loop, name="faultlab-schedule", daemon=True
+            )
+            self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread is None:
+            return
+        with self.stream.condition:
+            self._stopping = True
+            self.stream.condition.notify_all()
+        self._thread.join(timeout=10)
+        if self._thread.is_alive():
+            raise HarnessBug("the scheduler thread did not stop within 10 s")
+
+    def _loop(self) -> None:
+        condition = self.stream.condition
+        while True:
+            with condition:
+                due, wake = self._due()
+                while not due and not self._stopping and self._pending():
+                    timeout = None if wake is None else max(0.0, wake - self.stream.clock())
+                    condition.wait(timeout)
+                    due, wake = self._due()
+                if self._stopping or not due:
+                    return
+            for action in due:
+                self._run(action)
+
+    def _pending(self) -> bool:
+        return any(not action.done for action in self.actions)
+
+    def _due(self) -> tuple[list[Action], float | None]:
+        now = self.stream.clock()
+        due: list[Action] = []
+        wake: float | None = None
+        for action in self.actions:
+            if action.done:
+                continue
+            when = action.due_time(self.stream, self.start_time)
+            if when is not None and when <= now:
+                due.append(action)
+            elif when is not None:
+                wake = when if wake is None else min(wake, when)
+        return due, wake
+
+    def _run(self, action: Action) -> None:
+        mark = self.stream.mark(action.label)
+        try:
+            text = action.do()
+        except Exception as exc:  # noqa: BLE001 - judged as a failed expectation
+            action.error = exc
+            text = f"{action.label} FAILED: {exc}"
+        self.record(mark.time, action.kind, text or action.label)
+        with self.stream.condition:
+            action.mark = mark
+            self.stream.condition.notify_all()
+
+    def wait(self, actions: list[Action], deadline: float) -> bool:
+        """Whether every action in ``actions`` ran before ``deadline``."""
+        return self.stream.wait_until(lambda: all(a.done for a in actions), deadline)
+
+
+# -- a live session ------------------------------------------------------------------------
+
+
+@dataclass
+class PlannedFault:
+    """A fault of the scenario with its spec and its scheduled apply and clear actions."""
+
+    spec: FaultSpec
+    fault: Any  # harness.faults.Fault
+    apply: Action | None = None
+    clear: Action | None = None
+    applied_before_start: Mark | None = None
+
+
+@dataclass
+class Session:
+    """A scenario's live lab: router running, faults applied or scheduled, streams recording."""
+
+    scenario: Scenario
+    options: RunOptions
+    folder: Path
+    adapter: RouterAdapter
+    stack: TeardownStack = field(default_factory=TeardownStack)
+    lab: Any = None
+    stream: EventStream | None = None
+    captures: dict[str, Capture] = field(default_factory=dict)
+    faults: list[PlannedFault] = field(default_factory=list)
+    traffic: Traffic | None = None
+    process: Any = None
+    started_at: float | None = None
+    scheduler: Scheduler | None = None
+    entries: list[TimelineEntry] = field(default_factory=list)
+    problems: list[ExpectationResult] = field(default_factory=list)
+    artifacts: dict[str, str] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def router_node(self) -> Any:
+        return self.lab.node(self.scenario.router.node)
+
+    def record(self, at: float, kind: TimelineKind, text: str) -> None:
+        with self._lock:
+            self.entries.append(TimelineEntry(at, kind, text))
+
+    def fault_context(self) -> Any:
+        from harness.faults import FaultContext
+
+        return FaultContext(
+            node=self.router_node,
+            pid=None if self.process is None else self.process.pid,
+            interfaces=self.scenario.router.interface_names,
+            lab=self.lab,
+            workdir=self.folder,
+        )
+
+    def context_for(self, spec: FaultSpec) -> Any:
+        ctx = self.fault_context()
+        if spec.node and spec.node != self.scenario.router.node:
+            ctx.node = self.lab.node(spec.node)
+        return ctx
+
+    def observed(self) -> Observed:
+        assert self.stream is not None
+        return Observed(
+            stream=self.stream,
+            captures=self.captures,
+            slow=self.options.slow,
+            process=self.process,
+            read_state=self.read_state,
+            stderr_path=self.folder / STDERR_NAME,
+        )
+
+    def read_state(self, deadline: float) -> RouterState | None:
+        """Ask the router for a fresh state report and read it (None if it cannot answer)."""
+        assert self.stream is not None
+        if self.process is None or self.process.poll() is not None:
+            return self.adapter.state(self.router_node, self.folder)
+        before: dict[Path, int] = {}
+        path = None
+        try:
+            path = self.adapter.state_request(self.process.pid, self.folder)
+            if path is not None:
+                before[path] = self.stream.changes(path)
+        except ProcessLookupError:
+            return self.adapter.state(self.router_node, self.folder)
+        if path is not None:
+            self.stream.wait_until(lambda: self.stream.changes(path) > before[path], deadline)
+        return self.adapter.state(self.router_node, self.folder)
+
+
+def _prepare_folder(folder: Path) -> None:
+    """A clean folder for this run; an old one is replaced only if it holds faultlab's marker."""
+    if folder.exists():
+        if not (folder / SCENARIO_NAME).exists() and any(folder.iterdir()):
+            raise FaultlabError(
+                f"artifacts folder {folder} exists and is not faultlab's (no {SCENARIO_NAME}); "
+                "choose another --artifacts folder"
+            )
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+
+
+def _missing(scenario: Scenario, adapter: RouterAdapter, faults: list[PlannedFault]) -> list[str]:
+    reasons = list(adapter.requires(scenario.router))
+    for planned in faults:
+        reasons += planned.fault.requires()
+    return reasons
+
+
+def _make_faults(scenario: Scenario) -> list[PlannedFault]:
+    from harness.faults import make_fault
+
+    return [
+        PlannedFault(spec, make_fault({"kind": spec.kind, **dict(spec.params)}))
+        for spec in scenario.faults
+    ]
+
+
+def _capture_endpoints(scenario: Scenario, options: RunOptions) -> list[str]:
+    """``node:ifname`` endpoints to capture: those packet expectations name, plus peers."""
+    wanted: list[str] = [p.on for p in scenario.expect.packets]
+    if scenario.expect.recovery is not None:
+        wanted += [p.on for p in scenario.expect.recovery.packets]
+    if options.capture:
+        topology = scenario.topology.build()
+        router = scenario.router
+        for link in topology.links:
+            for near, far in ((link.a, link.b), (link.b, link.a)):
+                if near.node == router.node and near.ifname in router.interface_names:
+                    wanted.append(f"{far.node}:{far.ifname}")
+    return list(dict.fromkeys(wanted))
+
+
+@contextlib.contextmanager
+def session(scenario: Scenario, options: RunOptions) -> Iterator[Session]:
+    """Build the lab, start the router, apply (or schedule) the faults; tear down on exit.
+
+    Raises MissingCapability (before building anything) when this host lacks what the router
+    or a fault needs; RouterError when the router does not become ready in time.
+    """
+    folder = options.folder(scenario)
+    _prepare_folder(folder)
+    (folder / SCENARIO_NAME).write_text(json.dumps(scenario.resolved(), indent=1, default=str))
+    adapter = adapter_for(scenario.router)
+    live = Session(scenario, options, folder, adapter)
+    live.artifacts["scenario"] = SCENARIO_NAME
+    live.faults = _make_faults(scenario)
+    try:
+        reasons = _missing(scenario, adapter, live.faults)
+        if reasons:
+            raise MissingCapability("; ".join(reasons))
+        _build(live)
+        yield live
+    finally:
+        live.stack.close()
+
+
+def _build(live: Session) -> None:
+    """Every step of bringing the scenario up, each undone by the teardown stack."""
+    from netns import Lab
+
+    scenario, stack = live.scenario, live.stack
+    for planned in live.faults:
+        stack.push(f"close fault {planned.spec.kind}", planned.fault.close)
+    lab = Lab(scenario.topology.build(), workdir=live.folder)
+    lab.__enter__()
+    live.lab = lab
+    stack.push("tear down the lab", lambda: lab.__exit__(None, None, None))
+    stream = EventStream(live.adapter.events(live.folder), watch_dirs=(live.folder,))
+    live.stream = stream.start()
+    stack.push("stop following events", stream.stop)
+    _start_captures(live)
+    live.traffic = Traffic(lab)
+    stack.push("drop host memberships", live.traffic.close)
+    launch = _launch(live)
+    _apply_before_start(live)
+    _start_router(live, launch)
+    _wait_ready(live)
+    _schedule(live)
+
+
+def _start_captures(live: Session) -> None:
+    assert live.stream is not None
+    for on in _capture_endpoints(live.scenario, live.options):
+        node_name, _, ifname = on.partition(":")
+        capture = Capture(live.lab.node(node_name), ifname, on=on, condition=live.stream.condition)
+        capture.start()
+        live.captures[on] = capture
+        live.stack.push(f"stop capture {on}", lambda c=capture: _stop_capture(live, c))
+
+
+def _stop_capture(live: Session, capture: Capture) -> None:
+    capture.stop()
+    name = f"{capture.on.replace(':', '-')}.pcap"
+    capture.write_pcap(live.folder / name)
+    live.artifacts[f"pcap {capture.on}"] = name
+
+
+def _launch(live: Session) -> Any:
+    from harness.faults import Launch
+
+    spec = live.scenario.router
+    launch = Launch(
+        argv=live.adapter.command(spec, live.folder),
+        env=live.adapter.environment(spec, live.folder),
+    )
+    for planned in live.faults:
+        planned.fault.prepare(launch)
+    return launch
+
+
+def _apply_before_start(live: Session) -> None:
+    assert live.stream is not None
+    for planned in live.faults:
+        if planned.spec.when.kind == "before-start":
+            mark = live.stream.mark(f"fault {planned.spec.kind} applied")
+            planned.fault.apply(live.context_for(planned.spec))
+            planned.applied_before_start = mark
+            live.record(mark.time, "fault", f"applied {planned.spec.describe()}")
+
+
+def _start_router(live: Session, launch: Any) -> None:
+    assert live.stream is not None
+    node = live.router_node
+    with (
+        open(live.folder / STDOUT_NAME, "wb") as stdout,
+        open(live.folder / STDERR_NAME, "wb") as stderr,
+    ):
+        live.started_at = live.stream.clock()
+        live.process = node.popen(
+            launch.argv,
+            stdout=stdout,
+            stderr=stderr,
+            env=launch.env,
+            preexec=launch.preexec_fn(),
+            pass_fds=tuple(launch.pass_fds),
+        )
+    live.artifacts.update(stdout=STDOUT_NAME, stderr=STDERR_NAME)
+    live.stream.watch_process(live.process.pid)
+    live.record(live.started_at, "router", f"started {live.adapter.name} pid {live.process.pid}")
+    live.stack.push("stop the router", lambda: _stop_router(live))
+
+
+def _stop_router(live: Session) -> None:
+    """Stop signal, a bounded wait (woken by the pidfd), SIGKILL, reap."""
+    assert live.stream is not None
+    process = live.process
+    if process.poll() is None:
+        process.send_signal(live.adapter.stop_signal)
+        exited = live.stream.wait_exit(process.pid, live.stream.clock() + STOP_TIMEOUT)
+        if not exited:
+            process.send_signal(signal.SIGKILL)
+            live.record(
+                live.stream.clock(), "router", f"pid {process.pid} ignored the stop signal: SIGKILL"
+            )
+    code = process.wait(timeout=STOP_TIMEOUT)
+    live.record(live.stream.clock(), "router", f"exited with status {code}")
+
+
+def _wait_ready(live: Session) -> None:
+    """Until the adapter says the router is ready, or it exited; RouterError at the deadline."""
+    assert live.stream is not None and live.started_at is not None
+    stream, spec, process = live.stream, live.scenario.router, live.process
+    deadline = live.started_at + live.adapter.start_timeout * live.options.slow
+
+    def ready() -> bool:
+        return (
+            live.adapter.is_ready(stream.events, spec) or stream.exits[process.pid].seen is not None
+        )
+
+    if not stream.wait_until(ready, deadline):
+        lines = "\n  ".join(stream.last_lines()[-5:]) or "(no log line)"
+        raise RouterError(
+            f"{live.adapter.name} did not become ready within "
+            f"{live.adapter.start_timeout * live.options.slow:g}s; last lines:\n  {lines}"
+        )
+    code = process.poll()
+    live.record(stream.clock(), "router", "ready" if code is None else f"exited with status {code}")
+
+
+def _schedule(live: Session) -> None:
+    """Scheduled faults (apply and clear) and traffic, run by the scheduler thread."""
+    assert live.stream is not None and live.started_at is not None
+    scheduler = Scheduler(live.stream, live.started_at, live.record)
+    for planned in live.faults:
+        _plan_fault(live, scheduler, planned)
+    for item in live.scenario.traffic:
+        assert live.traffic is not None
+        scheduler.add(
+            Action(
+                f"traffic {item.action}", "traffic", _bind(live.traffic.perform, item), at=item.at
+            )
+        )
+    live.scheduler = scheduler
+    scheduler.start()
+    live.stack.push("stop the scheduler", scheduler.stop)
+
+
+def _bind(fn: Callable[[Any], str | None], arg: Any) -> Callable[[], str | None]:
+    return lambda: fn(arg)
+
+
+def _plan_fault(live: Session, scheduler: Scheduler, planned: PlannedFault) -> None:
+    spec = planned.spec
+
+    def apply() -> str:
+        planned.fault.apply(live.context_for(spec))
+        return f"applied {spec.describe()}"
+
+    def clear() -> str:
+        planned.fault.clear(live.context_for(spec))
+        return f"cleared {spec.kind}"
+
+    if spec.when.kind != "before-start":
+        planned.apply = scheduler.add(_action(f"fault {spec.kind} applied", apply, spec.when))
+    if spec.clear.kind not in ("never", "before-start"):
+        action = _action(f"fault {spec.kind} cleared", clear, spec.clear)
+        if spec.clear.kind == "after" and planned.apply is not None:
+            action.after = planned.apply
+        planned.clear = scheduler.add(action)
+
+
+def _action(label: str, do: Callable[[], str], when: When) -> Action:
+    if when.kind == "at":
+        return Action(label, "fault", do, at=when.seconds)
+    if when.kind == "after-event":
+        return Action(label, "fault", do, event=when.event, delay=when.seconds)
+    if when.kind == "after":  # after the fault was applied; before-start faults: after the start
+        return Action(label, "fault", do, at=when.seconds)
+    raise HarnessBug(f"cannot schedule a fault {when.kind!r}")
+
+
+# -- judging -----------------------------------------------------------------------------------
+
+
+def _fault_mark(live: Session) -> Mark:
+    """The mark expectations are measured from: the last fault applied, else the router start."""
+    assert live.stream is not None and live.scheduler is not None and live.started_at is not None
+    scheduled = [p.apply for p in live.faults if p.apply is not None]
+    deadline = live.started_at + live.scenario.timeout * live.options.slow
+    if scheduled and not live.scheduler.wait(scheduled, deadline):
+        pending = ", ".join(a.label for a in scheduled if not a.done)
+        live.problems.append(
+            ExpectationResult("faults applied", False, "every fault applied", f"never: {pending}")
+        )
+    for action in scheduled:
+        if action.error is not None:
+            live.problems.append(_action_failed(action))
+    marks = [a.mark for a in scheduled if a.mark is not None]
+    if marks:
+        return max(marks, key=lambda m: m.time)
+    return Mark(0, live.started_at, "the router's start")
+
+
+def _action_failed(action: Action) -> ExpectationResult:
+    return ExpectationResult(
+        action.label,
+        False,
+        "done",
+        f"failed: {action.error}",
+        kind="fault",
+        at=action.mark.time if action.mark else None,
+    )
+
+
+def _clear_mark(live: Session) -> Mark:
+    """Clear every fault (scheduled clears are awaited, the others cleared now); the last mark."""
+    assert live.stream is not None and live.scheduler is not None and live.started_at is not None
+    scheduled = [p.clear for p in live.faults if p.clear is not None]
+    deadline = live.started_at + live.scenario.timeout * live.options.slow
+    live.scheduler.wait(scheduled, deadline)
+    marks = [a.mark for a in scheduled if a.mark is not None]
+    for planned in live.faults:
+        if planned.clear is None:
+            mark = live.stream.mark(f"fault {planned.spec.kind} cleared")
+            planned.fault.clear(live.context_for(planned.spec))
+            live.record(mark.time, "fault", f"cleared {planned.spec.kind}")
+            marks.append(mark)
+    live.problems += [_action_failed(a) for a in scheduled if a.error is not None]
+    return max(marks, key=lambda m: m.time) if marks else live.stream.mark("no fault")
+
+
+def judge(live: Session) -> tuple[list[ExpectationResult], Mark]:
+    """Every expectation of the scenario, in its phases; and the fault mark."""
+    expect = live.scenario.expect
+    observed = live.observed()
+    mark = _fault_mark(live)
+    results = evaluate(expect, observed, mark)
+    if expect.recovery is not None:
+        clear_mark = _clear_mark(live)
+        results += evaluate_recovery(expect.recovery, observed, clear_mark)
+    return live.problems + results, mark
+
+
+# -- the verdict ------------------------------------------------------------------------------
+
+
+def run(scenario: Scenario, options: RunOptions | None = None) -> Verdict:
+    """Run one scenario and judge it; always returns a Verdict (and writes verdict.json)."""
+    options = options or RunOptions()
+    begun = time.monotonic()
+    verdict = Verdict(scenario=scenario.name, path=str(scenario.path), passed=False)
+    verdict.faults = [spec.describe() for spec in scenario.faults]
+    live: Session | None = None
+    try:
+        with session(scenario, options) as live:
+            results, mark = judge(live)
+            verdict.results = results
+            verdict.fault_applied_at = mark.time
+            verdict.fault_latency = latency(scenario.expect, live.observed(), mark)
+            verdict.passed = all(result.passed for result in results)
+    except MissingCapability as exc:
+        verdict.skipped_reason = str(exc)
+    except (FaultlabError, OSError) as exc:
+        verdict.error = f"{type(exc).__name__}: {exc}"
+        verdict.passed = False
+    except ExceptionGroup as group:
+        verdict.error = _describe_group(group)
+        verdict.passed = False
+    verdict.duration = time.monotonic() - begun
+    if live is not None:
+        _fill(verdict, live)
+    _write(verdict, options, scenario)
+    return verdict
+
+
+def _describe_group(group: BaseExceptionGroup[Any]) -> str:
+    parts = []
+    for exc in group.exceptions:
+        notes = "; ".join(getattr(exc, "__notes__", []))
+        parts.append(f"{type(exc).__name__}: {exc}" + (f" ({notes})" if notes else ""))
+    return f"{group.message}: " + " | ".join(parts)
+
+
+def _fill(verdict: Verdict, live: Session) -> None:
+    """Timeline (events, packets, faults, traffic) and artifacts from the finished session."""
+    verdict.started_at = live.started_at
+    verdict.run_id = getattr(live.lab, "run_id", None)
+    verdict.entries = list(live.entries)
+    if live.stream is not None:
+        verdict.entries += [TimelineEntry(e.seen, "event", e.brief()) for e in live.stream.events]
+    if not verdict.passed or live.scenario.expect.packets:
+        for capture in live.captures.values():
+            verdict.entries += [
+                TimelineEntry(
+                    p.seen, "packet", f"{p.on} {'sent ' if p.outgoing else ''}{p.brief()}"
+                )
+                for p in capture.packets()
+            ]
+    if live.process is not None:
+        verdict.router_exit = live.process.poll()
+    for name in live.adapter.events(live.folder).paths:
+        if name.exists():
+            verdict.artifacts.setdefault("events", name.name)
+    verdict.artifacts.update(live.artifacts)
+
+
+def _write(verdict: Verdict, options: RunOptions, scenario: Scenario) -> None:
+    folder = options.folder(scenario)
+    if not folder.exists():
+        return
+    if verdict.passed and not options.keep:
+        shutil.rmtree(folder)
+        return
+    verdict.artifacts["verdict"] = VERDICT_NAME
+    verdict.write(folder / VERDICT_NAME)

@@ -1,0 +1,136 @@
+"""End to end on real namespaces: igmpd under a real fault, artifacts, and nothing left behind."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from harness.runner import RunOptions, run
+from harness.scenario import load
+
+# Written to tmp_path by each test: YAML files under tests/ would be collected as scenarios.
+HEALTHY_QUERIES = """\
+name: a healthy router queries both links and learns a join
+topology:
+  nodes: [r1, h1, h2]
+  links:
+    - {a: "r1:e0 10.0.1.1/24", b: "h1:e0 10.0.1.2/24"}
+    - {a: "r1:e1 10.0.2.1/24", b: "h2:e0 10.0.2.2/24"}
+router:
+  node: r1
+  interfaces: [e0, e1]
+  version: 3
+  query_interval: 0.5
+  query_response_interval: 0.2
+traffic:
+  - {node: h2, join: 239.1.1.1, ifname: e0, at: 0.05s}
+expect:
+  events:
+    - {id: 41052, interface: e0, within: 2s}
+    - {id: 41052, interface: e1, within: 2s}
+  packets:
+    - {on: "h2:e0", query: general, version: 3, ttl: 1, router_alert: true, at_least: 1, within: 2s}
+    - {on: "h1:e0", query: general, version: 3, at_least: 1, within: 2s}
+  state:
+    interfaces: {e0: active, e1: active}
+    groups: {e1: [239.1.1.1]}
+  absent:
+    - {any_error: true}
+  router: {running: true}
+"""
+
+MRT_HELD_WRONG_ERRNO = """\
+name: deliberately wrong errno (must fail)
+description: The same fault as mrt-held, but the expectation names ENOBUFS; the verdict must fail.
+topology:
+  nodes: [r1, h1, h2]
+  links:
+    - {a: "r1:e0 10.0.1.1/24", b: "h1:e0 10.0.1.2/24"}
+    - {a: "r1:e1 10.0.2.1/24", b: "h2:e0 10.0.2.2/24"}
+router:
+  node: r1
+  interfaces: [e0, e1]
+  query_interval: 0.5
+  query_response_interval: 0.2
+faults:
+  - kind: mrt-held
+expect:
+  events:
+    - {id: 41028, errno: ENOBUFS, interface: e0, within: 1s}
+"""
+
+MRT_HELD = """\
+name: a second multicast router holds the MRT socket
+description: Another process did MRT_INIT first; igmpd cannot request multicasting anywhere.
+tags: [bind-conflicts]
+topology:
+  nodes: [r1, h1, h2]
+  links:
+    - {a: "r1:e0 10.0.1.1/24", b: "h1:e0 10.0.1.2/24"}
+    - {a: "r1:e1 10.0.2.1/24", b: "h2:e0 10.0.2.2/24"}
+router:
+  node: r1
+  interfaces: [e0, e1]
+  version: 3
+  query_interval: 0.5
+  query_response_interval: 0.2
+faults:
+  - kind: mrt-held
+expect:
+  events:
+    - {id: 41028, errno: EADDRINUSE, interface: e0, within: 2s}
+    - {id: 41055, interface: e0, within: 2s}
+  order: [41028, 41055]
+"""
+
+pytestmark = [
+    pytest.mark.netns,
+    pytest.mark.skipif(os.geteuid() != 0, reason="needs root for network namespaces"),
+]
+
+
+def _run(name: str, text: str, tmp_path: Path):
+    path = tmp_path / name
+    path.write_text(text)
+    return run(load(path), RunOptions(artifacts_dir=tmp_path / "artifacts"))
+
+
+def test_mrt_held_passes_and_leaves_every_artifact(tmp_path: Path) -> None:
+    verdict = _run("mrt-held.yaml", MRT_HELD, tmp_path)
+    assert verdict.passed, verdict.explain()
+    folder = tmp_path / "artifacts" / "mrt-held"
+    for name in ("events.jsonl", "router.stdout", "router.stderr", "scenario.json", "verdict.json"):
+        assert (folder / name).exists(), name
+    assert {p.name for p in folder.glob("*.pcap")} == {"h1-e0.pcap", "h2-e0.pcap"}
+    saved = json.loads((folder / "verdict.json").read_text())
+    assert saved["status"] == "passed"
+    assert any("41028" in entry["text"] for entry in saved["timeline"])
+    assert verdict.run_id
+    assert not [n for n in os.listdir("/run/netns") if n.startswith(f"fl{verdict.run_id}")]
+    assert verdict.router_exit is not None  # the router was stopped and reaped
+    router_pid = int(
+        next(e for e in saved["timeline"] if "started igmpd" in e["text"])["text"].split()[-1]
+    )
+    assert not Path(f"/proc/{router_pid}").exists()
+
+
+def test_wrong_errno_fails_with_expected_next_to_observed(tmp_path: Path) -> None:
+    verdict = _run("mrt-held-wrong-errno.yaml", MRT_HELD_WRONG_ERRNO, tmp_path)
+    assert not verdict.passed
+    text = verdict.explain()
+    assert "expected: 41028 IGMPLOG_SET_MCAST_IF_FAILED on e0 errno ENOBUFS" in text
+    assert "EADDRINUSE" in text.split("observed:")[1]
+    assert "mrt-held" in text  # the fault applied
+    assert (tmp_path / "artifacts" / "mrt-held-wrong-errno" / "verdict.json").exists()
+
+
+def test_healthy_router_queries_and_learns_a_join(tmp_path: Path) -> None:
+    verdict = _run("healthy-queries.yaml", HEALTHY_QUERIES, tmp_path)
+    assert verdict.passed, verdict.explain()
+    kinds = {result.kind for result in verdict.results}
+    assert {"event", "packet", "state", "router", "absent"} <= kinds
+    pcap = (tmp_path / "artifacts" / "healthy-queries" / "h2-e0.pcap").read_bytes()
+    assert pcap[:4] == bytes.fromhex("d4c3b2a1") and len(pcap) > 24 + 16
