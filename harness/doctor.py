@@ -1,0 +1,568 @@
+"""``faultlab doctor``: what this host lets faultlab do, probed for real, in about a second.
+
+Each check is a small probe of one feature a scenario may need (a network namespace, a veth
+pair, a raw IGMP socket, MRT_INIT, seccomp user notification, a per-namespace sysctl, nftables
+over netlink, an optional router). The probes that touch the kernel run in a forked child,
+inside a throwaway network namespace named ``fl<random>-doctor`` that the child removes again;
+a non-root user's child first enters its own user namespace, exactly as a rootless run does
+(see harness/rootless.py), so the answer is the one ``faultlab run`` will meet.
+
+The runner asks the same checks, through :func:`missing`, whether a scenario's features are
+here; a scenario that needs a missing feature is skipped with the reason instead of failing
+obscurely. Results are computed once per process.
+
+Statuses: ``ok``; ``degraded`` (a weaker form is here: scenarios needing the full feature are
+skipped, the line says what it costs); ``missing`` (absent: when the feature is essential no
+scenario can run and the exit code is 3).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import errno as _errno
+import functools
+import json
+import os
+import random
+import select
+import shutil
+import socket
+import string
+import struct
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from harness import rootless
+from harness.errors import ExitCode
+
+MRT_INIT = 200
+MRT_DONE = 201
+PROBE_DEADLINE = 10.0  # seconds the probe child may take before it is killed (normally ~0.3 s)
+SYSCTL_PROBE = "net/ipv4/igmp_max_memberships"
+
+
+class Status(StrEnum):
+    """The outcome of one check."""
+
+    OK = "ok"
+    DEGRADED = "degraded"
+    MISSING = "missing"
+
+
+class Feature(StrEnum):
+    """What a scenario may need; the names the runner passes to :func:`missing`."""
+
+    PRIVILEGE = "privilege"  # root, or able to create a user namespace (rootless mode)
+    NETNS = "netns"  # named network namespaces
+    VETH = "veth"  # veth pairs inside them
+    RAW_SOCKET = "raw-socket"  # socket(AF_INET, SOCK_RAW, IPPROTO_IGMP)
+    MRT = "mrt"  # the kernel's multicast routing: MRT_INIT on a raw IGMP socket
+    SECCOMP = "seccomp"  # seccomp filters returning an errno (exact faults)
+    SECCOMP_NOTIFY = "seccomp-notify"  # seccomp user notification (nth call, per interface)
+    SYSCTL = "sysctl"  # per-namespace sysctls written inside a namespace
+    NFTABLES = "nftables"  # nftables tables over netlink
+    HOST_ROOT = "host-root"  # root in the initial user namespace (rlimits, other uids)
+
+
+#: Features without which no scenario can run: when one is missing, the exit code is 3.
+ESSENTIAL: frozenset[str] = frozenset(
+    {Feature.PRIVILEGE, Feature.NETNS, Feature.VETH, Feature.RAW_SOCKET}
+)
+
+#: Optional routers: feature ``router:<kind>`` -> the programs it needs (first found wins per
+#: program; the directories are where Debian and scripts/install-routers.sh put them).
+ROUTERS: dict[str, tuple[str, ...]] = {
+    "igmpproxy": ("igmpproxy",),
+    "smcroute": ("smcrouted",),
+    "pimd": ("pimd",),
+    "frr": ("zebra", "pimd"),
+}
+ROUTER_DIRS: dict[str, tuple[str, ...]] = {
+    "frr": ("/usr/lib/frr",),
+    "pimd": (os.environ.get("FAULTLAB_PIMD_DIR", "/opt/faultlab/pimd") + "/usr/sbin",),
+}
+ROUTER_FIX = "sudo scripts/install-routers.sh (or apt-get install igmpproxy smcroute frr)"
+
+#: What a missing feature costs, shown on its line.
+COSTS: dict[str, str] = {
+    Feature.PRIVILEGE: "no scenario can run",
+    Feature.NETNS: "no scenario can run",
+    Feature.VETH: "no topology can be built",
+    Feature.RAW_SOCKET: "no IGMP router can run",
+    Feature.MRT: "scenarios of the request-multicast step and IGMPv2 reports are skipped",
+    Feature.SECCOMP: "exact syscall-error faults are skipped",
+    Feature.SECCOMP_NOTIFY: "nth-call and per-interface syscall faults are skipped",
+    Feature.SYSCTL: "sysctl faults (igmp_max_memberships, optmem_max) are skipped",
+    Feature.NFTABLES: "firewall faults (sendto EPERM) are skipped",
+    Feature.HOST_ROOT: "faults that need host root (rlimits, other uids) are skipped",
+}
+
+FIXES: dict[str, str] = {
+    Feature.NETNS: "run as root with CAP_SYS_ADMIN (docker: --privileged, or --cap-add SYS_ADMIN)",
+    Feature.VETH: "run with CAP_NET_ADMIN (docker: --cap-add NET_ADMIN); the veth module must load",
+    Feature.RAW_SOCKET: "run with CAP_NET_RAW (docker: --cap-add NET_RAW)",
+    Feature.MRT: "run with CAP_NET_ADMIN; the kernel needs CONFIG_IP_MROUTE",
+    Feature.SECCOMP: "install libseccomp2 (apt-get install libseccomp2) and pip install pyseccomp",
+    Feature.SECCOMP_NOTIFY: "a kernel >= 5.0 and libseccomp >= 2.5 (apt-get install libseccomp2)",
+    Feature.SYSCTL: "run with CAP_NET_ADMIN; /proc/sys must be writable (not read-only)",
+    Feature.NFTABLES: "the kernel needs nf_tables (modprobe nf_tables as root); CAP_NET_ADMIN",
+    Feature.HOST_ROOT: "run as root (sudo faultlab ...)",
+}
+
+
+@dataclass(frozen=True)
+class Check:
+    """The result of one probe: the feature, its status, what was seen, and how to fix it."""
+
+    name: str
+    status: Status
+    detail: str
+    fix: str = ""
+
+    @property
+    def essential(self) -> bool:
+        return self.name in ESSENTIAL
+
+    def line(self) -> str:
+        """The check as one plain line: ``status  name  detail [-> fix]``."""
+        text = f"{self.status.value:<9}{self.name:<17}{self.detail}"
+        if self.status is not Status.OK and self.fix:
+            text += f" -> {self.fix}"
+        return text
+
+    def to_json(self) -> dict[str, str]:
+        return {k: str(v) for k, v in asdict(self).items()}
+
+
+def describe_oserror(exc: Exception) -> str:
+    """``EPERM (Operation not permitted)`` for an OSError or a pyroute2 NetlinkError."""
+    code = getattr(exc, "errno", None) or getattr(exc, "code", None) or 0
+    if not isinstance(code, int) or code <= 0:
+        return repr(exc)
+    name = _errno.errorcode.get(code, str(code))
+    return f"{name} ({os.strerror(code)})"
+
+
+def _ok(feature: str, detail: str) -> Check:
+    return Check(feature, Status.OK, detail)
+
+
+def _missing(feature: str, detail: str, fix: str | None = None) -> Check:
+    cost = COSTS.get(feature)
+    text = f"{detail}; {cost}" if cost else detail
+    return Check(feature, Status.MISSING, text, FIXES.get(feature, "") if fix is None else fix)
+
+
+def _degraded(feature: str, detail: str) -> Check:
+    return Check(feature, Status.DEGRADED, f"{detail}; {COSTS[feature]}", FIXES.get(feature, ""))
+
+
+# --- Probes in the child, inside the throwaway namespace ----------------------------------
+
+
+def doctor_netns_name() -> str:
+    """``fl<6 base-36 characters>-doctor``: unique per probe, recognisably faultlab's."""
+    alphabet = string.ascii_lowercase + string.digits
+    return "fl" + "".join(random.choices(alphabet, k=6)) + "-doctor"
+
+
+def _probe_netns(name: str) -> Check:
+    """Create the named namespace and move the probe child into it."""
+    from pyroute2 import netns
+
+    try:
+        netns.setns(name, flags=os.O_CREAT | os.O_EXCL, fork=False)
+    except OSError as exc:
+        return _missing(Feature.NETNS, f"creating namespace {name}: {describe_oserror(exc)}")
+    return _ok(Feature.NETNS, f"created and entered {name}")
+
+
+def _remove_netns(name: str) -> None:
+    from pyroute2 import netns
+
+    try:
+        netns.remove(name)
+    except OSError:
+        pass  # never created (the netns check already says why)
+
+
+def _probe_veth() -> Check:
+    from pyroute2 import IPRoute, NetlinkError
+
+    try:
+        with IPRoute() as ipr:
+            ipr.link("add", ifname="fldoc0", kind="veth", peer="fldoc1")
+            ipr.link("del", index=ipr.link_lookup(ifname="fldoc0")[0])
+    except (OSError, NetlinkError) as exc:
+        return _missing(Feature.VETH, f"adding a veth pair: {describe_oserror(exc)}")
+    return _ok(Feature.VETH, "veth pair added and deleted")
+
+
+def _probe_raw_and_mrt() -> list[Check]:
+    try:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_IGMP)
+    except OSError as exc:
+        detail = f"socket(AF_INET, SOCK_RAW, IPPROTO_IGMP): {describe_oserror(exc)}"
+        return [_missing(Feature.RAW_SOCKET, detail), _missing(Feature.MRT, "needs raw-socket")]
+    with sock:
+        raw = _ok(Feature.RAW_SOCKET, "raw IGMP socket opened")
+        try:
+            sock.setsockopt(socket.IPPROTO_IP, MRT_INIT, struct.pack("i", 1))
+            sock.setsockopt(socket.IPPROTO_IP, MRT_DONE, b"")
+        except OSError as exc:
+            return [raw, _missing(Feature.MRT, f"MRT_INIT: {describe_oserror(exc)}")]
+    return [raw, _ok(Feature.MRT, "MRT_INIT and MRT_DONE on a raw IGMP socket")]
+
+
+def _probe_sysctl() -> Check:
+    path = Path("/proc/sys") / SYSCTL_PROBE
+    key = SYSCTL_PROBE.replace("/", ".")
+    try:
+        value = path.read_text().strip()
+        path.write_text(value)  # the same value, in the throwaway namespace only
+    except OSError as exc:
+        return _missing(Feature.SYSCTL, f"writing {key} in the namespace: {describe_oserror(exc)}")
+    return _ok(Feature.SYSCTL, f"{key} written inside the namespace")
+
+
+NFTABLES_DEADLINE = 1.0  # pyroute2 0.9.7 waits forever for the answer to a refused batch
+
+
+def _nftables_grandchild() -> int:
+    """Add and delete a table over netlink; the exit status is 0 or the errno."""
+    from pyroute2 import NetlinkError
+    from pyroute2.nftables.main import NFTables
+
+    try:
+        with NFTables() as nft:
+            nft.table("add", name="fldoctor")
+            nft.table("del", name="fldoctor")
+    except (OSError, NetlinkError) as exc:
+        code = getattr(exc, "errno", None) or getattr(exc, "code", None)
+        return code if isinstance(code, int) and 0 < code < 256 else 255
+    return 0
+
+
+def _probe_nftables() -> Check:
+    status = _in_child(_nftables_grandchild, deadline=NFTABLES_DEADLINE)
+    what = "nftables table over netlink"
+    if status == 0:
+        return _ok(Feature.NFTABLES, "nftables table added and deleted over netlink")
+    if status < 0:
+        return _missing(Feature.NFTABLES, f"{what}: no answer within {NFTABLES_DEADLINE} s")
+    return _missing(Feature.NFTABLES, f"{what}: {describe_oserror(OSError(status, ''))}")
+
+
+# Exit statuses of the seccomp probe's grandchild.
+_SECCOMP_NOTIFY_OK, _SECCOMP_ERRNO_ONLY, _SECCOMP_NONE, _SECCOMP_NO_LIB = 0, 10, 11, 12
+
+
+def _seccomp_grandchild() -> int:
+    """Load a NOTIFY filter on getppid and answer one notification from a second thread."""
+    try:
+        import pyseccomp as sc
+    except (ImportError, OSError):
+        return _SECCOMP_NO_LIB
+    try:
+        flt = sc.SyscallFilter(sc.ALLOW)
+        flt.add_rule(sc.NOTIFY, "getppid")
+        flt.load()
+    except OSError:
+        return _seccomp_errno_only(sc)
+    answer: list[int] = []
+    caller = threading.Thread(target=lambda: answer.append(_getppid_errno()))
+    caller.start()
+    note = flt.receive_notify()
+    flt.respond_notify(sc.NotificationResponse(-_errno.ENOTSUP, 0, note.id, 0))
+    caller.join()
+    return _SECCOMP_NOTIFY_OK if answer == [_errno.ENOTSUP] else _SECCOMP_ERRNO_ONLY
+
+
+def _getppid_errno() -> int:
+    """getppid(2) through ctypes, which releases the GIL while the call waits on the supervisor."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    result = libc.getppid()  # glibc passes the kernel's -errno through without setting errno
+    return -result if result < 0 else 0
+
+
+def _seccomp_errno_only(sc: object) -> int:
+    try:
+        flt = sc.SyscallFilter(sc.ALLOW)  # type: ignore[attr-defined]
+        flt.add_rule(sc.ERRNO(_errno.ENOTSUP), "getppid")  # type: ignore[attr-defined]
+        flt.load()
+    except OSError:
+        return _SECCOMP_NONE
+    return _SECCOMP_ERRNO_ONLY
+
+
+def _probe_seccomp() -> list[Check]:
+    status = _in_child(_seccomp_grandchild, deadline=2.0)
+    if status == _SECCOMP_NOTIFY_OK:
+        detail = "filter with a NOTIFY rule answered by a supervisor"
+        return [_ok(Feature.SECCOMP, "errno filters load"), _ok(Feature.SECCOMP_NOTIFY, detail)]
+    if status == _SECCOMP_ERRNO_ONLY:
+        return [
+            _ok(Feature.SECCOMP, "errno filters load"),
+            _degraded(Feature.SECCOMP_NOTIFY, "user notification unavailable, errno filters work"),
+        ]
+    why = {_SECCOMP_NO_LIB: "pyseccomp or libseccomp.so.2 not found"}.get(
+        status, f"loading a filter failed (probe exit {status})"
+    )
+    return [_missing(Feature.SECCOMP, why), _missing(Feature.SECCOMP_NOTIFY, why)]
+
+
+def _in_child(fn: Callable[[], int], deadline: float) -> int:
+    """``fn()`` in a forked child; its return value is the exit status (-1 on timeout)."""
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            code = fn()
+        finally:
+            os._exit(code)
+    return _wait_child(pid, deadline)
+
+
+def _wait_child(pid: int, deadline: float) -> int:
+    """Wait for a child with a deadline (pidfd + poll, no sleeping); kill it when late."""
+    pidfd = os.pidfd_open(pid)
+    try:
+        ready, _, _ = select.select([pidfd], [], [], deadline)
+        if not ready:
+            os.kill(pid, 9)
+    finally:
+        os.close(pidfd)
+    _, status = os.waitpid(pid, 0)
+    return -1 if os.WIFSIGNALED(status) else os.waitstatus_to_exitcode(status)
+
+
+def lab_probes(name: str) -> list[Check]:
+    """Every kernel probe, run in the current process (a throwaway child) inside ``name``."""
+    made = _probe_netns(name)
+    if made.status is not Status.OK:
+        needs = [Feature.VETH, Feature.RAW_SOCKET, Feature.MRT, Feature.SYSCTL, Feature.NFTABLES]
+        return [made, *(_missing(f, "needs netns") for f in needs), *_probe_seccomp()]
+    try:
+        return [
+            made,
+            _probe_veth(),
+            *_probe_raw_and_mrt(),
+            *_probe_seccomp(),
+            _probe_sysctl(),
+            _probe_nftables(),
+        ]
+    finally:
+        _remove_netns(name)
+
+
+LAB_FEATURES: tuple[str, ...] = (
+    Feature.NETNS,
+    Feature.VETH,
+    Feature.RAW_SOCKET,
+    Feature.MRT,
+    Feature.SECCOMP,
+    Feature.SECCOMP_NOTIFY,
+    Feature.SYSCTL,
+    Feature.NFTABLES,
+)
+
+
+def _probe_child_main(write_fd: int, name: str, enter_userns: bool) -> None:
+    """Body of the probe child: enter a user namespace if rootless, probe, send JSON, exit."""
+    try:
+        if enter_userns:
+            rootless.enter()
+        payload = [c.to_json() for c in lab_probes(name)]
+        os.write(write_fd, json.dumps(payload).encode())
+    except BaseException as exc:  # report anything, never return into the parent's code
+        os.write(write_fd, json.dumps({"error": f"{type(exc).__name__}: {exc}"}).encode())
+    finally:
+        os._exit(0)
+
+
+def run_lab_probes(enter_userns: bool, deadline: float = PROBE_DEADLINE) -> list[Check]:
+    """The kernel checks, from a forked child (in a fresh user namespace when asked)."""
+    import pyroute2  # noqa: F401  imported once here so the child does not pay for it
+
+    name = doctor_netns_name()
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_fd)
+        _probe_child_main(write_fd, name, enter_userns)
+    os.close(write_fd)
+    with os.fdopen(read_fd, "rb") as pipe:
+        status = _wait_child(pid, deadline)
+        data = pipe.read()
+    if not enter_userns and os.path.exists(f"/run/netns/{name}"):
+        _remove_netns(name)  # the child was killed before its own cleanup ran
+    return _parse_probe_output(data, status)
+
+
+def _parse_probe_output(data: bytes, status: int) -> list[Check]:
+    try:
+        payload = json.loads(data) if data else {"error": f"probe child exited with {status}"}
+    except json.JSONDecodeError:
+        payload = {"error": f"probe child sent garbage (exit {status})"}
+    if isinstance(payload, dict):
+        why = f"the probe failed: {payload['error']}"
+        return [_missing(feature, why, fix="") for feature in LAB_FEATURES]
+    return [Check(d["name"], Status(d["status"]), d["detail"], d["fix"]) for d in payload]
+
+
+# --- Checks in the doctor's own process ---------------------------------------------------
+
+
+def privilege_check(who: rootless.Identity) -> Check:
+    """Root, root in a user namespace, or a user who can create one (rootless mode)."""
+    if who.mode == "root":
+        return _ok(Feature.PRIVILEGE, "running as root")
+    if who.mode == "rootless":
+        return _ok(Feature.PRIVILEGE, "root inside a user namespace (rootless mode)")
+    blocker = rootless.userns_blocker()
+    if blocker:
+        detail = f"not root (uid {who.uid}) and no user namespaces: {blocker}"
+        return _missing(Feature.PRIVILEGE, detail, fix=rootless.USERNS_FIX)
+    return _ok(Feature.PRIVILEGE, f"not root (uid {who.uid}): runs rootless in a user namespace")
+
+
+def host_root_check(who: rootless.Identity) -> Check:
+    if who.host_root:
+        return _ok(Feature.HOST_ROOT, "root in the host's user namespace")
+    return _degraded(Feature.HOST_ROOT, "rootless: root only inside a user namespace")
+
+
+def find_router(kind: str) -> list[str]:
+    """Paths of the programs router ``kind`` needs; empty if any is missing."""
+    dirs = [*ROUTER_DIRS.get(kind, ()), *os.get_exec_path(), "/usr/sbin", "/sbin"]
+    found = [shutil.which(prog, path=os.pathsep.join(dirs)) for prog in ROUTERS[kind]]
+    return [path for path in found if path] if all(found) else []
+
+
+def router_check(kind: str) -> Check:
+    name = f"router:{kind}"
+    paths = find_router(kind)
+    if paths:
+        return _ok(name, " ".join(paths))
+    progs = ", ".join(ROUTERS[kind])
+    detail = f"{progs} not found; scenarios with router kind {kind} are skipped"
+    return _missing(name, detail, fix=ROUTER_FIX)
+
+
+def run_checks(deadline: float = PROBE_DEADLINE) -> list[Check]:
+    """Every check, probed now (not cached). About 0.3 s on a 2-core machine."""
+    who = rootless.identity()
+    privilege = privilege_check(who)
+    if privilege.status is Status.MISSING:
+        lab = [_missing(f, "needs privilege", fix="") for f in LAB_FEATURES]
+    else:
+        lab = run_lab_probes(enter_userns=who.mode == "user", deadline=deadline)
+    routers = [router_check(kind) for kind in ROUTERS]
+    return [privilege, *lab, host_root_check(who), *routers]
+
+
+@functools.cache
+def checks() -> tuple[Check, ...]:
+    """Every check, probed once per process (what :func:`missing` answers from)."""
+    return tuple(run_checks())
+
+
+def known_features() -> list[str]:
+    return [*(f.value for f in Feature), *(f"router:{kind}" for kind in ROUTERS)]
+
+
+def missing(features: Iterable[str]) -> str | None:
+    """The skip reason for a scenario needing ``features``, or None when all are here.
+
+    A feature counts as here only when its check is ``ok``. Unknown names raise ValueError
+    naming them (a typo in a requirement must not silently skip or run a scenario).
+    """
+    wanted = sorted(set(features))
+    unknown = [name for name in wanted if name not in known_features()]
+    if unknown:
+        raise ValueError(f"unknown feature(s) {unknown}; known: {', '.join(known_features())}")
+    by_name = {check.name: check for check in checks()}
+    reasons = [
+        f"{name} {by_name[name].status.value}: {by_name[name].detail}"
+        for name in wanted
+        if by_name[name].status is not Status.OK
+    ]
+    return "; ".join(reasons) or None
+
+
+def exit_code(results: Iterable[Check]) -> ExitCode:
+    """ENVIRONMENT (3) when an essential feature is missing, else OK (0)."""
+    broken = any(c.essential and c.status is Status.MISSING for c in results)
+    return ExitCode.ENVIRONMENT if broken else ExitCode.OK
+
+
+def verdict(results: list[Check]) -> str:
+    """The closing line: can scenarios run here, and how many features are short."""
+    short = [c.name for c in results if c.status is not Status.OK]
+    if exit_code(results) is ExitCode.ENVIRONMENT:
+        essential = [c.name for c in results if c.essential and c.status is Status.MISSING]
+        return f"faultlab cannot run scenarios here: missing {', '.join(essential)}"
+    if short:
+        return f"faultlab can run scenarios; skipped where they need: {', '.join(short)}"
+    return "faultlab can run every scenario here"
+
+
+# --- Output and command line --------------------------------------------------------------
+
+_STYLES = {Status.OK: "green", Status.DEGRADED: "yellow", Status.MISSING: "red"}
+
+
+def print_report(results: list[Check], stream=None) -> None:  # type: ignore[no-untyped-def]
+    """One line per check, coloured when the stream is a terminal, then the verdict."""
+    from rich.console import Console
+    from rich.text import Text
+
+    console = Console(file=stream or sys.stdout, soft_wrap=True, highlight=False)
+    for check in results:
+        console.print(Text(check.line(), style=_STYLES[check.status]))
+    console.print(Text(verdict(results), style="bold"))
+
+
+def doctor_command(args: argparse.Namespace) -> int:
+    """``faultlab doctor``: probe, print, and return the exit code."""
+    started = time.monotonic()
+    results = run_checks()
+    if getattr(args, "json", False):
+        print(json.dumps([c.to_json() for c in results], indent=2))
+    else:
+        print_report(results)
+        print(f"({time.monotonic() - started:.2f} s)")
+    return int(exit_code(results))
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print the checks as JSON")
+    parser.set_defaults(func=doctor_command, handler=doctor_command)
+
+
+def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:  # type: ignore[type-arg]
+    """Add the ``doctor`` subcommand to the faultlab CLI; its handler returns the exit code."""
+    parser = subparsers.add_parser(
+        "doctor",
+        help="check what this host lets faultlab do",
+        description="Probe every feature faultlab needs; exit 3 when no scenario can run.",
+    )
+    add_arguments(parser)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m harness.doctor``."""
+    parser = argparse.ArgumentParser(prog="faultlab doctor", description=__doc__.split("\n")[0])
+    add_arguments(parser)
+    return doctor_command(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,97 @@
+"""Helpers for the doctor and rootless tests: run a command as an unprivileged user.
+
+``nobody_argv(argv, scratch)`` gives the command line that runs ``argv`` as uid/gid 65534 with
+no supplementary groups (util-linux ``setpriv``). When the interpreter lives under a directory
+other users may not enter (pyenv under /root, mode 700), the command first takes a private
+mount namespace and lays a world-enterable stand-in over that directory, holding only a bind
+mount of what the interpreter needs; the host's mounts are never changed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+
+NOBODY = 65534
+REPO = Path(__file__).resolve().parents[2]
+
+#: A small complete scenario (3 nodes, one fault, two expected events): about 0.5 s to run.
+SCENARIO = """\
+name: rootless mrt held
+description: Another process did MRT_INIT first; igmpd cannot request multicasting anywhere.
+topology:
+  nodes: [r1, h1, h2]
+  links:
+    - {a: "r1:e0 10.0.1.1/24", b: "h1:e0 10.0.1.2/24"}
+    - {a: "r1:e1 10.0.2.1/24", b: "h2:e0 10.0.2.2/24"}
+router:
+  node: r1
+  interfaces: [e0, e1]
+  version: 3
+  query_interval: 0.5
+  query_response_interval: 0.2
+faults:
+  - kind: mrt-held
+expect:
+  events:
+    - {id: 41028, errno: EADDRINUSE, interface: e0, within: 2s}
+    - {id: 41055, interface: e0, within: 2s}
+  order: [41028, 41055]
+"""
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to switch to uid 65534")
+needs_tools = pytest.mark.skipif(
+    not (shutil.which("setpriv") and shutil.which("unshare")),
+    reason="needs util-linux setpriv and unshare",
+)
+
+
+def closed_ancestor(path: Path) -> Path | None:
+    """The first ancestor of ``path`` that others may not enter (no o+x), if any."""
+    for parent in reversed(path.resolve().parents):
+        if parent != Path("/") and not os.stat(parent).st_mode & stat.S_IXOTH:
+            return parent
+    return None
+
+
+def nobody_argv(argv: list[str], scratch: Path) -> list[str]:
+    """``argv`` run as uid 65534, with the interpreter's closed ancestor opened in a private
+    mount namespace (``scratch`` is an empty directory used as the stand-in)."""
+    drop = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", *argv]
+    closed = closed_ancestor(Path(sys.base_prefix))
+    if closed is None:
+        return drop
+    inner = Path(sys.base_prefix).resolve().relative_to(closed)
+    top = inner.parts[0]
+    script = (
+        'set -e; mkdir -p "$1/$3"; chmod 755 "$1"; mount --bind "$2/$3" "$1/$3"; '
+        'mount --rbind "$1" "$2"; shift 3; exec "$@"'
+    )
+    return [
+        "unshare",
+        "--mount",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        script,
+        "sh",
+        str(scratch),
+        str(closed),
+        top,
+        *drop,
+    ]
+
+
+def child_env() -> dict[str, str]:
+    """The environment for child pythons: the repository importable, no bytecode written."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(REPO)
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env.pop("FAULTLAB_ROOTLESS", None)
+    return env

@@ -1,0 +1,134 @@
+"""The doctor's API without the kernel: skip reasons, exit codes, output, CLI registration."""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import io
+import json
+
+import pytest
+
+from harness import doctor
+from harness.doctor import Check, Status
+from harness.errors import ExitCode
+
+
+def all_ok() -> list[Check]:
+    return [Check(name, Status.OK, "fine") for name in doctor.known_features()]
+
+
+def with_status(results: list[Check], name: str, status: Status, detail: str) -> list[Check]:
+    return [Check(c.name, status, detail, "do X") if c.name == name else c for c in results]
+
+
+@pytest.fixture
+def fake_checks(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """Replace the cached probe results by the list the test sets."""
+    current: list[Check] = all_ok()
+    monkeypatch.setattr(doctor, "checks", lambda: tuple(current))
+    return current
+
+
+def test_missing_is_none_when_every_needed_feature_is_ok(fake_checks: list[Check]) -> None:
+    assert doctor.missing({"netns", "mrt", "router:igmpproxy"}) is None
+    assert doctor.missing([]) is None
+
+
+def test_missing_names_the_feature_its_status_and_why(fake_checks: list[Check]) -> None:
+    fake_checks[:] = with_status(fake_checks, "mrt", Status.MISSING, "MRT_INIT: EPERM")
+    reason = doctor.missing(["netns", "mrt"])
+    assert reason == "mrt missing: MRT_INIT: EPERM"
+
+
+def test_a_degraded_feature_skips_scenarios_that_need_it(fake_checks: list[Check]) -> None:
+    fake_checks[:] = with_status(fake_checks, "host-root", Status.DEGRADED, "rootless")
+    assert doctor.missing(["host-root"]) == "host-root degraded: rootless"
+    assert doctor.missing(["netns"]) is None
+
+
+def test_missing_lists_every_absent_feature_in_a_stable_order(fake_checks: list[Check]) -> None:
+    fake_checks[:] = with_status(fake_checks, "sysctl", Status.MISSING, "ro /proc")
+    fake_checks[:] = with_status(fake_checks, "nftables", Status.MISSING, "no nf_tables")
+    reason = doctor.missing(["sysctl", "nftables", "veth"])
+    assert reason == "nftables missing: no nf_tables; sysctl missing: ro /proc"
+
+
+def test_an_unknown_feature_is_an_error_naming_it(fake_checks: list[Check]) -> None:
+    with pytest.raises(ValueError, match="'mrtt'"):
+        doctor.missing(["mrtt"])
+    with pytest.raises(ValueError, match="router:xorp"):
+        doctor.missing(["router:xorp"])
+
+
+def test_exit_code_is_3_only_when_an_essential_feature_is_missing() -> None:
+    assert doctor.exit_code(all_ok()) is ExitCode.OK
+    optional_gone = with_status(all_ok(), "router:pimd", Status.MISSING, "not installed")
+    assert doctor.exit_code(optional_gone) is ExitCode.OK
+    degraded = with_status(all_ok(), "host-root", Status.DEGRADED, "rootless")
+    assert doctor.exit_code(degraded) is ExitCode.OK
+    for essential in doctor.ESSENTIAL:
+        broken = with_status(all_ok(), essential, Status.MISSING, "gone")
+        assert doctor.exit_code(broken) is ExitCode.ENVIRONMENT, essential
+
+
+def test_verdict_says_what_is_short() -> None:
+    assert doctor.verdict(all_ok()) == "faultlab can run every scenario here"
+    short = with_status(all_ok(), "nftables", Status.MISSING, "x")
+    assert doctor.verdict(short).endswith("need: nftables")
+    broken = with_status(all_ok(), "raw-socket", Status.MISSING, "x")
+    assert doctor.verdict(broken) == "faultlab cannot run scenarios here: missing raw-socket"
+
+
+def test_a_line_shows_the_fix_only_when_something_is_wrong() -> None:
+    ok = Check("veth", Status.OK, "veth pair added", "never shown")
+    assert ok.line().split() == ["ok", "veth", "veth", "pair", "added"]
+    bad = Check("veth", Status.MISSING, "EPERM", "add CAP_NET_ADMIN")
+    assert bad.line().endswith("EPERM -> add CAP_NET_ADMIN")
+
+
+def test_errors_are_shown_by_name_and_text() -> None:
+    assert doctor.describe_oserror(OSError(errno.EPERM, "x")) == "EPERM (Operation not permitted)"
+
+    class FakeNetlinkError(Exception):
+        code = errno.EEXIST
+
+    assert doctor.describe_oserror(FakeNetlinkError()) == "EEXIST (File exists)"
+
+
+def test_a_probe_child_that_died_makes_every_lab_feature_missing() -> None:
+    for data, status in ((b"", -1), (b"{not json", 0), (b'{"error": "boom"}', 0)):
+        results = doctor._parse_probe_output(data, status)
+        assert [c.name for c in results] == list(doctor.LAB_FEATURES)
+        assert all(c.status is Status.MISSING and "probe" in c.detail for c in results)
+
+
+def test_probe_results_survive_the_trip_through_json() -> None:
+    sent = [Check("netns", Status.OK, "made"), Check("mrt", Status.MISSING, "EPERM", "fix")]
+    data = json.dumps([c.to_json() for c in sent]).encode()
+    assert doctor._parse_probe_output(data, 0) == sent
+
+
+def test_report_is_plain_one_line_per_check_when_not_a_terminal() -> None:
+    out = io.StringIO()
+    results = with_status(all_ok(), "nftables", Status.MISSING, "no answer within 1.0 s")
+    doctor.print_report(results, stream=out)
+    lines = out.getvalue().splitlines()
+    assert len(lines) == len(results) + 1
+    assert "\x1b[" not in out.getvalue()  # no colour codes in a pipe or a CI log
+    assert lines[[c.name for c in results].index("nftables")].startswith("missing  nftables")
+
+
+def test_register_adds_a_doctor_subcommand_with_a_handler() -> None:
+    parser = argparse.ArgumentParser(prog="faultlab")
+    doctor.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["doctor", "--json"])
+    assert args.command == "doctor" and args.json is True
+    assert args.handler is doctor.doctor_command
+
+
+def test_netns_names_follow_the_lab_convention() -> None:
+    names = {doctor.doctor_netns_name() for _ in range(50)}
+    assert len(names) == 50
+    for name in names:
+        assert name.startswith("fl") and name.endswith("-doctor") and len(name) <= 15

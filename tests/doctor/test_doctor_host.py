@@ -1,0 +1,116 @@
+"""faultlab doctor on this machine, for real: all present as root, and each removal reported.
+
+The capability tests run ``python -m harness.doctor`` as a child whose capabilities were
+dropped (util-linux setpriv, libcap capsh) and check the line and the exit code it gives.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+from doctor_helpers import child_env, needs_root, needs_tools
+
+from harness import doctor
+from harness.doctor import ESSENTIAL, LAB_FEATURES, Feature, Status
+from harness.errors import ExitCode
+
+pytestmark = [needs_root, pytest.mark.netns]
+
+
+def run_doctor(prefix: list[str]) -> subprocess.CompletedProcess[str]:
+    """``python -m harness.doctor --json`` behind ``prefix`` (a capability-dropping wrapper)."""
+    argv = [*prefix, sys.executable, "-m", "harness.doctor", "--json"]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=60, env=child_env())
+
+
+def by_name(stdout: str) -> dict[str, dict[str, str]]:
+    return {item["name"]: item for item in json.loads(stdout)}
+
+
+def leftover_doctor_namespaces() -> list[str]:
+    names = os.listdir("/run/netns") if os.path.isdir("/run/netns") else []
+    return [name for name in names if name.endswith("-doctor")]
+
+
+def test_every_feature_is_present_here_as_root() -> None:
+    before = set(leftover_doctor_namespaces())
+    started = time.monotonic()
+    results = doctor.run_checks()
+    elapsed = time.monotonic() - started
+    status = {check.name: check.status for check in results}
+    for feature in (Feature.PRIVILEGE, Feature.HOST_ROOT, *LAB_FEATURES):
+        assert status[feature] is Status.OK, [c.line() for c in results if c.name == feature]
+    assert doctor.exit_code(results) is ExitCode.OK
+    assert elapsed < 2.0, f"doctor took {elapsed:.2f} s (budget about 1 s)"
+    assert set(leftover_doctor_namespaces()) <= before
+
+
+def test_router_checks_agree_with_the_filesystem() -> None:
+    for check in doctor.run_checks():
+        if check.name.startswith("router:"):
+            kind = check.name.removeprefix("router:")
+            present = all(
+                shutil.which(
+                    p, path=os.pathsep.join([*doctor.ROUTER_DIRS.get(kind, ()), "/usr/sbin"])
+                )
+                or shutil.which(p)
+                for p in doctor.ROUTERS[kind]
+            )
+            assert (check.status is Status.OK) == bool(present), check.line()
+
+
+def test_cli_prints_one_line_per_check_and_exits_0() -> None:
+    argv = [sys.executable, "-m", "harness.doctor"]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=60, env=child_env())
+    assert proc.returncode == ExitCode.OK, proc.stdout + proc.stderr
+    lines = proc.stdout.splitlines()
+    expected = [*(f.value for f in Feature), *(f"router:{k}" for k in doctor.ROUTERS)]
+    names = [line.split()[1] for line in lines[: len(expected)]]
+    assert sorted(names) == sorted(expected)
+    assert all(line.split()[0] in {"ok", "missing", "degraded"} for line in lines[: len(expected)])
+    assert "faultlab can run" in lines[len(expected)]
+
+
+@needs_tools
+def test_without_cap_net_raw_raw_socket_is_missing_and_exit_is_3() -> None:
+    proc = run_doctor(["setpriv", "--inh-caps=-net_raw", "--bounding-set=-net_raw"])
+    assert proc.returncode == ExitCode.ENVIRONMENT, proc.stdout + proc.stderr
+    checks = by_name(proc.stdout)
+    assert checks["raw-socket"]["status"] == "missing"
+    assert errno.errorcode[errno.EPERM] in checks["raw-socket"]["detail"]
+    assert "CAP_NET_RAW" in checks["raw-socket"]["fix"]
+    assert checks["netns"]["status"] == "ok"  # only what was removed is reported
+
+
+@pytest.mark.skipif(shutil.which("capsh") is None, reason="needs libcap's capsh")
+def test_without_cap_net_admin_veth_and_nftables_are_missing_and_exit_is_3() -> None:
+    command = shlex.join([sys.executable, "-m", "harness.doctor", "--json"])
+    argv = ["capsh", "--drop=cap_net_admin", "--", "-c", command]  # capsh runs bash -c
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=60, env=child_env())
+    assert proc.returncode == ExitCode.ENVIRONMENT, proc.stdout + proc.stderr
+    checks = by_name(proc.stdout)
+    assert checks["veth"]["status"] == "missing"
+    assert "CAP_NET_ADMIN" in checks["veth"]["fix"]
+    assert checks["nftables"]["status"] == "missing"
+    assert checks["raw-socket"]["status"] == "ok"
+
+
+def test_essential_features_are_the_ones_without_which_nothing_runs() -> None:
+    assert {Feature.PRIVILEGE, Feature.NETNS, Feature.VETH, Feature.RAW_SOCKET} == ESSENTIAL
+
+
+def test_a_probe_child_killed_at_its_deadline_leaves_no_namespace() -> None:
+    before = set(leftover_doctor_namespaces())
+    results = doctor.run_lab_probes(enter_userns=False, deadline=0.0)
+    assert [c.name for c in results] == list(LAB_FEATURES)
+    assert all(c.status is Status.MISSING for c in results)
+    assert "probe" in results[0].detail
+    assert set(leftover_doctor_namespaces()) <= before
