@@ -1,0 +1,422 @@
+"""The ``faultlab`` command: run, validate, list, catalog, shell, sweep, schema (and others' commands).
+
+One error boundary (``main``) turns harness.errors into exit codes (harness.errors.ExitCode):
+0 every scenario passed; 1 a scenario failed; 2 bad input or usage; 3 this host cannot run
+scenarios. Expected errors print one line (a scenario file's problems one line each) on stderr;
+unexpected ones keep their traceback. ``faultlab run`` is pytest underneath (the faultlab plugin),
+so ``-n`` (pytest-xdist), ``--junit-xml``, ``-k`` and ``-x`` behave as in pytest; it adds a progress
+bar, a summary table, and the fault-matrix and Markdown reports in the artifacts folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import secrets
+import string
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from harness import catalog
+from harness.errors import (
+    EnvironmentProblem,
+    ExitCode,
+    FaultlabError,
+    HarnessBug,
+    InputError,
+    ScenarioError,
+)
+
+DEFAULT_SUITE = "scenarios"
+# Other engineers' subcommands: each module has register(subparsers), handlers set ``handler``.
+EXTENSIONS = ("harness.doctor", "harness.reproduce", "harness.compare")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with usage errors as InputError (exit 2 through the one boundary)."""
+
+    def error(self, message: str) -> Any:  # type: ignore[override]
+        raise InputError(f"{message} (see {self.prog} --help)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="faultlab", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+    _run_parser(commands)
+    _validate_parser(commands)
+    _list_parser(commands)
+    _catalog_parser(commands)
+    _shell_parser(commands)
+    _sweep_parser(commands)
+    _schema_parser(commands)
+    for module_name in EXTENSIONS:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        module.register(commands)
+    return parser
+
+
+def _paths(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help=f"scenario files or directories (default: ./{DEFAULT_SUITE})",
+    )
+
+
+def _run_parser(commands: Any) -> None:
+    run = commands.add_parser(
+        "run",
+        help="run scenarios",
+        description="Run scenarios; exit 0 "
+        "when all pass, 1 when one fails, 2 on bad input, 3 when this host "
+        "cannot run scenarios.",
+    )
+    _paths(run)
+    run.add_argument(
+        "-n",
+        "--workers",
+        default=None,
+        metavar="N",
+        help="parallel workers (pytest-xdist), or 'auto'",
+    )
+    run.add_argument("--junit-xml", metavar="FILE", help="write a JUnit XML report")
+    run.add_argument(
+        "--shard", metavar="I/N", help="run only shard I of N (split a suite across CI machines)"
+    )
+    run.add_argument(
+        "--slow", type=float, metavar="FACTOR", help="stretch every deadline by FACTOR"
+    )
+    run.add_argument(
+        "--artifacts", metavar="DIR", help="artifacts root (default ./artifacts/<run-id>)"
+    )
+    run.add_argument(
+        "--keep-artifacts", action="store_true", help="keep the artifacts of passed scenarios too"
+    )
+    run.add_argument(
+        "-k", metavar="EXPRESSION", dest="keyword", help="only scenarios matching (as pytest -k)"
+    )
+    run.add_argument(
+        "-m",
+        metavar="MARKEXPR",
+        dest="markexpr",
+        help="only scenarios with these tags (as pytest -m)",
+    )
+    run.add_argument("-x", "--exitfirst", action="store_true", help="stop at the first failure")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.set_defaults(handler=cmd_run)
+
+
+def _validate_parser(commands: Any) -> None:
+    validate = commands.add_parser(
+        "validate", help="check scenario files (file:line:column: message; exit 2)"
+    )
+    _paths(validate)
+    validate.set_defaults(handler=cmd_validate)
+
+
+def _list_parser(commands: Any) -> None:
+    listing = commands.add_parser(
+        "list", help="scenarios with their step, cause and expected event"
+    )
+    _paths(listing)
+    listing.add_argument("--faults", action="store_true", help="list the fault kinds instead")
+    listing.set_defaults(handler=cmd_list)
+
+
+def _catalog_parser(commands: Any) -> None:
+    catalog_parser = commands.add_parser(
+        "catalog", help="the events: id, symbol, level, step, message"
+    )
+    catalog_parser.add_argument(
+        "--errno", action="store_true", help="the errno/Winsock table instead"
+    )
+    catalog_parser.set_defaults(handler=cmd_catalog)
+
+
+def _shell_parser(commands: Any) -> None:
+    shell = commands.add_parser(
+        "shell",
+        help="build a scenario, start the router, apply the faults, "
+        "open a shell in the router's namespace (all removed on exit)",
+    )
+    shell.add_argument("scenario", metavar="SCENARIO", help="a scenario file")
+    shell.add_argument(
+        "--command", "-c", metavar="CMD", help="run CMD instead of an interactive shell"
+    )
+    shell.set_defaults(handler=cmd_shell)
+
+
+def _sweep_parser(commands: Any) -> None:
+    sweep = commands.add_parser(
+        "sweep", help="remove what dead runs left behind (never a live run's)"
+    )
+    sweep.set_defaults(handler=cmd_sweep)
+
+
+def _schema_parser(commands: Any) -> None:
+    schema = commands.add_parser("schema", help="print the scenario JSON Schema (for editors)")
+    schema.add_argument("--write", action="store_true", help="refresh harness/schema.json")
+    schema.set_defaults(handler=cmd_schema)
+
+
+# --------------------------------------------------------------------------------------------
+# validate, list, catalog, schema, sweep
+# --------------------------------------------------------------------------------------------
+
+
+def suite_paths(paths: Sequence[str]) -> list[str]:
+    """The paths given, or the default suite; InputError when one does not exist."""
+    chosen = list(paths) or [DEFAULT_SUITE]
+    missing = [path for path in chosen if not Path(path).exists()]
+    if missing:
+        raise InputError(f"no such file or directory: {', '.join(missing)}")
+    return chosen
+
+
+def load_suite(paths: Sequence[str]) -> list[Any]:
+    """Every scenario under ``paths`` (ScenarioError with all problems of all files)."""
+    from harness.scenario import load_many
+
+    scenarios = load_many(suite_paths(paths))
+    if not scenarios:
+        raise InputError(f"no scenario files (*.yaml, *.yml) under {', '.join(suite_paths(paths))}")
+    return scenarios
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    scenarios = load_suite(args.paths)
+    print(f"{len(scenarios)} scenario file(s) valid")
+    return ExitCode.OK
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    if args.faults:
+        return _list_faults()
+    from harness.report import describe
+
+    rows = [describe(scenario) for scenario in load_suite(args.paths)]
+    _print_columns(
+        ["scenario", "file", "fault", "step", "expected event", "cause"],
+        [[row.name, row.path, row.cause, row.step, row.event, row.cause_text] for row in rows],
+    )
+    return ExitCode.OK
+
+
+def _list_faults() -> int:
+    from harness.report import fault_classes
+
+    classes = fault_classes()
+    if not classes:
+        raise HarnessBug("the fault engine (harness.faults) is not installed in this checkout")
+    from harness.report import fault_steps
+
+    table = []
+    for kind, fault_class in sorted(classes.items()):
+        steps = ", ".join(fault_steps(kind)) or "-"
+        summary = (
+            getattr(fault_class, "summary", "")
+            or (fault_class.__doc__ or "").strip().split("\n")[0]
+        )
+        table.append([kind, getattr(fault_class, "mechanism", "-"), steps, summary])
+    _print_columns(["kind", "mechanism", "steps", "what it does"], table)
+    return ExitCode.OK
+
+
+def cmd_catalog(args: argparse.Namespace) -> int:
+    if args.errno:
+        rows = [
+            [name, str(catalog.errno_number(name)), str(code)]
+            for name, code in catalog.WINSOCK.items()
+        ]
+        _print_columns(["errno", "linux", "winsock"], rows)
+        return ExitCode.OK
+    rows = [
+        [
+            str(event.id),
+            event.symbol,
+            event.level.value,
+            event.step.value if event.step else "-",
+            event.template,
+        ]
+        for event in sorted(catalog.EVENTS, key=lambda event: event.id)
+    ]
+    _print_columns(["id", "symbol", "level", "step", "message"], rows)
+    return ExitCode.OK
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from harness import schema
+
+    return schema.main(["--write"] if args.write else [])
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from netns.sweep import sweep
+
+    report = sweep()
+    for label, items in (
+        ("removed namespace", report.removed_namespaces),
+        ("killed pid", report.killed_pids),
+        ("removed link", report.removed_links),
+        ("removed run record", report.removed_records),
+        ("left alone (live run)", report.live_runs),
+    ):
+        for item in items:
+            print(f"{label}: {item}")
+    if not report:
+        print("nothing to sweep")
+    for error in report.errors:
+        print(f"error: {error}", file=sys.stderr)
+    return ExitCode.FAILED if report.errors else ExitCode.OK
+
+
+def _print_columns(header: list[str], rows: list[list[str]]) -> None:
+    """Plain aligned columns (greppable; the last column is not padded)."""
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header) - 1)]
+    for row in [header, *rows]:
+        cells = [str(cell).ljust(width) for cell, width in zip(row, widths, strict=False)]
+        print("  ".join([*cells, str(row[-1])]).rstrip())
+
+
+# --------------------------------------------------------------------------------------------
+# run and shell
+# --------------------------------------------------------------------------------------------
+
+
+def check_environment() -> str:
+    """Fail with EnvironmentProblem (exit 3) before anything is built when no lab can run here.
+
+    Returns the mode: ``root``, or ``rootless`` (the process entered its own user namespace).
+    """
+    if not Path("/proc/self/ns/net").exists():
+        raise EnvironmentProblem(
+            "this kernel has no network namespaces (/proc/self/ns/net is missing)"
+        )
+    from harness import doctor, rootless
+
+    privilege = doctor.privilege_check(rootless.identity())
+    if privilege.status is doctor.Status.MISSING:
+        raise EnvironmentProblem(
+            f"cannot create network namespaces: {privilege.detail}; {rootless.USERNS_FIX}"
+        )
+    return rootless.ensure()
+
+
+def new_run_id() -> str:
+    alphabet = string.ascii_lowercase + string.digits
+    return "".join(secrets.choice(alphabet) for _ in range(6))
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from harness.shard import parse_shard
+
+    if args.shard:
+        parse_shard(args.shard)  # a bad flag is exit 2 before anything else
+    if args.slow is not None and args.slow <= 0:
+        raise InputError(f"--slow {args.slow}: the factor must be more than 0 (e.g. --slow 3)")
+    scenarios = load_suite(args.paths)  # every file checked before anything is built
+    check_environment()
+    run_id = os.environ.get("FAULTLAB_RUN_ID") or new_run_id()
+    os.environ["FAULTLAB_RUN_ID"] = run_id
+    artifacts = Path(args.artifacts or Path("artifacts") / run_id)
+    from harness.report import RunReporter
+
+    reporter = RunReporter(
+        artifacts, len(scenarios), progress=not args.no_progress, empty_ok=bool(args.shard)
+    )
+    code = _pytest(args, artifacts, reporter)
+    return reporter.finish(code)
+
+
+def _pytest(args: argparse.Namespace, artifacts: Path, reporter: Any) -> int:
+    import pytest
+
+    argv = [
+        *suite_paths(args.paths),
+        "-p",
+        "no:terminal",
+        "-p",
+        "no:cacheprovider",
+        "--artifacts",
+        str(artifacts),
+    ]
+    argv += ["-o", "python_files=", "-o", "testpaths="]
+    for flag, value in (
+        ("--junit-xml", args.junit_xml),
+        ("--shard", args.shard),
+        ("-k", args.keyword),
+        ("-m", args.markexpr),
+        ("-n", args.workers),
+    ):
+        if value:
+            argv += [flag, str(value)]
+    if args.slow is not None:
+        argv += ["--slow", str(args.slow)]
+    if args.keep_artifacts:
+        argv.append("--keep-artifacts")
+    if args.exitfirst:
+        argv.append("-x")
+    return int(pytest.main(argv, plugins=[reporter]))
+
+
+def cmd_shell(args: argparse.Namespace) -> int:
+    """Build the scenario, start its router, apply its faults, and open a shell in its node."""
+    from harness.scenario import load
+
+    scenario = load(args.scenario)
+    check_environment()
+    from harness import runner
+
+    argv = (
+        ["/bin/sh", "-c", args.command] if args.command else [os.environ.get("SHELL") or "/bin/sh"]
+    )
+    options = runner.RunOptions(artifacts_dir=Path("artifacts") / f"shell-{new_run_id()}")
+    with runner.session(scenario, options) as live:
+        node = live.lab.node(scenario.router.node)
+        print(
+            f"faultlab: {scenario.name}: router {scenario.router.kind} on {node.netns}; "
+            f"faults: {'; '.join(f.describe() for f in scenario.faults) or 'none'}; "
+            f"artifacts: {live.folder}. Exit the shell to remove everything.",
+            file=sys.stderr,
+        )
+        status = node.popen(argv, stdout=None, stderr=None).wait()
+    return ExitCode.OK if status == 0 or not args.command else ExitCode.FAILED
+
+
+# --------------------------------------------------------------------------------------------
+# The one error boundary
+# --------------------------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``faultlab`` console script; returns the exit code."""
+    try:
+        args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+        return int(args.handler(args))
+    except ScenarioError as exc:
+        for where, message in exc.problems:
+            print(f"{where}: {message}", file=sys.stderr)
+        return int(exc.exit_code)
+    except HarnessBug:
+        raise
+    except FaultlabError as exc:
+        print(f"faultlab: {exc}", file=sys.stderr)
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        print("faultlab: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # `faultlab catalog | head`: the reader left, not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return ExitCode.OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

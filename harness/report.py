@@ -1,0 +1,441 @@
+"""Reports of a scenario run: the summary table, the fault-matrix HTML page, a Markdown summary.
+
+A ``Row`` is one scenario as a report shows it: the socket step it breaks, the cause used, the
+event it expects, and (after a run) its verdict. The fault matrix is a step x cause grid with the
+verdict of every scenario in its cell, linking to each scenario's artifacts; the Markdown summary
+is what CI shows as the job summary. JUnit XML comes from pytest itself (``--junit-xml``).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from harness import catalog
+from harness.scenario import Scenario
+
+MATRIX_NAME = "fault-matrix.html"
+SUMMARY_NAME = "summary.md"
+RESULTS_NAME = "results.json"
+_STEP_ORDER = [step.value for step in catalog.Step]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One scenario in a report. ``status`` is passed/failed/skipped/error, or "" before a run."""
+
+    name: str
+    path: str
+    step: str
+    cause: str  # short: the fault kinds (and errno of an exact error), a matrix column
+    event: str
+    cause_text: str = ""  # the fault table's words for the cause
+    status: str = ""
+    duration: float | None = None
+    artifacts: str | None = None
+    message: str = ""
+
+    def with_result(
+        self, status: str, duration: float | None, artifacts: str | None, message: str = ""
+    ) -> Row:
+        return replace(self, status=status, duration=duration, artifacts=artifacts, message=message)
+
+
+def describe(scenario: Scenario) -> Row:
+    """The report row of a scenario, before it runs: step, cause and expected event."""
+    expected = scenario.expected_event
+    event = f"{expected.event.id} {expected.event.symbol}" if expected else "-"
+    step = _step(scenario)
+    return Row(
+        name=scenario.name,
+        path=str(scenario.path),
+        step=step,
+        cause=_cause(scenario),
+        event=event,
+        cause_text=_cause_text(scenario, step),
+    )
+
+
+def _cause_text(scenario: Scenario, step: str) -> str:
+    """The fault table's description of the first fault's cause at this step."""
+    if not scenario.faults:
+        return "no fault"
+    fault = scenario.faults[0]
+    rows = [
+        row
+        for row in fault_table()
+        if row.kind == fault.kind and _params_match(row.params, fault.params)
+    ]
+    at_step = [row for row in rows if str(row.step.value) == step]
+    chosen = (at_step or rows)[:1]
+    return chosen[0].cause if chosen else fault.kind
+
+
+def _params_match(row: dict[str, Any], params: Any) -> bool:
+    return all(
+        key in ("errno", "step") or str(params.get(key)) == str(value) for key, value in row.items()
+    )
+
+
+def fault_table() -> tuple[Any, ...]:
+    """The fault table's rows (empty when the fault engine is not installed)."""
+    try:
+        from harness.faults.table import ROWS
+    except ImportError:
+        return ()
+    return ROWS
+
+
+def _step(scenario: Scenario) -> str:
+    """The step a scenario breaks: its expected event's step, else its first fault's steps."""
+    for expectation in scenario.expect.events:
+        step = catalog.BY_ID[expectation.event.id].step
+        if step is not None:
+            return step.value
+    for fault in scenario.faults:
+        steps = fault_steps(fault.kind)
+        if steps:
+            return steps[0]
+    return "-"
+
+
+def _cause(scenario: Scenario) -> str:
+    """The cause used: the fault kinds, with the errno of an exact syscall error."""
+    if not scenario.faults:
+        return "none"
+    parts = []
+    for fault in scenario.faults:
+        errno_value = fault.params.get("errno")
+        parts.append(f"{fault.kind} {errno_value}" if errno_value is not None else fault.kind)
+    return " + ".join(parts)
+
+
+def fault_steps(kind: str) -> list[str]:
+    """The steps a fault kind breaks, from the fault table (empty when it is not installed)."""
+    steps = [str(row.step.value) for row in fault_table() if row.kind == kind]
+    return list(dict.fromkeys(steps))
+
+
+def fault_classes() -> dict[str, Any]:
+    """kind -> Fault class, from ``harness.faults.FAULT_KINDS`` when the engine is there."""
+    try:
+        from harness.faults import FAULT_KINDS
+    except ImportError:
+        return {}
+    return dict(FAULT_KINDS)
+
+
+# --------------------------------------------------------------------------------------------
+# Summary table (terminal) and Markdown
+# --------------------------------------------------------------------------------------------
+
+
+def summary_table(rows: Sequence[Row]) -> Any:
+    """A rich Table: scenario, step, cause, expected event, verdict, duration."""
+    from rich.table import Table
+
+    table = Table(title=f"faultlab: {_counts(rows)}", title_justify="left")
+    for column in ("scenario", "step", "cause", "expected event", "verdict", "duration"):
+        table.add_column(column, justify="right" if column == "duration" else "left")
+    styles = {"passed": "green", "failed": "bold red", "error": "bold red", "skipped": "yellow"}
+    for row in rows:
+        verdict = f"[{styles.get(row.status, 'white')}]{row.status or '-'}[/]"
+        table.add_row(row.name, row.step, row.cause, row.event, verdict, _seconds(row.duration))
+    return table
+
+
+def markdown_summary(rows: Sequence[Row]) -> str:
+    """The run as a Markdown table (the CI job summary)."""
+    lines = [
+        f"### faultlab: {_counts(rows)}",
+        "",
+        "| scenario | step | cause | expected event | verdict | duration |",
+        "|---|---|---|---|---|---|",
+    ]
+    marks = {"passed": "pass", "failed": "**FAIL**", "error": "**ERROR**", "skipped": "skip"}
+    for row in rows:
+        cells = [
+            row.name,
+            row.step,
+            row.cause,
+            row.event,
+            marks.get(row.status, row.status),
+            _seconds(row.duration),
+        ]
+        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+    failed = [row for row in rows if row.status in {"failed", "error"} and row.message]
+    for row in failed:
+        lines += [
+            "",
+            f"<details><summary>{html.escape(row.name)}</summary>",
+            "",
+            "```",
+            row.message,
+            "```",
+            "</details>",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _counts(rows: Sequence[Row]) -> str:
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row.status or "not run"] = counts.get(row.status or "not run", 0) + 1
+    return (
+        ", ".join(f"{count} {status}" for status, count in sorted(counts.items())) or "no scenarios"
+    )
+
+
+def _seconds(value: float | None) -> str:
+    return f"{value:.2f}s" if value is not None else "-"
+
+
+# --------------------------------------------------------------------------------------------
+# Fault matrix (HTML)
+# --------------------------------------------------------------------------------------------
+
+_CSS = """
+body { font: 14px system-ui, sans-serif; margin: 2em; }
+table { border-collapse: collapse; }
+th, td { border: 1px solid #bbb; padding: 4px 8px; vertical-align: top; }
+th { background: #f0f0f0; text-align: left; }
+td.passed { background: #d9f2d9; } td.failed, td.error { background: #f8d0d0; }
+td.skipped { background: #fff3c4; } td.mixed { background: #f8e0b0; }
+a { color: inherit; } .legend span { padding: 2px 8px; margin-right: 6px; }
+"""
+
+
+def fault_matrix_html(
+    rows: Sequence[Row], *, base: Path | None = None, title: str = "faultlab fault matrix"
+) -> str:
+    """A step x cause grid: each cell lists its scenarios with pass/fail, linking to artifacts."""
+    steps = sorted({row.step for row in rows}, key=_step_rank)
+    causes = sorted({row.cause for row in rows})
+    cells: dict[tuple[str, str], list[Row]] = {}
+    for row in rows:
+        cells.setdefault((row.step, row.cause), []).append(row)
+    head = "".join(f"<th>{html.escape(cause)}</th>" for cause in causes)
+    body = []
+    for step in steps:
+        tds = "".join(_cell(cells.get((step, cause), []), base) for cause in causes)
+        body.append(f"<tr><th>{html.escape(step)}</th>{tds}</tr>")
+    return (
+        f"<!doctype html>\n<html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<style>{_CSS}</style></head><body>\n<h1>{html.escape(title)}</h1>\n"
+        f"<p>{html.escape(_counts(rows))}. Rows: the socket step broken; columns: the cause used.</p>\n"
+        "<p class='legend'><span class='passed' style='background:#d9f2d9'>pass</span>"
+        "<span style='background:#f8d0d0'>fail</span><span style='background:#fff3c4'>skipped</span></p>\n"
+        f"<table><tr><th>step \\ cause</th>{head}</tr>\n"
+        + "\n".join(body)
+        + "\n</table>\n</body></html>\n"
+    )
+
+
+def _step_rank(step: str) -> tuple[int, str]:
+    return (_STEP_ORDER.index(step) if step in _STEP_ORDER else len(_STEP_ORDER), step)
+
+
+def _cell(rows: list[Row], base: Path | None) -> str:
+    if not rows:
+        return "<td></td>"
+    statuses = {row.status for row in rows}
+    css = statuses.pop() if len(statuses) == 1 else "mixed"
+    items = []
+    for row in rows:
+        label = f"{html.escape(row.status or '-')}: {html.escape(row.name)}"
+        link = _link(row.artifacts, base)
+        items.append(f"<a href='{html.escape(link)}'>{label}</a>" if link else label)
+    return f"<td class='{html.escape(css)}'>" + "<br>".join(items) + "</td>"
+
+
+def _link(artifacts: str | None, base: Path | None) -> str | None:
+    if not artifacts:
+        return None
+    path = Path(artifacts)
+    if base is not None:
+        try:
+            return path.resolve().relative_to(base.resolve()).as_posix() + "/"
+        except ValueError:
+            pass
+    return path.resolve().as_uri()
+
+
+def write_reports(rows: Iterable[Row], folder: Path) -> dict[str, Path]:
+    """Write the fault matrix, the Markdown summary and results.json into ``folder``."""
+    rows = list(rows)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = {
+        "matrix": folder / MATRIX_NAME,
+        "summary": folder / SUMMARY_NAME,
+        "results": folder / RESULTS_NAME,
+    }
+    written["matrix"].write_text(fault_matrix_html(rows, base=folder), encoding="utf-8")
+    written["summary"].write_text(markdown_summary(rows), encoding="utf-8")
+    results = [row.__dict__ for row in rows]
+    written["results"].write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    return written
+
+
+# --------------------------------------------------------------------------------------------
+# `faultlab run`: a pytest plugin that shows progress and writes the reports
+# --------------------------------------------------------------------------------------------
+
+ROW_PROPERTY = "faultlab"  # the user property a ScenarioItem carries its report row in
+
+
+def row_property(row: Row) -> tuple[str, str]:
+    """The (name, value) user property that carries a row to the controller (xdist-safe JSON)."""
+    return ROW_PROPERTY, json.dumps(row.__dict__)
+
+
+def _row_of(report: Any) -> Row | None:
+    for name, value in getattr(report, "user_properties", ()):
+        if name == ROW_PROPERTY:
+            return Row(**json.loads(value))
+    return None
+
+
+class RunReporter:
+    """Collects every scenario's outcome during ``faultlab run`` and reports at the end.
+
+    Registered as a pytest plugin object by the CLI (it replaces pytest's terminal output): a
+    progress bar while running; then each failure's explanation, the summary table, and the
+    fault matrix, Markdown summary and results.json in the artifacts folder.
+    """
+
+    def __init__(
+        self, artifacts: Path, expected: int, *, progress: bool = True, empty_ok: bool = False
+    ) -> None:
+        from rich.console import Console
+
+        self.artifacts = artifacts
+        self.rows: list[Row] = []
+        self.failures: list[tuple[str, str]] = []
+        self.errors: list[str] = []
+        self.console = Console(stderr=True, highlight=False)
+        # Not a terminal (CI logs): wide enough that the summary table is not folded.
+        self.out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+        self.expected = expected
+        self.empty_ok = empty_ok
+        self.interrupted = False
+        self._progress: Any = self._make_progress() if progress else None
+        self._task: Any = None
+
+    def _make_progress(self) -> Any:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        return Progress(
+            TextColumn("[bold]faultlab[/]"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.description}"),
+            console=self.console,
+            transient=True,
+        )
+
+    # -- pytest hooks -------------------------------------------------------------------------
+
+    def pytest_sessionstart(self, session: Any) -> None:
+        if self._progress is not None:
+            self._progress.start()
+            self._task = self._progress.add_task("", total=self.expected)
+
+    def pytest_collection_finish(self, session: Any) -> None:
+        self._set_total(len(session.items))
+
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        self._set_total(len(ids))
+
+    def _set_total(self, total: int) -> None:
+        if self._progress is not None and self._task is not None:
+            self._progress.update(self._task, total=total)
+
+    def pytest_collectreport(self, report: Any) -> None:
+        if report.failed:
+            self.errors.append(report.longreprtext)
+
+    def pytest_runtest_logreport(self, report: Any) -> None:
+        row = _row_of(report)
+        if row is None:
+            return
+        status = _status(report)
+        if status is None:
+            return
+        message = report.longreprtext if status in {"failed", "error"} else ""
+        if status == "skipped" and isinstance(report.longrepr, tuple):
+            message = str(report.longrepr[2])
+        self.rows.append(row.with_result(status, report.duration, row.artifacts, message))
+        if status in {"failed", "error"}:
+            self.failures.append((row.name, _with_sections(report)))
+        if self._progress is not None and self._task is not None:
+            self._progress.update(self._task, advance=1, description=f"{status}: {row.name}")
+
+    def pytest_keyboard_interrupt(self, excinfo: Any) -> None:
+        self.interrupted = True
+
+    def pytest_sessionfinish(self, session: Any, exitstatus: int) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    # -- the end of the run ---------------------------------------------------------------------
+
+    def finish(self, pytest_exit: int) -> int:
+        """Print failures and the summary, write the reports; returns faultlab's exit code."""
+        for error in self.errors:
+            self.console.print(error, markup=False)
+        for name, text in self.failures:
+            self.out.rule(f"[bold red]{name}")
+            self.out.print(text, markup=False)
+        if self.rows:
+            self.out.print(summary_table(self.rows))
+            written = write_reports(self.rows, self.artifacts)
+            self.out.print(f"fault matrix: {written['matrix']}", markup=False)
+        return self.exit_code(pytest_exit)
+
+    def exit_code(self, pytest_exit: int) -> int:
+        from harness.errors import ExitCode, HarnessBug
+
+        if pytest_exit == 2 and self.interrupted:
+            return 130
+        if pytest_exit == 5:  # nothing selected
+            if self.empty_ok:
+                self.out.print("no scenario in this shard")
+                return ExitCode.OK
+            self.console.print("faultlab: no scenario matched the selection (-k/-m)")
+            return ExitCode.USAGE
+        if pytest_exit == 3:
+            raise HarnessBug("pytest reported an internal error (see above)")
+        if pytest_exit in (2, 4) or self.errors:
+            return ExitCode.USAGE
+        return ExitCode.FAILED if pytest_exit == 1 else ExitCode.OK
+
+
+def _status(report: Any) -> str | None:
+    """The scenario's status from one phase's report, or None when the phase decides nothing."""
+    if report.when == "call":
+        return "passed" if report.passed else ("skipped" if report.skipped else "failed")
+    if report.when == "setup" and not report.passed:
+        return "skipped" if report.skipped else "error"
+    if report.when == "teardown" and report.failed:
+        return "error"
+    return None
+
+
+def _with_sections(report: Any) -> str:
+    parts = [report.longreprtext]
+    for title, content in getattr(report, "sections", ()):
+        if "router" in title or "event" in title:
+            parts.append(f"--- {title} ---\n{content}")
+    return "\n".join(parts)

@@ -1,0 +1,468 @@
+"""Scenario files: the typed model a YAML scenario becomes, and the loader that builds it.
+
+The format is documented in docs/scenario-format.md; its JSON Schema is built by
+harness/schema.py and shipped as harness/schema.json. A scenario says what to build (topology),
+which router to run, what to break and when (faults), which stimuli hosts send (traffic) and what
+must be observed (expectations). Every item keeps the ``line`` it came from, so that a failed
+expectation can point at the file.
+
+Loading is strict and never half-done: ``load()`` either returns a complete ``Scenario`` or raises
+``harness.errors.ScenarioError`` listing every problem as ``file:line:column: message``. Nothing is
+built while loading (no namespace, no process): fault parameters and the topology are only
+checked, never applied.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from harness import catalog
+
+# Defaults the runner and the docs share (seconds, before --slow stretches them).
+DEFAULT_WITHIN = 5.0  # an event or packet expectation without `within:`
+DEFAULT_TIMEOUT = 30.0  # a whole scenario without `timeout:`
+
+WhenKind = Literal["before-start", "at", "after", "after-event", "never"]
+InterfaceMode = Literal["router", "internal"]
+InterfaceState = Literal["active", "inactive"]
+QueryKind = Literal["general", "group", "any"]
+TrafficAction = Literal["join", "leave", "query"]
+
+ROUTER_KINDS: tuple[str, ...] = ("igmpd", "igmpproxy", "smcroute", "pimd", "frr", "command")
+TIMER_NAMES: tuple[str, ...] = (
+    "query_interval",
+    "query_response_interval",
+    "robustness",
+    "startup_query_interval",
+    "startup_query_count",
+    "last_member_query_interval",
+    "last_member_query_count",
+    "retry_interval",
+)
+# Timers that are counts, not durations (the router itself judges their range: 41050, 41051).
+COUNT_TIMERS: frozenset[str] = frozenset(
+    {"robustness", "startup_query_count", "last_member_query_count"}
+)
+
+
+# --------------------------------------------------------------------------------------------
+# The model
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EventMatcher:
+    """Which events match: the catalog event, and optionally its interface, errno and strings.
+
+    Used by fault triggers (``when: {after: {event: 41052, interface: e1}}``) and as the common
+    part of every event expectation.
+    """
+
+    id: int
+    symbol: str
+    interface: str | None = None
+    errno: int | None = None  # resolved Linux errno number
+    errno_text: str | None = None  # what the user wrote: "EADDRINUSE", "98", "10048"
+    level: str | None = None
+    strings: tuple[str, ...] = ()
+
+    def matches(self, record: Mapping[str, Any]) -> bool:
+        """True when an event record (docs/architecture.md section 3) satisfies this matcher."""
+        if record.get("id") != self.id:
+            return False
+        if self.interface is not None and record.get("interface") != self.interface:
+            return False
+        if self.errno is not None and record.get("errno") != self.errno:
+            return False
+        if self.level is not None and record.get("level") != self.level:
+            return False
+        seen = tuple(str(item) for item in record.get("strings") or ())
+        return all(text in seen for text in self.strings)
+
+    def describe(self) -> str:
+        """Short human form: "41028 IGMPLOG_SET_MCAST_IF_FAILED on e0 errno EADDRINUSE"."""
+        parts = [f"{self.id} {self.symbol}"]
+        if self.interface:
+            parts.append(f"on {self.interface}")
+        if self.errno is not None:
+            parts.append(f"errno {catalog.errno_name(self.errno)}")
+        if self.level:
+            parts.append(f"level {self.level}")
+        if self.strings:
+            parts.append("strings " + ", ".join(self.strings))
+        return " ".join(parts)
+
+
+@dataclass(frozen=True)
+class When:
+    """When a fault is applied or cleared.
+
+    kind:
+      before-start  prepared before the router starts (the default for ``when:``)
+      at            ``seconds`` after the router started
+      after         ``seconds`` after the fault was applied (only for ``clear:``)
+      after-event   when an event matching ``event`` is seen, plus ``seconds`` (0 by default)
+      never         not at all (the default for ``clear:``)
+    """
+
+    kind: WhenKind
+    seconds: float = 0.0
+    event: EventMatcher | None = None
+    line: int | None = None
+
+    def describe(self) -> str:
+        if self.kind == "at":
+            return f"at {self.seconds:g}s"
+        if self.kind == "after":
+            return f"{self.seconds:g}s after it was applied"
+        if self.kind == "after-event" and self.event is not None:
+            delay = f" + {self.seconds:g}s" if self.seconds else ""
+            return f"after {self.event.describe()}{delay}"
+        return self.kind
+
+
+BEFORE_START = When("before-start")
+NEVER = When("never")
+
+
+@dataclass(frozen=True)
+class TopologySpec:
+    """The ``topology:`` mapping (docs/architecture.md section 1), and what the loader read from it.
+
+    ``data`` is the mapping exactly as written (give it to ``netns.Topology.from_dict``);
+    ``parsed`` is that Topology when netns could parse it while loading, else None;
+    ``interfaces`` maps each node to the interface names the topology gives it.
+    """
+
+    data: Mapping[str, Any]
+    interfaces: Mapping[str, tuple[str, ...]]
+    parsed: Any = None
+    line: int | None = None
+
+    @property
+    def nodes(self) -> tuple[str, ...]:
+        return tuple(self.interfaces)
+
+    def build(self) -> Any:
+        """The netns Topology for this mapping (parsed again if it was not kept)."""
+        if self.parsed is not None:
+            return self.parsed
+        from netns.topology import Topology  # imported late
+
+        return Topology.from_dict(dict(self.data))
+
+
+@dataclass(frozen=True)
+class InterfaceSpec:
+    """One interface the router runs on, in the catalog's modes (router, or internal RAS)."""
+
+    name: str
+    mode: InterfaceMode = "router"
+    static_groups: tuple[str, ...] = ()
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class CommandPattern:
+    """For ``kind: command``: a regex over the router's log lines and the event it stands for."""
+
+    match: str
+    id: int
+    symbol: str
+    interface: str | None = None  # a literal, or "{name}" of a regex group
+    errno: str | None = None  # a literal, or "{name}" of a regex group
+    strings: tuple[str, ...] = ()  # each a literal or "{name}"
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class RouterSpec:
+    """The router under test: which adapter, on which node and interfaces, with which timers.
+
+    ``timers`` holds the timers that were given, durations in seconds and counts as numbers
+    (names in TIMER_NAMES). ``argv``, ``patterns`` and ``ready`` are for ``kind: command``;
+    ``extra`` keeps adapter-specific keys (``options:``) for adapters other than igmpd.
+    """
+
+    kind: str = "igmpd"
+    node: str = ""
+    interfaces: tuple[InterfaceSpec, ...] = ()
+    version: int = 3
+    timers: Mapping[str, float] = field(default_factory=dict)
+    argv: tuple[str, ...] = ()
+    patterns: tuple[CommandPattern, ...] = ()
+    ready: EventMatcher | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    line: int | None = None
+
+    @property
+    def interface_names(self) -> tuple[str, ...]:
+        return tuple(interface.name for interface in self.interfaces)
+
+
+@dataclass(frozen=True)
+class FaultSpec:
+    """One fault to inject: its kind (a row family of the fault table), where, when, until when.
+
+    ``params`` are the fault's own parameters (interface, errno, nth ...) exactly as written;
+    the fault engine (harness.faults.make_fault) turns the spec into a Fault object.
+    """
+
+    kind: str
+    node: str
+    when: When = BEFORE_START
+    clear: When = NEVER
+    params: Mapping[str, Any] = field(default_factory=dict)
+    line: int | None = None
+
+    @property
+    def interface(self) -> str | None:
+        value = self.params.get("interface")
+        return value if isinstance(value, str) else None
+
+    def mapping(self) -> dict[str, Any]:
+        """The fault as ``harness.faults.make_fault`` takes it: kind plus its own parameters."""
+        return {"kind": self.kind, **self.params}
+
+    def describe(self) -> str:
+        where = f" on {self.node}:{self.interface}" if self.interface else f" on {self.node}"
+        clear = "" if self.clear.kind == "never" else f", cleared {self.clear.describe()}"
+        return f"{self.kind}{where}, {self.when.describe()}{clear}"
+
+
+@dataclass(frozen=True)
+class TrafficSpec:
+    """A stimulus from a host: join or leave a group, or send a general query of some version."""
+
+    node: str
+    action: TrafficAction
+    ifname: str
+    at: float = 0.0
+    group: str | None = None  # join, leave
+    source: str | None = None  # IGMPv3 source-specific join
+    igmp_version: int | None = None
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class EventExpectation:
+    """An event that must occur within ``within`` seconds of the mark (fault applied, or start).
+
+    Counting: ``count`` exact, or ``at_least`` (1 when neither is given).
+    """
+
+    event: EventMatcher
+    count: int | None = None
+    at_least: int = 1
+    within: float = DEFAULT_WITHIN
+    line: int | None = None
+
+    @property
+    def id(self) -> int:
+        return self.event.id
+
+    def describe(self) -> str:
+        times = f"exactly {self.count}x" if self.count is not None else f"at least {self.at_least}x"
+        return f"event {self.event.describe()} {times} within {self.within:g}s"
+
+
+@dataclass(frozen=True)
+class AbsenceExpectation:
+    """An event (or any error event) that must not occur, optionally on one interface.
+
+    ``window`` is how long to watch after the mark; None means until the scenario ends.
+    """
+
+    event: EventMatcher | None = None  # None with any_error
+    any_error: bool = False
+    interface: str | None = None
+    window: float | None = None
+    line: int | None = None
+
+    def matches(self, record: Mapping[str, Any]) -> bool:
+        if self.interface is not None and record.get("interface") != self.interface:
+            return False
+        if self.any_error:
+            return record.get("level") == catalog.Level.ERROR.value
+        return self.event is not None and self.event.matches(record)
+
+    def describe(self) -> str:
+        if self.any_error or self.event is None:
+            what = "error event" + (f" on {self.interface}" if self.interface else "")
+        else:
+            what = f"event {self.event.describe()}"
+        window = f" for {self.window:g}s" if self.window is not None else ""
+        return f"no {what}{window}"
+
+
+@dataclass(frozen=True)
+class PacketExpectation:
+    """IGMP packets seen on a link endpoint ``node:ifname`` (captured there).
+
+    ``none`` turns it into an absence over ``window`` seconds. ``query`` selects general or
+    group-specific queries; ``version``, ``ttl`` and ``router_alert`` must hold for each
+    matching packet.
+    """
+
+    node: str
+    ifname: str
+    query: QueryKind = "general"
+    group: str | None = None
+    version: int | None = None
+    ttl: int | None = None
+    router_alert: bool | None = None
+    count: int | None = None
+    at_least: int = 1
+    none: bool = False
+    within: float = DEFAULT_WITHIN
+    window: float | None = None
+    line: int | None = None
+
+    @property
+    def on(self) -> str:
+        return f"{self.node}:{self.ifname}"
+
+    def describe(self) -> str:
+        kind = f"{self.query} quer{'y' if self.query != 'any' else 'ies'}"
+        props = [f"v{self.version}" if self.version else "", f"ttl {self.ttl}" if self.ttl else ""]
+        if self.router_alert is not None:
+            props.append("router alert" if self.router_alert else "no router alert")
+        detail = " ".join(p for p in props if p)
+        detail = f" ({detail})" if detail else ""
+        if self.none:
+            return f"no {kind} on {self.on} for {self.window or self.within:g}s"
+        times = f"exactly {self.count}" if self.count is not None else f"at least {self.at_least}"
+        return f"{times} {kind}{detail} on {self.on} within {self.within:g}s"
+
+
+@dataclass(frozen=True)
+class StateExpectation:
+    """The router's own state report: interfaces active or inactive, groups present."""
+
+    interfaces: Mapping[str, InterfaceState] = field(default_factory=dict)
+    groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    within: float = DEFAULT_WITHIN
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class RouterExpectation:
+    """Whether the router keeps running, or exits with a given status."""
+
+    running: bool | None = None
+    exit: int | None = None
+    within: float = DEFAULT_WITHIN
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class RecoveryExpectation:
+    """What must happen after every fault is cleared (measured from the last clear)."""
+
+    events: tuple[EventExpectation, ...] = ()
+    packets: tuple[PacketExpectation, ...] = ()
+    absent: tuple[AbsenceExpectation, ...] = ()
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class Expectations:
+    """Everything a scenario must observe. ``order`` lists event ids that must appear in order."""
+
+    events: tuple[EventExpectation, ...] = ()
+    order: tuple[int, ...] = ()
+    absent: tuple[AbsenceExpectation, ...] = ()
+    packets: tuple[PacketExpectation, ...] = ()
+    state: StateExpectation | None = None
+    router: RouterExpectation | None = None
+    recovery: RecoveryExpectation | None = None
+    order_line: int | None = None
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One scenario file, loaded and checked. ``path`` is the file it came from."""
+
+    name: str
+    path: Path
+    topology: TopologySpec
+    router: RouterSpec
+    expect: Expectations
+    description: str = ""
+    tags: tuple[str, ...] = ()
+    faults: tuple[FaultSpec, ...] = ()
+    traffic: tuple[TrafficSpec, ...] = ()
+    timeout: float = DEFAULT_TIMEOUT
+    data: Mapping[str, Any] = field(default_factory=dict)  # the document as written
+
+    @property
+    def slug(self) -> str:
+        """A file-system and test-id friendly name: the file's stem ("mrt-held")."""
+        return slugify(self.path.stem if self.path.name else self.name)
+
+    @property
+    def expected_event(self) -> EventExpectation | None:
+        """The first event expectation: the one a report shows as "the" expected event."""
+        return self.expect.events[0] if self.expect.events else None
+
+    def resolved(self) -> dict[str, Any]:
+        """The scenario after defaults and resolution, as plain data (the artifact "scenario.json")."""
+        return _plain(dataclasses.asdict(_without_parsed(self)))
+
+
+def slugify(text: str) -> str:
+    """Lowercase words joined by '-', safe as a folder name and a pytest id."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "scenario"
+
+
+def _without_parsed(scenario: Scenario) -> Scenario:
+    topology = dataclasses.replace(scenario.topology, parsed=None)
+    return dataclasses.replace(scenario, topology=topology, data={})
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+# --------------------------------------------------------------------------------------------
+# Loading
+# --------------------------------------------------------------------------------------------
+
+
+def load(path: str | Path) -> Scenario:
+    """Read, validate and resolve one scenario file. Raises ScenarioError with every problem."""
+    from harness.scenario_loader import load_file
+
+    return load_file(Path(path))
+
+
+def scenario_files(paths: Iterable[str | Path]) -> list[Path]:
+    """The scenario files named by ``paths``: files as given, directories recursed, sorted."""
+    found: list[Path] = []
+    for entry in paths:
+        path = Path(entry)
+        if path.is_dir():
+            found.extend(
+                sorted(p for p in path.rglob("*") if p.suffix in {".yaml", ".yml"} and p.is_file())
+            )
+        else:
+            found.append(path)
+    return found
+
+
+def load_many(paths: Iterable[str | Path]) -> list[Scenario]:
+    """Load every scenario under ``paths``; raises one ScenarioError with all files' problems."""
+    from harness.scenario_loader import load_suite
+
+    return load_suite(scenario_files(paths))

@@ -1,0 +1,852 @@
+"""From a YAML file to a checked ``Scenario``: parse, validate against the schema, resolve, check.
+
+Three passes, each collecting every problem before giving up:
+
+1. YAML with positions (harness.yamlsource): syntax errors at their line:column.
+2. The JSON Schema (harness.schema): types, unknown keys with a did-you-mean, enums.
+3. What a schema cannot say: names that must exist (nodes, interfaces, link endpoints),
+   addresses that overlap, errno names and numbers, deadlines that are zero or longer than the
+   scenario, faults the fault engine refuses (a dry check: nothing is applied), settings that
+   would touch the host.
+
+The result is the typed model of harness.scenario, or a ScenarioError listing
+``file:line:column: message`` for every problem. Nothing is built while loading.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from harness import catalog
+from harness.errors import InputError, Location, ScenarioError
+from harness.scenario import (
+    BEFORE_START,
+    DEFAULT_TIMEOUT,
+    DEFAULT_WITHIN,
+    NEVER,
+    AbsenceExpectation,
+    CommandPattern,
+    EventExpectation,
+    EventMatcher,
+    Expectations,
+    FaultSpec,
+    InterfaceSpec,
+    PacketExpectation,
+    RecoveryExpectation,
+    RouterExpectation,
+    RouterSpec,
+    Scenario,
+    StateExpectation,
+    TopologySpec,
+    TrafficSpec,
+    When,
+)
+from harness.schema import TIMERS, validate
+from harness.yamlsource import PathKey, Source, parse
+
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0}
+_DURATION = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(ms|s|m)\s*$")
+MAX_IFNAME = 15
+DEFAULT_QUERY_INTERVAL = 125.0  # RFC 3376 defaults, as igmpd uses them
+DEFAULT_QUERY_RESPONSE_INTERVAL = 10.0
+_SCHEDULING_KEYS = frozenset({"kind", "node", "when", "clear", "comment"})
+# Only these sysctl trees are per network namespace; anything else would change the host.
+NAMESPACED_SYSCTLS = ("net.ipv4.", "net.ipv6.", "net.core.", "net.netfilter.", "net.unix.")
+
+
+def parse_duration(value: Any) -> float:
+    """Seconds from 0.5, 2, "500ms", "2s", "1m". Raises ValueError for anything else."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a duration")
+    if isinstance(value, int | float):
+        return float(value)
+    match = _DURATION.match(str(value))
+    if not match:
+        raise ValueError(f"{value!r} is not a duration (0.5, '500ms', '2s')")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def load_file(path: Path) -> Scenario:
+    """Load one scenario file; ScenarioError with every problem when it is wrong."""
+    source = parse(path)
+    if not isinstance(source.data, Mapping):
+        raise ScenarioError([(source.locate(), "a scenario is a mapping (name:, topology:, ...)")])
+    problems = validate(source)
+    if problems:
+        raise ScenarioError(problems)
+    builder = _Builder(source)
+    scenario = builder.scenario()
+    if builder.problems:
+        raise ScenarioError(sorted(builder.problems, key=_order))
+    return scenario
+
+
+def load_suite(paths: list[Path]) -> list[Scenario]:
+    """Load every file; one ScenarioError with all files' problems, and duplicate names."""
+    scenarios: list[Scenario] = []
+    problems: list[tuple[Location, str]] = []
+    for path in paths:
+        try:
+            scenarios.append(load_file(path))
+        except ScenarioError as exc:
+            problems.extend(exc.problems)
+    problems.extend(_duplicate_names(scenarios))
+    if problems:
+        raise ScenarioError(problems)
+    return scenarios
+
+
+def _duplicate_names(scenarios: list[Scenario]) -> list[tuple[Location, str]]:
+    first: dict[str, Scenario] = {}
+    problems = []
+    for scenario in scenarios:
+        if scenario.name in first:
+            other = first[scenario.name].path
+            problems.append(
+                (Location(scenario.path, 1), f"name {scenario.name!r} is also used by {other}")
+            )
+        else:
+            first[scenario.name] = scenario
+    return problems
+
+
+def _order(problem: tuple[Location, str]) -> tuple[int, int]:
+    return (problem[0].line or 0, problem[0].column or 0)
+
+
+class _Builder:
+    """Resolves validated data into the model, collecting every semantic problem on the way."""
+
+    def __init__(self, source: Source) -> None:
+        self.source = source
+        self.data: Mapping[str, Any] = source.data
+        self.problems: list[tuple[Location, str]] = []
+        self.timeout = DEFAULT_TIMEOUT
+        self.topology = TopologySpec(data={}, interfaces={})
+        self.router = RouterSpec()
+
+    # -- reporting --------------------------------------------------------------------------
+
+    def problem(self, path: PathKey, message: str, *, key: bool = False) -> None:
+        self.problems.append((self.source.locate(path, key=key), message))
+
+    def line(self, path: PathKey) -> int | None:
+        return self.source.locate(path).line
+
+    @contextmanager
+    def checking(self, path: PathKey) -> Iterator[None]:
+        """Turn a ValueError raised while resolving ``path`` into a problem there."""
+        try:
+            yield
+        except (ValueError, catalog.UnknownErrno) as exc:
+            message = str(exc)
+            prefix = _dotted(path)
+            self.problem(path, message if message.startswith(prefix) else f"{prefix}: {message}")
+
+    # -- the whole scenario -----------------------------------------------------------------
+
+    def scenario(self) -> Scenario:
+        data = self.data
+        if "timeout" in data:
+            self.timeout = self.deadline(("timeout",), data["timeout"]) or DEFAULT_TIMEOUT
+        self.topology = _TopologyReader(self).read(data["topology"])
+        self.router = self.router_spec(data["router"])
+        faults = tuple(self.fault(i, item) for i, item in enumerate(data.get("faults") or ()))
+        traffic = tuple(self.traffic(i, item) for i, item in enumerate(data.get("traffic") or ()))
+        expect = self.expectations(data["expect"], faults)
+        self.dry_check_faults(faults)
+        return Scenario(
+            name=data["name"],
+            path=self.source.file,
+            topology=self.topology,
+            router=self.router,
+            expect=expect,
+            description=str(data.get("description", "")).strip(),
+            tags=tuple(data.get("tags") or ()),
+            faults=faults,
+            traffic=traffic,
+            timeout=self.timeout,
+            data=data,
+        )
+
+    # -- durations and deadlines -----------------------------------------------------------
+
+    def duration(self, path: PathKey, value: Any) -> float:
+        try:
+            return parse_duration(value)
+        except ValueError as exc:
+            self.problem(path, str(exc))
+            return 0.0
+
+    def deadline(self, path: PathKey, value: Any, *, what: str = "deadline") -> float:
+        """A duration that must be more than zero and fit in the scenario's timeout."""
+        seconds = self.duration(path, value)
+        if seconds <= 0:
+            self.problem(
+                path, f"{_dotted(path)}: a {what} must be more than 0 seconds, got {value!r}"
+            )
+        elif path != ("timeout",) and seconds > self.timeout:
+            self.problem(
+                path,
+                f"{_dotted(path)}: {what} {seconds:g}s is longer than the scenario's timeout "
+                f"{self.timeout:g}s (raise timeout: or shorten it)",
+            )
+        return seconds
+
+    # -- names that must exist -------------------------------------------------------------
+
+    def node(self, path: PathKey, name: str) -> bool:
+        nodes = self.topology.nodes
+        if name in nodes:
+            return True
+        if name in {"host", "root", "init", "default"}:
+            self.problem(
+                path,
+                f"{_dotted(path)}: {name!r} is not a lab node; faultlab never touches the host "
+                f"(nodes: {', '.join(nodes)})",
+            )
+            return False
+        self.problem(
+            path,
+            f"{_dotted(path)}: unknown node {name!r}{_guess(name, nodes)} (nodes: {', '.join(nodes)})",
+        )
+        return False
+
+    def interface(self, path: PathKey, node: str, name: str) -> bool:
+        names = self.topology.interfaces.get(node, ())
+        if name in names or node not in self.topology.interfaces:
+            return True
+        known = ", ".join(names) or "none"
+        self.problem(
+            path,
+            f"{_dotted(path)}: node {node!r} has no interface {name!r}{_guess(name, names)} "
+            f"(its interfaces: {known})",
+        )
+        return False
+
+    def endpoint_ref(self, path: PathKey, text: str) -> tuple[str, str]:
+        node, _, ifname = text.partition(":")
+        if self.node(path, node):
+            self.interface(path, node, ifname)
+        return node, ifname
+
+    # -- router ------------------------------------------------------------------------------
+
+    def router_spec(self, data: Mapping[str, Any]) -> RouterSpec:
+        path: PathKey = ("router",)
+        kind = data.get("kind", "igmpd")
+        node = data["node"]
+        self.node(path + ("node",), node)
+        interfaces = tuple(
+            self.router_interface(path + ("interfaces", i), node, item)
+            for i, item in enumerate(data["interfaces"])
+        )
+        self.no_duplicates(path + ("interfaces",), [i.name for i in interfaces], "interface")
+        timers = {
+            name: self.timer(path + (name,), name, data[name]) for name in TIMERS if name in data
+        }
+        self.query_timers(path, timers)
+        if kind == "command" and "argv" not in data:
+            self.problem(path, "router: kind 'command' needs argv: [PROGRAM, ARG ...]")
+        if kind != "command":
+            for key in ("argv", "events"):
+                if key in data:
+                    self.problem(
+                        path + (key,), f"router.{key} is for kind 'command' only", key=True
+                    )
+        patterns = tuple(
+            self.pattern(path + ("events", "patterns", i), item)
+            for i, item in enumerate((data.get("events") or {}).get("patterns") or ())
+        )
+        ready = self.matcher(path + ("ready",), data["ready"]) if "ready" in data else None
+        return RouterSpec(
+            kind=kind,
+            node=node,
+            interfaces=interfaces,
+            version=data.get("version", 3),
+            timers=timers,
+            argv=tuple(data.get("argv") or ()),
+            patterns=patterns,
+            ready=ready,
+            extra=dict(data.get("options") or {}),
+            line=self.line(path),
+        )
+
+    def query_timers(self, path: PathKey, timers: Mapping[str, float]) -> None:
+        """RFC 3376 8.3: the query response interval must be less than the query interval."""
+        interval = timers.get("query_interval", DEFAULT_QUERY_INTERVAL)
+        response = timers.get("query_response_interval", DEFAULT_QUERY_RESPONSE_INTERVAL)
+        if response >= interval:
+            given = "query_response_interval" in timers
+            where = path + (("query_response_interval",) if given else ("query_interval",))
+            self.problem(
+                where,
+                f"router: query_response_interval {response:g}s{'' if given else ' (the default)'} "
+                f"must be less than query_interval {interval:g}s (set query_response_interval:)",
+            )
+
+    def router_interface(self, path: PathKey, node: str, item: Any) -> InterfaceSpec:
+        if isinstance(item, str):
+            item = {"name": item}
+        name = item["name"]
+        self.interface(path, node, name)
+        groups = tuple(str(group) for group in item.get("static_groups") or ())
+        return InterfaceSpec(name, item.get("mode", "router"), groups, self.line(path))
+
+    def timer(self, path: PathKey, name: str, value: Any) -> float:
+        if TIMERS[name] == "count":
+            return float(value)  # the router judges the range itself (41050, 41051)
+        return self.deadline(path, value, what="timer")
+
+    def pattern(self, path: PathKey, item: Mapping[str, Any]) -> CommandPattern:
+        with self.checking(path + ("match",)):
+            try:
+                re.compile(item["match"])
+            except re.error as exc:
+                raise ValueError(f"{_dotted(path)}.match: not a regular expression: {exc}") from exc
+        event = self.event_ref(path, item)
+        return CommandPattern(
+            match=item["match"],
+            id=event.id if event else 0,
+            symbol=event.symbol if event else "",
+            interface=item.get("interface"),
+            errno=item.get("errno"),
+            strings=tuple(item.get("strings") or ()),
+            line=self.line(path),
+        )
+
+    def no_duplicates(self, path: PathKey, names: list[str], what: str) -> None:
+        seen: set[str] = set()
+        for index, name in enumerate(names):
+            if name in seen:
+                self.problem(path + (index,), f"{_dotted(path)}: {what} {name!r} is listed twice")
+            seen.add(name)
+
+    # -- events --------------------------------------------------------------------------------
+
+    def event_ref(self, path: PathKey, item: Mapping[str, Any]) -> catalog.Event | None:
+        """The catalog event named by ``id:`` and/or ``symbol:`` (they must agree)."""
+        by_id = catalog.BY_ID.get(item["id"]) if "id" in item else None
+        by_symbol = catalog.BY_SYMBOL.get(item["symbol"]) if "symbol" in item else None
+        if by_id and by_symbol and by_id is not by_symbol:
+            self.problem(
+                path + ("symbol",),
+                f"{_dotted(path)}: id {by_id.id} is {by_id.symbol}, not {by_symbol.symbol}",
+            )
+        if not by_id and not by_symbol:
+            self.problem(
+                path, f"{_dotted(path)}: name the event with id: or symbol: (faultlab catalog)"
+            )
+        return by_id or by_symbol
+
+    def matcher(
+        self, path: PathKey, item: Mapping[str, Any], *, event: Any = None
+    ) -> EventMatcher | None:
+        found = catalog.event(event) if event is not None else self.event_ref(path, item)
+        if found is None:
+            return None
+        errno_value, errno_text = self.errno(path + ("errno",), item, found)
+        level = item.get("level")
+        if level is not None and level != found.level.value:
+            self.problem(
+                path + ("level",),
+                f"{_dotted(path)}.level: event {found.id} is logged at level {found.level.value}, "
+                f"not {level}",
+            )
+        interface = item.get("interface")
+        if interface is not None:
+            self.interface(path + ("interface",), self.router.node, interface)
+        return EventMatcher(
+            id=found.id,
+            symbol=found.symbol,
+            interface=interface,
+            errno=errno_value,
+            errno_text=errno_text,
+            level=level,
+            strings=tuple(str(text) for text in item.get("strings") or ()),
+        )
+
+    def errno(
+        self, path: PathKey, item: Mapping[str, Any], event: catalog.Event
+    ) -> tuple[int | None, str | None]:
+        if "errno" not in item:
+            return None, None
+        text = str(item["errno"])
+        if event.step is None:
+            self.problem(
+                path,
+                f"{_dotted(path)}: event {event.id} {event.symbol} carries no error code; "
+                f"errno applies to the socket-operation events ({', '.join(map(str, catalog.SOCKET_OPERATION_IDS))})",
+            )
+            return None, text
+        with self.checking(path):
+            return catalog.errno_number(item["errno"]), text
+        return None, text
+
+    def event_expectation(self, path: PathKey, item: Mapping[str, Any]) -> EventExpectation | None:
+        matcher = self.matcher(path, item)
+        if "count" in item and "at_least" in item:
+            self.problem(
+                path + ("at_least",),
+                f"{_dotted(path)}: give count: (exact) or at_least:, not both",
+                key=True,
+            )
+        within = (
+            self.deadline(path + ("within",), item["within"])
+            if "within" in item
+            else DEFAULT_WITHIN
+        )
+        if matcher is None:
+            return None
+        return EventExpectation(
+            event=matcher,
+            count=item.get("count"),
+            at_least=item.get("at_least", 1),
+            within=within,
+            line=self.line(path),
+        )
+
+    def absence(self, path: PathKey, item: Mapping[str, Any]) -> AbsenceExpectation | None:
+        any_error = bool(item.get("any_error", False))
+        names_event = "id" in item or "symbol" in item
+        if any_error and names_event:
+            self.problem(
+                path, f"{_dotted(path)}: give any_error: true or an event (id:/symbol:), not both"
+            )
+        if not any_error and not names_event:
+            self.problem(
+                path,
+                f"{_dotted(path)}: name the event that must not occur (id: or symbol:), or any_error: true",
+            )
+            return None
+        window = (
+            self.deadline(path + ("window",), item["window"], what="window")
+            if "window" in item
+            else None
+        )
+        interface = item.get("interface")
+        matcher = self.matcher(path, item) if names_event else None
+        if any_error and interface is not None:
+            self.interface(path + ("interface",), self.router.node, interface)
+        return AbsenceExpectation(matcher, any_error, interface, window, self.line(path))
+
+    # -- packets -------------------------------------------------------------------------------
+
+    def packet(self, path: PathKey, item: Mapping[str, Any]) -> PacketExpectation:
+        node, ifname = self.endpoint_ref(path + ("on",), item["on"])
+        none = bool(item.get("none", False))
+        if none and ("count" in item or "at_least" in item):
+            self.problem(
+                path + ("none",),
+                f"{_dotted(path)}: none: true cannot be combined with count:/at_least:",
+                key=True,
+            )
+        if "count" in item and "at_least" in item:
+            self.problem(
+                path + ("at_least",),
+                f"{_dotted(path)}: give count: (exact) or at_least:, not both",
+                key=True,
+            )
+        if "window" in item and not none:
+            self.problem(
+                path + ("window",),
+                f"{_dotted(path)}: window: is for none: true; use within: for a deadline",
+                key=True,
+            )
+        query = item.get("query", "general")
+        group = item.get("group")
+        if group is not None:
+            self.multicast(path + ("group",), group)
+            if query != "group":
+                self.problem(
+                    path + ("group",), f"{_dotted(path)}: group: needs query: group", key=True
+                )
+        within = (
+            self.deadline(path + ("within",), item["within"])
+            if "within" in item
+            else DEFAULT_WITHIN
+        )
+        window = (
+            self.deadline(path + ("window",), item["window"], what="window")
+            if "window" in item
+            else None
+        )
+        return PacketExpectation(
+            node=node,
+            ifname=ifname,
+            query=query,
+            group=group,
+            version=item.get("version"),
+            ttl=item.get("ttl"),
+            router_alert=item.get("router_alert"),
+            count=item.get("count"),
+            at_least=item.get("at_least", 1),
+            none=none,
+            within=within,
+            window=window,
+            line=self.line(path),
+        )
+
+    def multicast(self, path: PathKey, text: Any) -> None:
+        with self.checking(path):
+            try:
+                address = ipaddress.IPv4Address(str(text))
+            except ValueError as exc:
+                raise ValueError(f"{_dotted(path)}: {text!r} is not an IPv4 address") from exc
+            if not address.is_multicast:
+                raise ValueError(f"{_dotted(path)}: {text} is not a multicast group (224.0.0.0/4)")
+
+    # -- expectations --------------------------------------------------------------------------
+
+    def expectations(self, data: Mapping[str, Any], faults: tuple[FaultSpec, ...]) -> Expectations:
+        base: PathKey = ("expect",)
+        events = self.events(base + ("events",), data.get("events") or ())
+        absent = self.absences(base + ("absent",), data.get("absent") or ())
+        packets = tuple(
+            self.packet(base + ("packets", i), p) for i, p in enumerate(data.get("packets") or ())
+        )
+        order = tuple(catalog.event(key).id for key in data.get("order") or ())
+        state = self.state(base + ("state",), data["state"]) if "state" in data else None
+        router = (
+            self.router_expectation(base + ("router",), data["router"])
+            if "router" in data
+            else None
+        )
+        recovery = None
+        if "recovery" in data:
+            recovery = self.recovery(base + ("recovery",), data["recovery"], faults)
+        if not (events or absent or packets or state or router or recovery):
+            self.problem(
+                base,
+                "expect: say what must be observed (events, absent, packets, state, router or recovery)",
+            )
+        return Expectations(
+            events=events,
+            order=order,
+            absent=absent,
+            packets=packets,
+            state=state,
+            router=router,
+            recovery=recovery,
+            order_line=self.line(base + ("order",)) if order else None,
+        )
+
+    def events(self, path: PathKey, items: Any) -> tuple[EventExpectation, ...]:
+        built = (self.event_expectation(path + (i,), item) for i, item in enumerate(items))
+        return tuple(item for item in built if item is not None)
+
+    def absences(self, path: PathKey, items: Any) -> tuple[AbsenceExpectation, ...]:
+        built = (self.absence(path + (i,), item) for i, item in enumerate(items))
+        return tuple(item for item in built if item is not None)
+
+    def state(self, path: PathKey, data: Mapping[str, Any]) -> StateExpectation:
+        node = self.router.node
+        for name in data.get("interfaces") or {}:
+            self.interface(path + ("interfaces", name), node, name)
+        groups: dict[str, tuple[str, ...]] = {}
+        for name, addresses in (data.get("groups") or {}).items():
+            self.interface(path + ("groups", name), node, name)
+            for index, group in enumerate(addresses):
+                self.multicast(path + ("groups", name, index), group)
+            groups[name] = tuple(str(group) for group in addresses)
+        within = (
+            self.deadline(path + ("within",), data["within"])
+            if "within" in data
+            else DEFAULT_WITHIN
+        )
+        return StateExpectation(dict(data.get("interfaces") or {}), groups, within, self.line(path))
+
+    def router_expectation(self, path: PathKey, data: Mapping[str, Any]) -> RouterExpectation:
+        if data.get("running") is True and "exit" in data:
+            self.problem(path, f"{_dotted(path)}: a router that keeps running has no exit status")
+        within = (
+            self.deadline(path + ("within",), data["within"])
+            if "within" in data
+            else DEFAULT_WITHIN
+        )
+        return RouterExpectation(data.get("running"), data.get("exit"), within, self.line(path))
+
+    def recovery(
+        self, path: PathKey, data: Mapping[str, Any], faults: tuple[FaultSpec, ...]
+    ) -> RecoveryExpectation:
+        if not any(fault.clear.kind != "never" for fault in faults):
+            self.problem(
+                path,
+                "expect.recovery: no fault is ever cleared (every clear: is never), so there is "
+                "nothing to recover from; give a fault clear: {after: 1s}",
+                key=True,
+            )
+        return RecoveryExpectation(
+            events=self.events(path + ("events",), data.get("events") or ()),
+            packets=tuple(
+                self.packet(path + ("packets", i), p)
+                for i, p in enumerate(data.get("packets") or ())
+            ),
+            absent=self.absences(path + ("absent",), data.get("absent") or ()),
+            line=self.line(path),
+        )
+
+    # -- faults ---------------------------------------------------------------------------------
+
+    def fault(self, index: int, data: Mapping[str, Any]) -> FaultSpec:
+        path: PathKey = ("faults", index)
+        node = data.get("node", self.router.node)
+        if self.node(path + ("node",), node) and isinstance(data.get("interface"), str):
+            self.interface(path + ("interface",), node, data["interface"])
+        if "errno" in data:
+            with self.checking(path + ("errno",)):
+                catalog.errno_number(data["errno"])
+        when = self.when(path + ("when",), data.get("when", "before-start"), clear=False)
+        clear = self.when(path + ("clear",), data.get("clear", "never"), clear=True)
+        if when.kind == "at" and clear.kind == "at" and clear.seconds <= when.seconds:
+            self.problem(
+                path + ("clear",),
+                f"{_dotted(path)}.clear: at {clear.seconds:g}s is not after the fault is applied "
+                f"(at {when.seconds:g}s)",
+            )
+        params = {key: value for key, value in data.items() if key not in _SCHEDULING_KEYS}
+        return FaultSpec(data["kind"], node, when, clear, params, self.line(path))
+
+    def when(self, path: PathKey, value: Any, *, clear: bool) -> When:
+        if value == "before-start":
+            return BEFORE_START
+        if value == "never":
+            return NEVER
+        line = self.line(path)
+        if "at" in value:
+            return When("at", self.duration(path + ("at",), value["at"]), line=line)
+        after = value["after"]
+        if not isinstance(after, Mapping):
+            seconds = self.deadline(path + ("after",), after, what="delay")
+            return When("after", seconds, line=line)
+        delay = (
+            self.duration(path + ("after", "delay"), after["delay"]) if "delay" in after else 0.0
+        )
+        matcher = self.matcher(path + ("after",), after, event=after["event"])
+        return When("after-event", delay, matcher, line=line)
+
+    def dry_check_faults(self, faults: tuple[FaultSpec, ...]) -> None:
+        """Let the fault engine judge each fault's parameters, without applying anything."""
+        make_fault = _fault_factory()
+        if make_fault is None or self.problems:
+            return
+        for index, spec in enumerate(faults):
+            asked: list[str] = []
+
+            def locate(key: str, asked: list[str] = asked) -> None:
+                asked.append(key)  # the engine names the key it objects to; we place it
+
+            try:
+                make_fault(spec.mapping(), locate=locate)
+            except InputError as exc:
+                where = self.source.locate(("faults", index, *asked[-1:]))
+                self.problems.append((where, f"faults[{index}]: {exc}"))
+
+    # -- traffic ---------------------------------------------------------------------------------
+
+    def traffic(self, index: int, data: Mapping[str, Any]) -> TrafficSpec:
+        path: PathKey = ("traffic", index)
+        actions = [action for action in ("join", "leave", "query") if action in data]
+        if len(actions) != 1:
+            self.problem(path, f"{_dotted(path)}: give exactly one of join:, leave:, query:")
+        action = actions[0] if actions else "join"
+        if self.node(path + ("node",), data["node"]):
+            self.interface(path + ("ifname",), data["node"], data["ifname"])
+        group = data.get(action) if action != "query" else None
+        if group is not None:
+            self.multicast(path + (action,), group)
+        at = self.duration(path + ("at",), data.get("at", 0))
+        if at > self.timeout:
+            self.problem(
+                path + ("at",),
+                f"{_dotted(path)}.at: {at:g}s is after the scenario's timeout {self.timeout:g}s",
+            )
+        return TrafficSpec(
+            node=data["node"],
+            action=action,  # type: ignore[arg-type]
+            ifname=data["ifname"],
+            at=at,
+            group=str(group) if group is not None else None,
+            source=data.get("source"),
+            igmp_version=data.get("igmp_version"),
+            line=self.line(path),
+        )
+
+
+class _TopologyReader:
+    """Reads the node and interface names of a topology mapping and checks what it can alone."""
+
+    def __init__(self, builder: _Builder) -> None:
+        self.builder = builder
+        self.interfaces: dict[str, list[str]] = {}
+        self.addresses: list[tuple[PathKey, str, str, Any]] = []
+
+    def read(self, data: Mapping[str, Any]) -> TopologySpec:
+        base: PathKey = ("topology",)
+        nodes = data["nodes"]
+        for node in nodes:
+            self.interfaces[node] = []
+        if isinstance(nodes, Mapping):
+            for node, settings in nodes.items():
+                self.sysctls(
+                    base + ("nodes", node, "sysctls"), (settings or {}).get("sysctls") or {}
+                )
+        for index, link in enumerate(data.get("links") or ()):
+            self.endpoint(base + ("links", index, "a"), link["a"])
+            self.endpoint(base + ("links", index, "b"), link["b"])
+        for index, lan in enumerate(data.get("lans") or ()):
+            for member, endpoint in enumerate(lan["members"]):
+                self.endpoint(base + ("lans", index, "members", member), endpoint)
+        self.overlaps()
+        self.routes(base + ("routes",), data.get("routes") or ())
+        for node, table in (data.get("sysctls") or {}).items():
+            if self.node(base + ("sysctls", node), node):
+                self.sysctls(base + ("sysctls", node), table)
+        interfaces = {node: tuple(names) for node, names in self.interfaces.items()}
+        spec = TopologySpec(data=data, interfaces=interfaces, line=self.builder.line(base))
+        if not self.builder.problems:
+            spec = self.netns_check(spec)
+        return spec
+
+    def node(self, path: PathKey, name: str) -> bool:
+        if name in self.interfaces:
+            return True
+        names = list(self.interfaces)
+        self.builder.problem(
+            path,
+            f"{_dotted(path)}: unknown node {name!r}{_guess(name, names)} (nodes: {', '.join(names)})",
+        )
+        return False
+
+    def endpoint(self, path: PathKey, value: Any) -> None:
+        if isinstance(value, str):
+            head, *addresses = value.split()
+            node, _, ifname = head.partition(":")
+        else:
+            node, ifname, addresses = value["node"], value["ifname"], value.get("addresses") or []
+        if not self.node(path, node):
+            return
+        if len(ifname) > MAX_IFNAME:
+            self.builder.problem(
+                path,
+                f"{_dotted(path)}: interface name {ifname!r} is longer than {MAX_IFNAME} characters",
+            )
+        if ifname in self.interfaces[node]:
+            self.builder.problem(
+                path, f"{_dotted(path)}: node {node!r} already has an interface {ifname!r}"
+            )
+        self.interfaces[node].append(ifname)
+        for text in addresses:
+            self.address(path, node, ifname, text)
+
+    def address(self, path: PathKey, node: str, ifname: str, text: str) -> None:
+        try:
+            interface = ipaddress.ip_interface(text)
+        except ValueError:
+            self.builder.problem(path, f"{_dotted(path)}: {text!r} is not an ADDRESS/PREFIX")
+            return
+        if "/" not in text:
+            self.builder.problem(
+                path, f"{_dotted(path)}: {text!r} needs a prefix length (e.g. {text}/24)"
+            )
+        self.addresses.append((path, node, ifname, interface))
+
+    def overlaps(self) -> None:
+        """The same address twice in the lab, or overlapping subnets on two interfaces of a node."""
+        for index, (path, node, ifname, address) in enumerate(self.addresses):
+            for _, other_node, other_if, other in self.addresses[:index]:
+                if address.ip == other.ip:
+                    self.builder.problem(
+                        path,
+                        f"{_dotted(path)}: address {address.ip} is already on {other_node}:{other_if}",
+                    )
+                elif (
+                    node == other_node
+                    and ifname != other_if
+                    and address.version == other.version
+                    and address.network.overlaps(other.network)
+                ):
+                    self.builder.problem(
+                        path,
+                        f"{_dotted(path)}: {address} on {node}:{ifname} overlaps {other} on {node}:{other_if}",
+                    )
+
+    def routes(self, path: PathKey, routes: Any) -> None:
+        for index, route in enumerate(routes):
+            where = path + (index,)
+            if not self.node(where + ("node",), route["node"]):
+                continue
+            for key in ("dst", "via"):
+                if key in route and not (key == "dst" and route[key] == "default"):
+                    self.network(where + (key,), route[key])
+            if "dev" in route and route["dev"] not in self.interfaces[route["node"]]:
+                names = self.interfaces[route["node"]]
+                self.builder.problem(
+                    where + ("dev",),
+                    f"{_dotted(where)}.dev: node {route['node']!r} has no interface {route['dev']!r}{_guess(route['dev'], names)}",
+                )
+
+    def network(self, path: PathKey, text: Any) -> None:
+        try:
+            ipaddress.ip_network(str(text), strict=False)
+        except ValueError:
+            self.builder.problem(path, f"{_dotted(path)}: {text!r} is not an address or network")
+
+    def sysctls(self, path: PathKey, table: Mapping[str, Any]) -> None:
+        for key in table:
+            if not key.startswith(NAMESPACED_SYSCTLS):
+                self.builder.problem(
+                    path + (key,),
+                    f"{_dotted(path)}: sysctl {key!r} is not per network namespace; setting it "
+                    f"would change the host (only {', '.join(p + '*' for p in NAMESPACED_SYSCTLS)})",
+                    key=True,
+                )
+
+    def netns_check(self, spec: TopologySpec) -> TopologySpec:
+        """Let netns parse the mapping too (without building anything), when it is installed."""
+        try:
+            from netns.topology import Topology
+        except ImportError:
+            return spec
+        source = self.builder.source
+
+        def locate(path: PathKey) -> str:
+            return str(source.locate(("topology", *path)))
+
+        try:
+            parsed = Topology.from_dict(dict(spec.data), locate=locate)
+        except InputError as exc:
+            for item in getattr(exc, "problems", None) or ():
+                where = source.locate(("topology", *getattr(item, "path", ())))
+                self.builder.problems.append((where, f"topology: {getattr(item, 'message', item)}"))
+            if not getattr(exc, "problems", None):
+                self.builder.problems.append((source.locate(("topology",)), str(exc)))
+            return spec
+        return TopologySpec(spec.data, spec.interfaces, parsed, spec.line)
+
+
+def _fault_factory() -> Callable[..., Any] | None:
+    try:
+        from harness.faults import make_fault  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    return make_fault
+
+
+def _guess(name: str, options: Any) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(str(name), [str(o) for o in options], n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _dotted(path: PathKey) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text

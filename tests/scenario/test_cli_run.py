@@ -1,0 +1,100 @@
+"""`faultlab run` end to end on a fake runner: exit codes, summary, fault matrix, JUnit, shards."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness import cli, runner
+from harness.errors import ExitCode
+from harness.verdict import ExpectationResult, Verdict
+
+SCENARIO = """\
+name: {name}
+topology:
+  nodes: [r1, h1]
+  links:
+    - {{a: "r1:e0 10.0.1.1/24", b: "h1:e0 10.0.1.2/24"}}
+router:
+  node: r1
+  interfaces: [e0]
+faults:
+  - {fault}
+expect:
+  events:
+    - {{id: {event}, interface: e0, within: 2s}}
+"""
+
+
+def fake_run(scenario: Any, options: Any) -> Verdict:
+    folder = options.folder(scenario)
+    folder.mkdir(parents=True, exist_ok=True)
+    verdict = Verdict(scenario.name, str(scenario.path), passed="broken" not in scenario.name)
+    if not verdict.passed:
+        verdict.results = [
+            ExpectationResult("event 41028", False, "41028 on e0", "nothing", line=13)
+        ]
+    return verdict
+
+
+@pytest.fixture
+def suite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setattr(runner, "run", fake_run)
+    monkeypatch.setattr(cli, "check_environment", lambda: "root")
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "scenarios"
+    folder.mkdir()
+    cases = {
+        "mrt-held": ("mrt held", "{kind: mrt-held}", 41028),
+        "link-down": ("link down", "{kind: link-down, interface: e0}", 41019),
+        "broken": ("mrt broken", "{kind: mrt-held}", 41028),
+    }
+    for stem, (name, fault, event) in cases.items():
+        (folder / f"{stem}.yaml").write_text(SCENARIO.format(name=name, fault=fault, event=event))
+    return folder
+
+
+def run(*args: str) -> int:
+    return cli.main(["run", "--no-progress", *args])
+
+
+def test_a_failed_scenario_exits_1_and_writes_the_reports(
+    suite: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(str(suite), "--artifacts", "out", "--junit-xml", "junit.xml") == ExitCode.FAILED
+    out = capsys.readouterr().out
+    assert "observed: nothing" in out and "1 failed, 2 passed" in out
+    matrix = Path("out/fault-matrix.html").read_text()
+    assert "<th>request_multicast</th>" in matrix and "<th>send</th>" in matrix
+    assert "class='mixed'" in matrix and "class='passed'" in matrix  # mrt-held: one of each
+    assert "href='broken/'" in matrix
+    summary = Path("out/summary.md").read_text()
+    assert (
+        "| mrt broken | request_multicast | mrt-held | 41028 IGMPLOG_SET_MCAST_IF_FAILED | **FAIL** |"
+        in summary
+    )
+    results = {
+        row["name"]: row["status"] for row in json.loads(Path("out/results.json").read_text())
+    }
+    assert results == {"mrt held": "passed", "link down": "passed", "mrt broken": "failed"}
+    assert 'name="mrt-broken"' in Path("junit.xml").read_text()
+
+
+def test_all_passed_exits_0(suite: Path) -> None:
+    assert run(str(suite), "-k", "not broken", "--artifacts", "out") == ExitCode.OK
+
+
+def test_nothing_selected_is_a_usage_error_but_an_empty_shard_is_fine(suite: Path) -> None:
+    assert run(str(suite), "-k", "nomatch", "--artifacts", "out") == ExitCode.USAGE
+    assert run(str(suite / "mrt-held.yaml"), "--shard", "2/2", "--artifacts", "out") == ExitCode.OK
+
+
+def test_shards_run_every_scenario_exactly_once(suite: Path) -> None:
+    names: list[str] = []
+    for index in (1, 2):
+        run(str(suite), "--shard", f"{index}/2", "--artifacts", f"out{index}")
+        names += [row["name"] for row in json.loads(Path(f"out{index}/results.json").read_text())]
+    assert sorted(names) == ["link down", "mrt broken", "mrt held"]
