@@ -259,7 +259,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from netns.sweep import sweep
+    from netns import sweep
 
     report = sweep()
     for label, items in (
