@@ -83,6 +83,28 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "scenario: a faultlab scenario file")
     config.stash[_OPTIONS] = _options(config)
+    _enter_rootless_if_needed(config)
+
+
+def _enter_rootless_if_needed(config: pytest.Config) -> None:
+    """Without root, run scenarios in a user namespace of our own (docs/rootless.md).
+
+    Only the controller does it, before xdist starts workers (they inherit the namespace), and
+    only when scenarios are among the arguments: the kernel refuses a new user namespace to a
+    process with threads, so it has to happen this early.
+    """
+    if os.geteuid() == 0 or getattr(config, "workerinput", None) is not None:
+        return
+    if not any(_is_scenario_arg(arg) for arg in config.args):
+        return
+    from harness import rootless
+
+    rootless.ensure()
+
+
+def _is_scenario_arg(arg: str) -> bool:
+    path = Path(arg.split("::")[0])
+    return path.suffix in {".yaml", ".yml"} or "scenarios" in path.parts
 
 
 def _options(config: pytest.Config) -> PluginOptions:

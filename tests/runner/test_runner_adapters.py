@@ -59,7 +59,7 @@ def test_igmpd_command_renders_interfaces_timers_and_files(tmp_path: Path) -> No
 
 def test_unknown_router_kind_is_a_skip_reason() -> None:
     with pytest.raises(MissingCapability, match="no adapter"):
-        adapter_for(RouterSpec(kind="pimd", node="r1"))
+        adapter_for(RouterSpec(kind="no-such-router", node="r1"))
 
 
 def test_igmpd_state_groups_and_activity() -> None:
