@@ -1,0 +1,97 @@
+"""igmpd's entry point: parse, validate, take the namespace lock, run the router.
+
+Expected failures (bad configuration, a missing interface, an unwritable event log, a second
+igmpd in the namespace) print one line on stderr and exit non-zero; anything else keeps its
+traceback, since it is a bug in igmpd.
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+from collections.abc import Sequence
+
+from igmpd import netif
+from igmpd.cli import build_parser, config_from
+from igmpd.config import Config, ConfigError, Limits
+from igmpd.events import EventLog, EventLogError, RateLimiter
+from igmpd.router import Router
+from igmpd.state import StateFile
+
+EXIT_BAD_CONFIG = 2
+EXIT_ALREADY_RUNNING = 3
+LOCK_NAME = b"\0igmpd"
+
+
+class AlreadyRunning(RuntimeError):
+    """Another igmpd holds this network namespace's lock."""
+
+
+def take_namespace_lock() -> socket.socket:
+    """Bind the abstract unix socket "@igmpd": abstract names are per network namespace, so
+    this admits one igmpd per namespace and is released when the process dies."""
+    lock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    try:
+        lock.bind(LOCK_NAME)
+    except OSError as exc:
+        lock.close()
+        raise AlreadyRunning("another igmpd is already running in this network namespace") from exc
+    return lock
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"igmpd: error: {message}", file=sys.stderr)
+    return code
+
+
+def _log_config_event(error: ConfigError, path: str | None) -> None:
+    """Log the catalog event a configuration mistake has (41047, 41050, 41051), if possible."""
+    if error.event is None:
+        return
+    event_id, strings, interface = error.event
+    try:
+        log = EventLog.open(path or "-")
+    except EventLogError:
+        return
+    log.emit(event_id, interface, strings)
+    log.close()
+
+
+def _check_interfaces(config: Config) -> None:
+    for interface in config.interfaces:
+        if not netif.exists(interface.name):
+            raise ConfigError(
+                f"interface {interface.name} does not exist in this network namespace"
+            )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run igmpd; the process exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        config = config_from(args)
+    except ConfigError as error:
+        _log_config_event(error, args.event_log)
+        return _fail(str(error), EXIT_BAD_CONFIG)
+    try:
+        _check_interfaces(config)
+    except ConfigError as error:
+        return _fail(str(error), EXIT_BAD_CONFIG)
+    limits: Limits = config.limits
+    try:
+        log = EventLog.open(config.event_log, RateLimiter(limits.log_burst, limits.log_rate))
+    except EventLogError as error:
+        return _fail(error.strerror or str(error), EXIT_BAD_CONFIG)
+    try:
+        lock = take_namespace_lock()
+    except AlreadyRunning as error:
+        return _fail(str(error), EXIT_ALREADY_RUNNING)
+    try:
+        return Router(config, log, StateFile(config.state)).run()
+    finally:
+        lock.close()
+        log.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

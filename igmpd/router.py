@@ -1,0 +1,622 @@
+"""The router: per-interface activation, the epoll loop, queries, reports, recovery.
+
+One process, one thread. The loop waits in epoll until a socket is readable or the next timer
+is due. Interface sockets are read in batches until EAGAIN; a failed or empty read (41012)
+closes that interface's socket instead of reading it again, so nothing ever spins. Inactive
+interfaces come back on a retry timer, or at once when netlink says their link or address
+changed.
+"""
+
+from __future__ import annotations
+
+import errno as errnos
+import ipaddress
+import os
+import signal
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from harness import catalog
+from harness.catalog import Step
+from igmpd import netif, packets
+from igmpd.config import Config, InterfaceConfig
+from igmpd.events import EventLog
+from igmpd.membership import Membership
+from igmpd.mroute import MrouteSocket
+from igmpd.netlink import LinkWatcher
+from igmpd.querier import Querier
+from igmpd.sockets import Poller, StepFailed, open_interface
+from igmpd.state import StateFile
+from igmpd.timers import Timer, TimerHeap
+
+READ_BATCH = 512  # packets read from one socket before the loop looks at the others
+STATE_MIN_INTERVAL = 0.02  # state file writes are coalesced to at most one per this period
+COUNTERS = (
+    "received",
+    "queries_sent",
+    "send_errors",
+    "receive_errors",
+    "too_small",
+    "bad_type",
+    "corrupt",
+    "ignored",
+    "refused_by_caps",
+)
+
+
+class _Interrupt(Exception):
+    """Raised by a signal handler to end the idle wait at once."""
+
+
+@dataclass
+class Interface:
+    """One configured interface and everything the router keeps about it."""
+
+    config: InterfaceConfig
+    vif: int
+    membership: Membership
+    address: str = "0.0.0.0"
+    network: ipaddress.IPv4Network | None = None
+    link: netif.Link | None = None
+    sock: socket.socket | None = None
+    active: bool = False
+    failure: dict[str, Any] = field(default_factory=dict)
+    querier: Querier | None = None
+    query_timer: Timer | None = None
+    expiry_timer: Timer | None = None
+    retry_timer: Timer | None = None
+    counters: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTERS, 0))
+
+    @property
+    def name(self) -> str:
+        """The interface's name."""
+        return self.config.name
+
+
+class Router:
+    """igmpd itself: owns the sockets, timers, event log and state file."""
+
+    def __init__(
+        self,
+        config: Config,
+        log: EventLog,
+        state: StateFile,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.config = config
+        self.timers_config = config.timers
+        self.log = log
+        self.state = state
+        self.clock = clock
+        self.timers = TimerHeap()
+        self.poller = Poller()
+        self.mroute = MrouteSocket()
+        self.watcher: LinkWatcher | None = None
+        self.by_fd: dict[int, Interface] = {}
+        self.interfaces = [
+            Interface(i, vif, Membership(i.version, config.timers, config.limits))
+            for vif, i in enumerate(config.interfaces)
+        ]
+        self.started = datetime.now(UTC).isoformat(timespec="microseconds")
+        self.stopping = False
+        self.dump_requested = False
+        self.waiting = False
+        self.dirty = False
+        self.state_timer: Timer | None = None
+        self.last_state_write = 0.0
+        self.last_state_cost = 0.0
+        self.names: dict[bytes, str] = {}
+        self.buffer = bytearray(65536)
+        self.view = memoryview(self.buffer)
+
+    # --- life cycle --------------------------------------------------------------------
+
+    def run(self) -> int:
+        """Start, serve until SIGTERM/SIGINT, stop; the process exit code."""
+        self._install_signals()
+        self.log.emit(41010)
+        for interface in self.interfaces:
+            for group in interface.config.static_groups:
+                interface.membership.add_static(socket.inet_aton(group))
+            self.activate(interface)
+        self._watch_links()
+        self.write_state()
+        try:
+            while not self.stopping:
+                self._iterate()
+        finally:
+            self.shutdown()
+        return 0
+
+    def shutdown(self) -> None:
+        """Close every socket, give MRT_INIT back, log 41042, write the final state."""
+        for interface in self.interfaces:
+            self._close(interface)
+        self.mroute.close()
+        if self.watcher is not None:
+            self.watcher.close()
+        self.log.emit(41042)
+        self._write_state_now()
+
+    def _install_signals(self) -> None:
+        signal.signal(signal.SIGTERM, self._on_stop)
+        signal.signal(signal.SIGINT, self._on_stop)
+        signal.signal(signal.SIGUSR1, self._on_dump)
+
+    def _on_stop(self, signum: int, frame: object) -> None:
+        self.stopping = True
+        if self.waiting:
+            raise _Interrupt
+
+    def _on_dump(self, signum: int, frame: object) -> None:
+        self.dump_requested = True
+        if self.waiting:
+            raise _Interrupt
+
+    def _watch_links(self) -> None:
+        try:
+            self.watcher = LinkWatcher()
+            self.poller.register(self.watcher.fileno())
+        except (OSError, StepFailed):
+            if self.watcher is not None:
+                self.watcher.close()
+            self.watcher = None  # recovery then relies on the retry interval alone
+
+    # --- the loop ----------------------------------------------------------------------
+
+    def _iterate(self) -> None:
+        now = self.clock()
+        self.timers.run_due(now)
+        if self.dump_requested:
+            self.dump_requested = False
+            self._write_state_now()
+        if self.stopping:
+            return
+        deadline = self.timers.next_deadline()
+        timeout = 1.0 if deadline is None else min(1.0, max(0.0, deadline - self.clock()))
+        for fd in self._wait(timeout):
+            interface = self.by_fd.get(fd)
+            if interface is not None:
+                self.on_readable(interface)
+            elif self.watcher is not None and fd == self.watcher.fileno():
+                if self.watcher.drain():
+                    self.on_links_changed()
+        self._after_batch()
+
+    def _wait(self, timeout: float) -> list[int]:
+        self.waiting = True
+        try:
+            if self.stopping or self.dump_requested:
+                return []
+            if self.poller.epoll is None:
+                time.sleep(min(timeout, 0.2))  # no epoll at all (a fault): timers only
+                return []
+            return [fd for fd, _ in self.poller.epoll.poll(timeout)]
+        except _Interrupt:
+            return []
+        finally:
+            self.waiting = False
+
+    def _after_batch(self) -> None:
+        for interface in self.interfaces:
+            self._schedule_expiry(interface)
+        if self.dirty:
+            self._schedule_state()
+
+    # --- activation --------------------------------------------------------------------
+
+    def activate(self, interface: Interface) -> bool:
+        """Run the socket steps for interface; log 41052, or the step's event then 41055."""
+        self._cancel(interface, "retry_timer")
+        link = netif.read_link(interface.name)
+        interface.link = link
+        if link.address is not None:
+            interface.address, interface.network = link.address, link.network
+        version = str(interface.config.version)
+        if link.index is not None and link.address is None:
+            self._failed(interface, None, "the interface has no IPv4 address")
+            return False
+        try:
+            sock = open_interface(
+                interface.name,
+                link.index or 0,
+                interface.vif,
+                interface.config.mode,
+                self.mroute,
+                self.poller,
+            )
+        except StepFailed as failure:
+            self._failed(interface, failure, None)
+            return False
+        interface.sock = sock
+        interface.active = True
+        interface.failure = {}
+        self.by_fd[sock.fileno()] = interface
+        self.log.emit(41052, interface.name, [version, interface.name])
+        interface.querier = Querier(interface.address, self.timers_config)
+        interface.querier.start(self.clock())
+        self._query_tick(interface)
+        self.dirty = True
+        return True
+
+    def _failed(self, interface: Interface, failure: StepFailed | None, reason: str | None) -> None:
+        """Log the failed step's event (if any) and 41055; retry after the retry interval."""
+        interface.active = False
+        fields: dict[str, Any] = {}
+        if failure is not None:
+            event = catalog.BY_STEP[failure.step]
+            self.log.emit(
+                event.id,
+                interface.name,
+                [interface.address],
+                step=str(failure.step),
+                call=failure.call,
+                errno=failure.errno,
+            )
+            fields = {"step": str(failure.step), "call": failure.call, "errno": failure.errno}
+            reason = (
+                f"{failure.step} failed at {failure.call}: {catalog.describe_errno(failure.errno)}"
+            )
+        interface.failure = {**fields, "reason": reason}
+        version = str(interface.config.version)
+        self.log.emit(41055, interface.name, [version, interface.name], reason=reason, **fields)
+        self._schedule_retry(interface)
+        self.dirty = True
+
+    def deactivate(self, interface: Interface, step: Step, call: str, err: int | None) -> None:
+        """Take an active interface down after a runtime failure; re-activate it later."""
+        self._close(interface)
+        interface.failure = {"step": str(step), "call": call, "errno": err}
+        self._schedule_retry(interface)
+        self.dirty = True
+
+    def _close(self, interface: Interface) -> None:
+        for name in ("query_timer", "retry_timer"):
+            self._cancel(interface, name)
+        if interface.sock is not None:
+            fd = interface.sock.fileno()
+            self.by_fd.pop(fd, None)
+            self.poller.unregister(fd)
+            interface.sock.close()
+            interface.sock = None
+        if interface.active:
+            try:
+                self.mroute.del_vif(interface.vif)
+            except OSError:
+                pass
+        interface.active = False
+
+    def _schedule_retry(self, interface: Interface) -> None:
+        self._cancel(interface, "retry_timer")
+        deadline = self.clock() + self.timers_config.retry_interval
+        interface.retry_timer = self.timers.call_at(deadline, lambda: self.activate(interface))
+
+    def on_links_changed(self) -> None:
+        """Netlink said something changed: retry inactive interfaces whose link or address
+        changed, and restart active ones whose device or address went away."""
+        for interface in self.interfaces:
+            link = netif.read_link(interface.name)
+            if link == interface.link:
+                continue
+            if interface.active:
+                if link.index == interface.link.index and link.address == interface.address:
+                    interface.link = link
+                    continue
+                self._close(interface)
+            self.activate(interface)
+
+    @staticmethod
+    def _cancel(interface: Interface, name: str) -> None:
+        timer = getattr(interface, name)
+        if timer is not None:
+            timer.cancel()
+            setattr(interface, name, None)
+
+    # --- sending -----------------------------------------------------------------------
+
+    def send(self, interface: Interface, destination: str, message: bytes) -> bool:
+        """Send one IGMP message; a failure or short send logs 41019 and the router goes on."""
+        sock = interface.sock
+        if sock is None:
+            return False
+        if interface.config.mode == "internal":
+            message = (
+                packets.encode_ip_header(interface.address, destination, len(message)) + message
+            )
+        try:
+            sent = sock.sendto(message, (destination, 0))
+        except OSError as exc:
+            self._send_failed(interface, destination, exc.errno or 0, None)
+            return False
+        if sent != len(message):
+            self._send_failed(interface, destination, None, f"short send: {sent} of {len(message)}")
+            return False
+        return True
+
+    def _send_failed(
+        self, interface: Interface, destination: str, err: int | None, reason: str | None
+    ) -> None:
+        interface.counters["send_errors"] += 1
+        self.log.emit_limited(
+            41019,
+            interface.name,
+            [interface.address, destination],
+            step=str(Step.SEND),
+            call="sendto",
+            **({"errno": err} if err is not None else {"reason": reason}),
+        )
+        if err in (errnos.ENODEV, errnos.ENXIO):
+            self.deactivate(interface, Step.SEND, "sendto", err)  # the device is gone
+
+    def _query_tick(self, interface: Interface) -> None:
+        querier = interface.querier
+        if querier is None or not interface.active:
+            return
+        now = self.clock()
+        if querier.due(now):
+            self.send_query(interface)
+        if interface.active:
+            interface.query_timer = self.timers.call_at(
+                querier.wake_at(), lambda: self._query_tick(interface)
+            )
+        self.dirty = True
+
+    def send_query(
+        self, interface: Interface, group: bytes | None = None, sources: tuple[bytes, ...] = ()
+    ) -> None:
+        """A general query (to 224.0.0.1) or a group(-and-source)-specific one (to the group)."""
+        timers = self.timers_config
+        version = interface.config.version
+        if group is None:
+            destination, group_text = packets.ALL_HOSTS, "0.0.0.0"
+            max_response = timers.query_response_interval
+        else:
+            destination = group_text = socket.inet_ntoa(group)
+            max_response = timers.last_member_query_interval
+        message = packets.encode_query(
+            version,
+            max_response,
+            group_text,
+            tuple(socket.inet_ntoa(s) for s in sources),
+            qrv=timers.robustness,
+            qqi=timers.query_interval,
+        )
+        if self.send(interface, destination, message):
+            interface.counters["queries_sent"] += 1
+
+    def last_member_queries(
+        self, interface: Interface, group: bytes, sources: tuple[bytes, ...]
+    ) -> None:
+        """After a leave (or a v3 TO_IN/BLOCK): lower the timers and query LMQC times."""
+        querier = interface.querier
+        if querier is None or not querier.is_querier or interface.config.version == 1:
+            return
+        now = self.clock()
+        interface.membership.lower(group, now, sources)
+        self.send_query(interface, group, sources)
+        for n in range(1, self.timers_config.last_member_count):
+            deadline = now + n * self.timers_config.last_member_query_interval
+            self.timers.call_at(deadline, lambda: self._repeat_query(interface, group, sources))
+
+    def _repeat_query(self, interface: Interface, group: bytes, sources: tuple[bytes, ...]) -> None:
+        if interface.active and group in interface.membership.groups:
+            self.send_query(interface, group, sources)
+
+    # --- receiving ---------------------------------------------------------------------
+
+    def on_readable(self, interface: Interface) -> None:
+        """Read the interface's socket until EAGAIN (or a batch), handling each packet."""
+        sock = interface.sock
+        if sock is None:
+            return
+        buffer, view = self.buffer, self.view
+        now = self.clock()
+        for _ in range(READ_BATCH):
+            try:
+                size = sock.recv_into(buffer)
+            except BlockingIOError:
+                return
+            except InterruptedError:
+                continue
+            except OSError as exc:
+                self._receive_failed(interface, exc.errno or 0)
+                return
+            if size == 0:
+                self._receive_failed(interface, None)
+                return
+            interface.counters["received"] += 1
+            self.handle(interface, bytes(view[:size]), now)
+
+    def _receive_failed(self, interface: Interface, err: int | None) -> None:
+        interface.counters["receive_errors"] += 1
+        fields: dict[str, Any] = {"step": str(Step.RECEIVE), "call": "recvfrom"}
+        if err is None:
+            fields["reason"] = "recvfrom returned 0 bytes"
+        else:
+            fields["errno"] = err
+        self.log.emit_limited(41012, interface.name, [interface.address], **fields)
+        self.deactivate(interface, Step.RECEIVE, "recvfrom", err)
+
+    def handle(self, interface: Interface, packet: bytes, now: float) -> None:
+        """Validate one received packet (IP header included) and act on it."""
+        header = packet[0]
+        length = (header & 0x0F) * 4
+        if header >> 4 != 4 or length < 20 or len(packet) < length:
+            self.malformed(interface, packets.Malformed(packets.CORRUPT, "bad IPv4 header"), "?")
+            return
+        raw_source = packet[12:16]
+        source = self.names.get(raw_source)
+        if source is None:  # one str per sender, shared by all its groups
+            source = socket.inet_ntoa(raw_source)
+            if len(self.names) < 4096:
+                self.names[raw_source] = source
+        if source == interface.address:
+            interface.counters["ignored"] += 1  # our own kernel's reports, looped back
+            return
+        message = packets.decode(packet[length:])
+        if isinstance(message, packets.Malformed):
+            self.malformed(interface, message, source)
+            return
+        problem = self._ip_rule_broken(interface, packet, length, source, message)
+        if problem is not None:
+            self.malformed(interface, packets.Malformed(packets.CORRUPT, problem), source)
+            return
+        if isinstance(message, packets.Report):
+            self._on_report(interface, message, source, now)
+        elif isinstance(message, packets.V3Report):
+            self._on_v3_report(interface, message, source, now)
+        else:
+            self._on_query(interface, message, source, now)
+
+    def _ip_rule_broken(
+        self,
+        interface: Interface,
+        packet: bytes,
+        length: int,
+        source: str,
+        message: packets.Message,
+    ) -> str | None:
+        """TTL 1, Router Alert on v2/v3 reports and leaves, a sender on the subnet."""
+        if packet[8] != 1:
+            return f"TTL {packet[8]}, must be 1"
+        needs_alert = not isinstance(message, packets.Query) and not (
+            isinstance(message, packets.Report) and message.type == packets.V1_REPORT
+        )
+        if needs_alert and packets.ROUTER_ALERT not in packet[20:length]:
+            return "no Router Alert option"
+        network = interface.network
+        if network is not None and source != "0.0.0.0":
+            sender = int.from_bytes(packet[12:16], "big")
+            if sender & int(network.netmask) != int(network.network_address):
+                return f"sender {source} is not on {network}"
+        return None
+
+    def malformed(self, interface: Interface, bad: packets.Malformed, source: str) -> None:
+        """Count a refused packet and log its event, rate-limited."""
+        counter = {41013: "too_small", 41014: "bad_type", 41015: "corrupt"}.get(
+            bad.event, "ignored"
+        )
+        interface.counters[counter] += 1
+        if bad.event:
+            self.log.emit_limited(
+                bad.event, interface.name, [interface.address, source], reason=bad.reason
+            )
+
+    def _on_report(
+        self, interface: Interface, report: packets.Report, source: str, now: float
+    ) -> None:
+        membership = interface.membership
+        if report.type == packets.LEAVE:
+            if membership.leave(report.group, now):
+                self.last_member_queries(interface, report.group, ())
+            return
+        version = 1 if report.type == packets.V1_REPORT else 2
+        before = membership.refused
+        if membership.report_v1v2(report.group, source, version, now):
+            self.dirty = True
+        interface.counters["refused_by_caps"] += membership.refused - before
+
+    def _on_v3_report(
+        self, interface: Interface, report: packets.V3Report, source: str, now: float
+    ) -> None:
+        membership = interface.membership
+        if interface.config.version < 3:
+            interface.counters["ignored"] += 1  # RFC 3376 7.3: v1/v2 routers ignore v3 reports
+            return
+        before = membership.refused
+        for record in report.records:
+            actions = membership.record(record, source, now)
+            self.dirty |= actions.changed
+            for group, sources in actions.queries:
+                self.last_member_queries(interface, group, sources)
+        interface.counters["refused_by_caps"] += membership.refused - before
+
+    def _on_query(
+        self, interface: Interface, query: packets.Query, source: str, now: float
+    ) -> None:
+        querier = interface.querier
+        if querier is None or source == interface.address:
+            return
+        if query.version != interface.config.version:
+            version = str(interface.config.version)
+            self.log.emit_limited(
+                41017, interface.name, [version, interface.name, str(query.version), source]
+            )
+        if querier.heard_query(source, now):
+            self.dirty = True
+        if not querier.is_querier and query.group != "0.0.0.0" and not query.sources:
+            interface.membership.lower(socket.inet_aton(query.group), now)
+
+    # --- timers for expiry and the state file ------------------------------------------
+
+    def _schedule_expiry(self, interface: Interface) -> None:
+        deadline = interface.membership.next_deadline()
+        if deadline is None:
+            return
+        timer = interface.expiry_timer
+        if timer is not None and not timer.cancelled and timer.deadline <= deadline:
+            return
+        if timer is not None:
+            timer.cancel()
+        interface.expiry_timer = self.timers.call_at(deadline, lambda: self._expire(interface))
+
+    def _expire(self, interface: Interface) -> None:
+        interface.expiry_timer = None
+        if interface.membership.expire(self.clock()):
+            self.dirty = True
+
+    def _schedule_state(self) -> None:
+        if self.state_timer is not None and not self.state_timer.cancelled:
+            return
+        # At most one write per STATE_MIN_INTERVAL, and never more than a third of the time
+        # spent writing: a state file of 10k groups takes tens of milliseconds.
+        gap = max(STATE_MIN_INTERVAL, 2 * self.last_state_cost)
+        deadline = max(self.clock(), self.last_state_write + gap)
+        self.state_timer = self.timers.call_at(deadline, self.write_state)
+
+    def write_state(self) -> None:
+        """Write the state file now if something changed since the last write."""
+        self.state_timer = None
+        if self.dirty:
+            self._write_state_now()
+
+    def _write_state_now(self) -> None:
+        self.dirty = False
+        start = self.clock()
+        try:
+            self.state.write(self.snapshot())
+        except OSError:
+            pass  # the state file is a report: failing to write it must not stop routing
+        self.last_state_write = self.clock()
+        self.last_state_cost = self.last_state_write - start
+
+    def snapshot(self) -> dict[str, Any]:
+        """The state file's content."""
+        now = self.clock()
+        return {
+            "pid": os.getpid(),
+            "started": self.started,
+            "interfaces": {i.name: self._interface_state(i, now) for i in self.interfaces},
+        }
+
+    def _interface_state(self, interface: Interface, now: float) -> dict[str, Any]:
+        failure = interface.failure
+        err = failure.get("errno")
+        return {
+            "address": interface.address,
+            "mode": interface.config.mode,
+            "version": interface.config.version,
+            "status": "active" if interface.active else "inactive",
+            "failed_step": failure.get("step"),
+            "call": failure.get("call"),
+            "errno": err,
+            "errno_name": catalog.errno_name(err) if err else None,
+            "reason": failure.get("reason"),
+            "querier": interface.querier.snapshot() if interface.querier else None,
+            "groups": interface.membership.snapshot(now),
+            "counters": dict(interface.counters),
+        }

@@ -1,0 +1,114 @@
+"""The IGMP codec against scapy's dissector, and the malformed classes of bad input."""
+
+from __future__ import annotations
+
+import socket
+import struct
+
+import pytest
+from scapy.layers.igmp import IGMP, IGMPv3_MQ, IGMPv3_MR, IGMPv3_MR_Group
+
+from igmpd import packets
+
+
+def test_v2_query_decodes_in_scapy_with_valid_checksum() -> None:
+    raw = packets.encode_query(2, 0.5)
+    parsed = IGMP(raw)
+    assert parsed.type == 0x11 and parsed.mrcode == 5 and parsed.gaddr == "0.0.0.0"
+    assert parsed.chksum == _scapy_checksum(raw)
+    assert packets.checksum_ok(raw)
+
+
+def _scapy_checksum(raw: bytes) -> int:
+    """The checksum scapy computes for the same message with its checksum field cleared."""
+    packet = IGMP(raw)
+    packet.chksum = None
+    return int(IGMP(bytes(packet)).chksum)
+
+
+def test_v3_group_and_source_query_matches_scapy() -> None:
+    raw = packets.encode_query(3, 1.0, "239.1.1.1", ("10.0.0.1", "10.0.0.2"), qrv=2, qqi=125)
+    query = IGMP(raw)
+    assert isinstance(query, IGMPv3_MQ) and query.mrcode == 10
+    assert query.gaddr == "239.1.1.1" and query.srcaddrs == ["10.0.0.1", "10.0.0.2"]
+    assert query.qrv == 2 and query.qqic == 125
+    assert query.chksum == _scapy_checksum(raw)
+
+
+def test_scapy_v3_report_decodes() -> None:
+    report = IGMPv3_MR(
+        records=[
+            IGMPv3_MR_Group(rtype=4, maddr="239.1.1.1"),
+            IGMPv3_MR_Group(rtype=1, maddr="239.2.2.2", srcaddrs=["10.0.1.9"]),
+        ]
+    )
+    message = packets.decode(bytes(report))
+    assert isinstance(message, packets.V3Report)
+    assert [(r.type, socket.inet_ntoa(r.group)) for r in message.records] == [
+        (4, "239.1.1.1"),
+        (1, "239.2.2.2"),
+    ]
+    assert message.records[1].sources == (socket.inet_aton("10.0.1.9"),)
+
+
+@pytest.mark.parametrize("kind", [packets.V1_REPORT, packets.V2_REPORT, packets.LEAVE])
+def test_v1_v2_messages_round_trip(kind: int) -> None:
+    raw = packets.encode_report(kind, "239.9.9.9")
+    assert IGMP(raw).type == kind
+    message = packets.decode(raw)
+    assert message == packets.Report(kind, socket.inet_aton("239.9.9.9"))
+
+
+def test_query_versions_from_length_and_code() -> None:
+    assert packets.decode(packets.encode_query(1, 10)).version == 1
+    assert packets.decode(packets.encode_query(2, 10)).version == 2
+    assert packets.decode(packets.encode_query(3, 10)).version == 3
+
+
+@pytest.mark.parametrize(
+    ("raw", "event"),
+    [
+        (b"\x16\x00\x00", packets.TOO_SMALL),
+        (packets.encode_report(0x16, "239.1.1.1")[:7], packets.TOO_SMALL),
+        (b"\x99" + packets.encode_report(0x16, "239.1.1.1")[1:], packets.BAD_TYPE),
+        (packets.encode_report(0x16, "239.1.1.1")[:7] + b"\x02", packets.CORRUPT),
+        (packets.encode_report(0x16, "10.1.1.1"), packets.CORRUPT),
+        (packets.encode_query(3, 1)[:10], packets.CORRUPT),
+    ],
+    ids=["3-bytes", "7-bytes", "unknown-type", "bad-checksum", "unicast-group", "short-v3-query"],
+)
+def test_malformed_classes(raw: bytes, event: int) -> None:
+    result = packets.decode(raw)
+    assert isinstance(result, packets.Malformed) and result.event == event
+
+
+def _fix_checksum(raw: bytes) -> bytes:
+    body = raw[:2] + b"\0\0" + raw[4:]
+    return body[:2] + packets.checksum(body).to_bytes(2, "big") + body[4:]
+
+
+def test_v3_report_whose_counts_overrun_the_packet_is_corrupt() -> None:
+    one = packets.encode_v3_report([(2, "239.1.1.1", [])])
+    too_many_records = _fix_checksum(one[:6] + struct.pack("!H", 50) + one[8:])
+    result = packets.decode(too_many_records)
+    assert isinstance(result, packets.Malformed) and result.event == packets.CORRUPT
+    huge_sources = _fix_checksum(one[:10] + struct.pack("!H", 60000) + one[12:])
+    result = packets.decode(huge_sources)
+    assert isinstance(result, packets.Malformed) and "sources" in result.reason
+
+
+def test_exponential_codes_round_trip_within_precision() -> None:
+    for value in (0, 1, 127, 128, 1000, 3000, 31744):
+        decoded = packets.decode_code(packets.encode_code(value))
+        assert decoded <= value and value - decoded <= value / 16 + 1
+
+
+def test_internal_mode_ip_header_has_ttl_1_router_alert_and_valid_checksum() -> None:
+    from scapy.layers.inet import IP
+
+    igmp = packets.encode_query(2, 1)
+    header = packets.encode_ip_header("10.0.1.1", "224.0.0.1", len(igmp))
+    parsed = IP(header + igmp)
+    assert parsed.ttl == 1 and parsed.proto == 2 and parsed.len == 32
+    assert parsed.options[0].option == 20  # Router Alert
+    assert packets.checksum_ok(header)
