@@ -61,51 +61,124 @@ _DATA = " The data is the error code."
 
 EVENTS: tuple[Event, ...] = (
     # The eight socket-operation events.
-    Event(41012, "IGMPLOG_RECVFROM_FAILED", Level.ERROR,
-          "IGMP was unable to receive an incoming message on the local interface with IP address: %1." + _DATA,
-          Step.RECEIVE),
-    Event(41019, "IGMPLOG_SENDTO_FAILED", Level.WARNING,
-          "IGMP was unable to send a packet from the interface with IP address: %1 to the IP address: %2." + _DATA,
-          Step.SEND),
-    Event(41023, "IGMPLOG_EVENTSELECT_FAILED", Level.ERROR,
-          "IGMPv2 was unable to request notification of events on the socket for the local interface with IP address: %1." + _DATA,
-          Step.EVENT_SELECT),
-    Event(41024, "IGMPLOG_CREATE_SOCKET_FAILED_2", Level.ERROR,
-          "IGMP was unable to create a socket for the local interface with IP address: %1." + _DATA,
-          Step.CREATE_SOCKET),
-    Event(41025, "IGMPLOG_BIND_FAILED", Level.ERROR,
-          "IGMP could not bind to port 520 on the socket for the local interface with IP address: %1.The data is the error code.",
-          Step.BIND),
-    Event(41028, "IGMPLOG_SET_MCAST_IF_FAILED", Level.ERROR,
-          "IGMP could not request multicasting on the local interface with IP address: %1." + _DATA,
-          Step.REQUEST_MULTICAST),
-    Event(41029, "IGMPLOG_SET_ROUTER_ALERT_FAILED", Level.ERROR,
-          "IGMP could not set router alert option on the local interface with IP address: %1." + _DATA,
-          Step.ROUTER_ALERT),
-    Event(41030, "IGMPLOG_SET_HDRINCL_FAILED", Level.ERROR,
-          "IGMP could not set the IP header include option on the interface with IP address: %1." + _DATA,
-          Step.HEADER_INCLUDE),
+    Event(
+        41012,
+        "IGMPLOG_RECVFROM_FAILED",
+        Level.ERROR,
+        "IGMP was unable to receive an incoming message on the local interface with IP address: %1."
+        + _DATA,
+        Step.RECEIVE,
+    ),
+    Event(
+        41019,
+        "IGMPLOG_SENDTO_FAILED",
+        Level.WARNING,
+        "IGMP was unable to send a packet from the interface with IP address: %1 to the IP address: %2."
+        + _DATA,
+        Step.SEND,
+    ),
+    Event(
+        41023,
+        "IGMPLOG_EVENTSELECT_FAILED",
+        Level.ERROR,
+        "IGMPv2 was unable to request notification of events on the socket for the local interface with IP address: %1."
+        + _DATA,
+        Step.EVENT_SELECT,
+    ),
+    Event(
+        41024,
+        "IGMPLOG_CREATE_SOCKET_FAILED_2",
+        Level.ERROR,
+        "IGMP was unable to create a socket for the local interface with IP address: %1." + _DATA,
+        Step.CREATE_SOCKET,
+    ),
+    Event(
+        41025,
+        "IGMPLOG_BIND_FAILED",
+        Level.ERROR,
+        "IGMP could not bind to port 520 on the socket for the local interface with IP address: %1.The data is the error code.",
+        Step.BIND,
+    ),
+    Event(
+        41028,
+        "IGMPLOG_SET_MCAST_IF_FAILED",
+        Level.ERROR,
+        "IGMP could not request multicasting on the local interface with IP address: %1." + _DATA,
+        Step.REQUEST_MULTICAST,
+    ),
+    Event(
+        41029,
+        "IGMPLOG_SET_ROUTER_ALERT_FAILED",
+        Level.ERROR,
+        "IGMP could not set router alert option on the local interface with IP address: %1."
+        + _DATA,
+        Step.ROUTER_ALERT,
+    ),
+    Event(
+        41030,
+        "IGMPLOG_SET_HDRINCL_FAILED",
+        Level.ERROR,
+        "IGMP could not set the IP header include option on the interface with IP address: %1."
+        + _DATA,
+        Step.HEADER_INCLUDE,
+    ),
     # Lifecycle and packet events that the socket-operation events travel with.
     Event(41010, "IGMPLOG_IGMP_STARTED", Level.INFORMATION, "IGMP has started."),
     Event(41042, "IGMPLOG_IGMP_STOPPED", Level.INFORMATION, "IGMP has stopped."),
-    Event(41052, "IGMPLOG_INTERFACE_RTR_ACTIVATED", Level.INFORMATION,
-          "IGMP router version %1 is activated on interface %2."),
-    Event(41055, "IGMPLOG_ACTIVATION_FAILURE_RTR", Level.ERROR,
-          "IGMP router version %1 could not be installed on interface %2."),
-    Event(41013, "IGMPLOG_PACKET_TOO_SMALL", Level.WARNING,
-          "IGMP received a packet which was too small on the local interface with IP address: %1. The packet was sent by %2."),
-    Event(41014, "IGMPLOG_PACKET_VERSION_INVALID", Level.WARNING,
-          "IGMP received a packet with an invalid version or type on the local interface with IP address: %1. The packet was sent by %2."),
-    Event(41015, "IGMPLOG_PACKET_HEADER_CORRUPT", Level.WARNING,
-          "IGMP received a packet with a corrupt header (checksum or length) on the local interface with IP address: %1. The packet was sent by %2."),
-    Event(41017, "IGMPLOG_VERSION_QUERY", Level.WARNING,
-          "IGMP router version %1 on interface %2 heard a query of version %3 from %4."),
-    Event(41047, "IGMPLOG_INVALID_STATIC_GROUP", Level.ERROR,
-          "The static group %1 configured on interface %2 is not a multicast address."),
-    Event(41050, "IGMPLOG_INVALID_ROBUSTNESS", Level.ERROR,
-          "The robustness variable %1 configured on interface %2 is invalid: it must be between 1 and 7."),
-    Event(41051, "IGMPLOG_INVALID_STARTUPQUERYCOUNT", Level.ERROR,
-          "The startup query count %1 configured on interface %2 is invalid: it must be between 1 and 7."),
+    Event(
+        41052,
+        "IGMPLOG_INTERFACE_RTR_ACTIVATED",
+        Level.INFORMATION,
+        "IGMP router version %1 is activated on interface %2.",
+    ),
+    Event(
+        41055,
+        "IGMPLOG_ACTIVATION_FAILURE_RTR",
+        Level.ERROR,
+        "IGMP router version %1 could not be installed on interface %2.",
+    ),
+    Event(
+        41013,
+        "IGMPLOG_PACKET_TOO_SMALL",
+        Level.WARNING,
+        "IGMP received a packet which was too small on the local interface with IP address: %1. The packet was sent by %2.",
+    ),
+    Event(
+        41014,
+        "IGMPLOG_PACKET_VERSION_INVALID",
+        Level.WARNING,
+        "IGMP received a packet with an invalid version or type on the local interface with IP address: %1. The packet was sent by %2.",
+    ),
+    Event(
+        41015,
+        "IGMPLOG_PACKET_HEADER_CORRUPT",
+        Level.WARNING,
+        "IGMP received a packet with a corrupt header (checksum or length) on the local interface with IP address: %1. The packet was sent by %2.",
+    ),
+    Event(
+        41017,
+        "IGMPLOG_VERSION_QUERY",
+        Level.WARNING,
+        "IGMP router version %1 on interface %2 heard a query of version %3 from %4.",
+    ),
+    Event(
+        41047,
+        "IGMPLOG_INVALID_STATIC_GROUP",
+        Level.ERROR,
+        "The static group %1 configured on interface %2 is not a multicast address.",
+    ),
+    Event(
+        41050,
+        "IGMPLOG_INVALID_ROBUSTNESS",
+        Level.ERROR,
+        "The robustness variable %1 configured on interface %2 is invalid: it must be between 1 and 7.",
+    ),
+    Event(
+        41051,
+        "IGMPLOG_INVALID_STARTUPQUERYCOUNT",
+        Level.ERROR,
+        "The startup query count %1 configured on interface %2 is invalid: it must be between 1 and 7.",
+    ),
 )
 
 BY_ID: dict[int, Event] = {event.id: event for event in EVENTS}
@@ -116,8 +189,12 @@ SOCKET_OPERATION_IDS: tuple[int, ...] = (41012, 41019, 41023, 41024, 41025, 4102
 
 # Setup steps in the order a router interface activates (send and receive are runtime steps).
 SETUP_ORDER: tuple[Step, ...] = (
-    Step.CREATE_SOCKET, Step.BIND, Step.REQUEST_MULTICAST, Step.ROUTER_ALERT,
-    Step.HEADER_INCLUDE, Step.EVENT_SELECT,
+    Step.CREATE_SOCKET,
+    Step.BIND,
+    Step.REQUEST_MULTICAST,
+    Step.ROUTER_ALERT,
+    Step.HEADER_INCLUDE,
+    Step.EVENT_SELECT,
 )
 
 
@@ -185,7 +262,9 @@ def errno_number(value: int | str) -> int:
         value = int(text)
     if value >= 10000:
         if value not in WINSOCK_TO_ERRNO:
-            raise UnknownErrno(f"Winsock code {value} has no Linux equivalent in the catalog's table")
+            raise UnknownErrno(
+                f"Winsock code {value} has no Linux equivalent in the catalog's table"
+            )
         return int(getattr(_errno, WINSOCK_TO_ERRNO[value]))
     if value not in _errno.errorcode:
         raise UnknownErrno(f"unknown errno number {value}")

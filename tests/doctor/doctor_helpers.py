@@ -59,19 +59,40 @@ def closed_ancestor(path: Path) -> Path | None:
     return None
 
 
+def _openings() -> dict[Path, set[str]]:
+    """Closed directories on the way to what the child needs, each with the entries it needs.
+
+    The interpreter (pyenv under /root), the virtualenv (tox keeps .tox at mode 700) and the
+    repository itself may each sit below a directory that uid 65534 cannot enter.
+    """
+    needed = {Path(sys.base_prefix), Path(sys.prefix), REPO}
+    openings: dict[Path, set[str]] = {}
+    for path in needed:
+        closed = closed_ancestor(path / "x")
+        if closed is not None:
+            inner = path.resolve().relative_to(closed)
+            openings.setdefault(closed, set()).add(inner.parts[0])
+    return openings
+
+
 def nobody_argv(argv: list[str], scratch: Path) -> list[str]:
-    """``argv`` run as uid 65534, with the interpreter's closed ancestor opened in a private
-    mount namespace (``scratch`` is an empty directory used as the stand-in)."""
+    """``argv`` run as uid 65534, with each closed ancestor of the interpreter, the virtualenv
+    and the repository opened in a private mount namespace (``scratch`` is an empty directory
+    for the stand-ins)."""
     drop = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", *argv]
-    closed = closed_ancestor(Path(sys.base_prefix))
-    if closed is None:
+    openings = _openings()
+    if not openings:
         return drop
-    inner = Path(sys.base_prefix).resolve().relative_to(closed)
-    top = inner.parts[0]
-    script = (
-        'set -e; mkdir -p "$1/$3"; chmod 755 "$1"; mount --bind "$2/$3" "$1/$3"; '
-        'mount --rbind "$1" "$2"; shift 3; exec "$@"'
-    )
+    lines = ["set -e"]
+    for index, closed in enumerate(sorted(openings, key=lambda p: len(p.parts))):
+        stand_in = scratch / f"open{index}"
+        lines.append(f"mkdir -p '{stand_in}'; chmod 755 '{stand_in}'")
+        for top in sorted(openings[closed]):
+            lines.append(
+                f"mkdir -p '{stand_in / top}'; mount --bind '{closed / top}' '{stand_in / top}'"
+            )
+        lines.append(f"mount --rbind '{stand_in}' '{closed}'")
+    lines.append('exec "$@"')
     return [
         "unshare",
         "--mount",
@@ -79,11 +100,8 @@ def nobody_argv(argv: list[str], scratch: Path) -> list[str]:
         "private",
         "sh",
         "-c",
-        script,
+        "; ".join(lines),
         "sh",
-        str(scratch),
-        str(closed),
-        top,
         *drop,
     ]
 

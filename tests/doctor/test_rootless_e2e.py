@@ -58,9 +58,8 @@ os.execvp(sys.argv[1], sys.argv[1:])
 
 
 def run_child(argv: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        argv, capture_output=True, text=True, timeout=60, env=child_env(), cwd=cwd
-    )
+    env = {**child_env(), "HOME": str(cwd), "XDG_CACHE_HOME": str(cwd / ".cache")}
+    return subprocess.run(argv, capture_output=True, text=True, timeout=60, env=env, cwd=cwd)
 
 
 def netns_on_host() -> set[str]:
