@@ -9,7 +9,9 @@ Figures (medians over ``--runs`` runs, after one warm-up run that pays scapy's i
   harness's clock when it read the line): what inotify following costs;
 - fault applied -> its event seen, for a fault applied while the router runs (link-down at
   0.3 s with a 0.1 s query interval: includes waiting for igmpd's next query);
-- the whole matrix (every scenario file under ``--matrix``) with ``--workers`` processes.
+- the whole matrix (every scenario file under ``--matrix``) with ``--workers`` processes: its
+  wall time, the median single-fault scenario within it, and the median fault -> event latency
+  of the scenarios whose fault is applied while the router runs.
 """
 
 from __future__ import annotations
@@ -110,10 +112,21 @@ def _write_to_seen(verdict, folder: Path, offset: float) -> list[float]:  # noqa
     return latencies
 
 
-def _run_file(path: str, artifacts: str) -> tuple[str, str, float]:
+def _run_file(path: str, artifacts: str) -> tuple[str, str, float, float | None, int, bool]:
+    """One matrix scenario: status, duration, fault -> event latency, faults, runtime fault?"""
+    scenario = load(path)
+    folder = Path(artifacts) / Path(path).parent.name
     begun = time.monotonic()
-    verdict = run(load(path), RunOptions(artifacts_dir=Path(artifacts)))
-    return path, verdict.status, time.monotonic() - begun
+    verdict = run(scenario, RunOptions(artifacts_dir=folder, keep=False))
+    runtime = any(f.when.kind != "before-start" for f in scenario.faults)
+    return (
+        path,
+        verdict.status,
+        time.monotonic() - begun,
+        verdict.fault_latency,
+        len(scenario.faults),
+        runtime,
+    )
 
 
 def matrix(folder: Path, workers: int, artifacts: Path) -> None:
@@ -126,10 +139,14 @@ def matrix(folder: Path, workers: int, artifacts: Path) -> None:
         outcomes = list(pool.map(_run_file, map(str, files), [str(artifacts)] * len(files)))
     wall = time.monotonic() - begun
     counts: dict[str, int] = {}
-    for _, status, _ in outcomes:
-        counts[status] = counts.get(status, 0) + 1
+    for outcome in outcomes:
+        counts[outcome[1]] = counts.get(outcome[1], 0) + 1
     print(f"matrix: {len(files)} scenarios with {workers} workers in {wall:.2f} s ({counts})")
-    for path, status, seconds in sorted(outcomes, key=lambda o: -o[2])[:5]:
+    single = [o[2] for o in outcomes if o[4] == 1]
+    print(f"matrix single-fault scenarios end to end ({workers} in parallel): {_ms(single)}")
+    runtime = [o[3] for o in outcomes if o[5] and o[3] is not None]
+    print(f"matrix fault applied at run time -> its event seen: {_ms(runtime)}")
+    for path, status, seconds, *_ in sorted(outcomes, key=lambda o: -o[2])[:5]:
         print(f"  slowest: {seconds * 1000:7.0f} ms  {status:7} {path}")
 
 

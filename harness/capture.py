@@ -12,6 +12,7 @@ second), and only IPv4 frames carrying IGMP are decoded at all.
 
 from __future__ import annotations
 
+import errno
 import os
 import select
 import socket
@@ -28,6 +29,10 @@ from harness.errors import HarnessBug
 Clock = Callable[[], float]
 
 ETH_P_ALL = 0x0003
+NETLINK_ROUTE = 0
+RTMGRP_LINK = 0x1
+# recvfrom on a packet socket whose interface was deleted; bind to a missing interface
+_INTERFACE_GONE = frozenset({errno.ENETDOWN, errno.ENODEV, errno.ENXIO})
 PACKET_OUTGOING = 4
 IGMP_QUERY = 0x11
 _IP_OPTION_ROUTER_ALERT = 148
@@ -190,18 +195,24 @@ class Capture:
             return not self._closer.is_alive()
         return self._socket is None
 
-    def start(self) -> Capture:
-        """Open the socket in the node's namespace and start reading."""
+    def _open_socket(self, missing_ok: bool = False) -> socket.socket | None:
+        """An AF_PACKET socket bound to the interface (None if it is missing and missing_ok)."""
         # Protocol 0 at creation, ETH_P_ALL at bind: a socket created with a protocol is
         # unhooked again by bind(), which waits for an RCU grace period (about 10 ms).
         sock = self.node.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
         try:
             sock.bind((self.ifname, ETH_P_ALL))
             sock.setblocking(False)
-        except OSError:
+        except OSError as exc:
             sock.close()
+            if missing_ok and exc.errno in _INTERFACE_GONE:
+                return None
             raise
-        self._socket = sock
+        return sock
+
+    def start(self) -> Capture:
+        """Open the socket in the node's namespace and start reading."""
+        self._socket = self._open_socket()
         self._thread = threading.Thread(
             target=self._read, name=f"faultlab-capture-{self.on}", daemon=True
         )
@@ -232,21 +243,57 @@ class Capture:
         self._wake_read = self._wake_write = -1
 
     def _read(self) -> None:
-        assert self._socket is not None
-        poller = select.poll()
-        poller.register(self._socket.fileno(), select.POLLIN)
-        poller.register(self._wake_read, select.POLLIN)
         try:
-            while True:
-                ready = {fd for fd, _ in poller.poll()}
-                if self._socket.fileno() in ready:
-                    self._drain_socket()
-                if self._wake_read in ready:
-                    return
+            while self._follow():
+                pass
         except BaseException as exc:  # noqa: BLE001 - handed to the waiters
             with self.condition:
                 self.errors.append(exc)
                 self.condition.notify_all()
+
+    def _follow(self) -> bool:
+        """Read until stopped (False), or until a fault deletes the interface and it is back
+        (True: the capture goes on, on the new interface of the same name)."""
+        assert self._socket is not None
+        poller = select.poll()
+        poller.register(self._socket.fileno(), select.POLLIN)
+        poller.register(self._wake_read, select.POLLIN)
+        while True:
+            ready = {fd for fd, _ in poller.poll()}
+            if self._wake_read in ready:
+                return False
+            if self._socket.fileno() in ready:
+                try:
+                    self._drain_socket()
+                except OSError as exc:
+                    if exc.errno not in _INTERFACE_GONE:
+                        raise
+                    return self._reopen_when_back()
+
+    def _reopen_when_back(self) -> bool:
+        """The interface was deleted (a link-deleted fault): wait, woken by the namespace's
+        link notifications, until an interface of that name exists again and bind to it."""
+        assert self._socket is not None
+        self._socket.close()
+        links = self.node.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_ROUTE)
+        try:
+            links.bind((0, RTMGRP_LINK))
+            links.setblocking(False)
+            poller = select.poll()
+            poller.register(links.fileno(), select.POLLIN)
+            poller.register(self._wake_read, select.POLLIN)
+            while True:
+                sock = self._open_socket(missing_ok=True)
+                if sock is not None:
+                    self._socket = sock
+                    return True
+                ready = {fd for fd, _ in poller.poll()}
+                if self._wake_read in ready:
+                    self._socket = None
+                    return False
+                _drain(links)
+        finally:
+            links.close()
 
     def _drain_socket(self) -> None:
         assert self._socket is not None
@@ -306,6 +353,15 @@ class Capture:
                 out.write(_PCAP_RECORD.pack(seconds, nanos // 1000, size, size))
                 out.write(frame.data)
         return path
+
+
+def _drain(sock: socket.socket) -> None:
+    """Read a non-blocking socket until it is empty (the messages themselves do not matter)."""
+    while True:
+        try:
+            sock.recv(65536)
+        except BlockingIOError:
+            return
 
 
 def preload_scapy() -> None:

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.capture import Capture
+from harness.capture import Capture, preload_scapy
 from harness.errors import FaultlabError, HarnessBug, MissingCapability, RouterError
 from harness.events import EventStream, Mark
 from harness.expect import Observed, evaluate, evaluate_recovery, latency
@@ -384,12 +384,21 @@ def _build(live: Session) -> None:
 
 def _start_captures(live: Session) -> None:
     assert live.stream is not None
+    if _judges_packets(live.scenario):
+        # scapy's first import takes 0.5 s or more and holds the GIL: paid here, before the
+        # router starts, it cannot delay the capture threads' time stamps inside a deadline.
+        preload_scapy()
     for on in _capture_endpoints(live.scenario, live.options):
         node_name, _, ifname = on.partition(":")
         capture = Capture(live.lab.node(node_name), ifname, on=on, condition=live.stream.condition)
         capture.start()
         live.captures[on] = capture
         live.stack.push(f"stop capture {on}", lambda c=capture: _stop_capture(live, c))
+
+
+def _judges_packets(scenario: Scenario) -> bool:
+    recovery = scenario.expect.recovery
+    return bool(scenario.expect.packets or (recovery is not None and recovery.packets))
 
 
 def _stop_capture(live: Session, capture: Capture) -> None:

@@ -7,13 +7,18 @@ from typing import Any, ClassVar
 from harness.catalog import Step
 from harness.faults import netops
 from harness.faults.base import Fault, FaultContext
-from harness.faults.process import run_helper, start_holder, stop
+from harness.faults.helper import add_vif, del_vif, igmp_socket
 
 IFACE = {"type": "string", "description": "the router interface (default: its first)"}
 
 
 class MrtHeld(Fault):
-    """Another multicast router process holds the namespace's MRT socket (EADDRINUSE at MRT_INIT)."""
+    """Another multicast router process holds the namespace's MRT socket (EADDRINUSE at MRT_INIT).
+
+    The harness process itself is that other process: it opens the socket inside the router's
+    namespace and does MRT_INIT there (what ``helper hold-mrt`` does in a process of its own,
+    without paying a Python start-up per scenario); ``clear`` closes it, as when mrouted exits.
+    """
 
     kind: ClassVar[str] = "mrt-held"
     steps: ClassVar[tuple[Step, ...]] = (Step.REQUEST_MULTICAST,)
@@ -24,14 +29,14 @@ class MrtHeld(Fault):
 
     def apply(self, ctx: FaultContext) -> None:
         if self._holder is None:
-            self._holder = start_holder(ctx.node, "hold-mrt")
+            self._holder = ctx.node.call(_hold_mrt)
 
     def clear(self, ctx: FaultContext) -> None:
         self.close()
 
     def close(self) -> None:
         if self._holder is not None:
-            stop(self._holder)
+            self._holder.close()
             self._holder = None
 
 
@@ -52,13 +57,29 @@ class StaleVif(Fault):
 
     def apply(self, ctx: FaultContext) -> None:
         ifindex = ctx.node.call(_ifindex, ctx.interface(self.interface))
-        run_helper(ctx.node, "add-vif", self.vifi, ifindex)
+        ctx.node.call(add_vif, self.vifi, ifindex)
         self._added = True
 
     def clear(self, ctx: FaultContext) -> None:
         if self._added:
-            run_helper(ctx.node, "del-vif", self.vifi)
+            ctx.node.call(del_vif, self.vifi)
             self._added = False
+
+
+def _hold_mrt() -> Any:
+    """Inside the namespace: a raw IGMP socket that has done MRT_INIT (held until closed)."""
+    import socket
+    import struct
+
+    from harness.faults.constants import MRT_INIT
+
+    sock = igmp_socket()
+    try:
+        sock.setsockopt(socket.IPPROTO_IP, MRT_INIT, struct.pack("i", 1))
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 def _ifindex(ifname: str) -> int:

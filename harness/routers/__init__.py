@@ -36,6 +36,20 @@ def register(adapter: type[RouterAdapter]) -> None:
     ADAPTERS[adapter.name] = adapter
 
 
+def _register_bundled() -> None:
+    """The adapters shipped with faultlab for other routers (docs/routers.md)."""
+    from harness.routers.frr import FrrAdapter
+    from harness.routers.igmpproxy import IgmpproxyAdapter
+    from harness.routers.pimd import PimdAdapter
+    from harness.routers.smcroute import SmcrouteAdapter
+
+    for adapter in (IgmpproxyAdapter, SmcrouteAdapter, PimdAdapter, FrrAdapter):
+        register(adapter)
+
+
+_register_bundled()
+
+
 def adapter_for(spec: RouterSpec) -> RouterAdapter:
     """The adapter for a scenario's router; MissingCapability when none is installed here."""
     try:

@@ -44,12 +44,17 @@ class IgmpdAdapter(RouterAdapter):
         return argv
 
     def environment(self, spec: RouterSpec, workdir: Path) -> dict[str, str] | None:
-        """The checkout on PYTHONPATH (``-S`` skips the editable install's .pth file)."""
+        """The checkout on PYTHONPATH (``-S`` skips the editable install's .pth file).
+
+        Bytecode goes to a cache folder of the user's, never into the checkout: compiling
+        igmpd's modules on every start cost about 50 ms of each scenario.
+        """
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(
             p for p in (str(_CHECKOUT), env.get("PYTHONPATH", "")) if p
         )
-        env["PYTHONDONTWRITEBYTECODE"] = "1"
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(bytecode_cache())
         return env
 
     def events(self, workdir: Path) -> EventSource:
@@ -65,6 +70,14 @@ class IgmpdAdapter(RouterAdapter):
         except FileNotFoundError:
             return None
         return parse_state(data)
+
+
+def bytecode_cache() -> Path:
+    """The folder igmpd's compiled modules are kept in ($XDG_CACHE_HOME/faultlab/pycache)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    folder = Path(base) / "faultlab" / "pycache"
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return folder
 
 
 def parse_state(data: Any) -> RouterState:
