@@ -30,26 +30,40 @@ class Link:
     network: ipaddress.IPv4Network | None
 
 
-def _ioctl(sock: socket.socket, request: int, name: str) -> bytes:
-    return fcntl.ioctl(sock.fileno(), request, struct.pack("16s16x", name.encode()))
+SIOCGIFINDEX = 0x8933
+
+_control: socket.socket | None = None
+
+
+def _control_socket() -> socket.socket:
+    """One datagram socket for every ioctl, opened at start-up and kept.
+
+    Opening one per query would fail exactly when an interface's events matter most: at the
+    process's open-file limit, the 41024 event still has to name the interface's address.
+    """
+    global _control
+    if _control is None:
+        _control = socket.socket(socket.AF_INET, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+    return _control
+
+
+def _ioctl(request: int, name: str) -> bytes:
+    request_buffer = struct.pack("16s16x", name.encode())
+    return fcntl.ioctl(_control_socket().fileno(), request, request_buffer)
 
 
 def read_link(name: str) -> Link:
     """The interface's current index, flags and primary IPv4 address."""
     try:
-        index: int | None = socket.if_nametoindex(name)
+        index: int | None = struct.unpack_from("i", _ioctl(SIOCGIFINDEX, name), 16)[0]
+        flags = struct.unpack_from("H", _ioctl(SIOCGIFFLAGS, name), 16)[0]
     except OSError:
         return Link(name, None, False, None, None)
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        try:
-            flags = struct.unpack_from("H", _ioctl(sock, SIOCGIFFLAGS, name), 16)[0]
-        except OSError:
-            return Link(name, None, False, None, None)
-        try:
-            address = socket.inet_ntoa(_ioctl(sock, SIOCGIFADDR, name)[20:24])
-            netmask = socket.inet_ntoa(_ioctl(sock, SIOCGIFNETMASK, name)[20:24])
-        except OSError:
-            return Link(name, index, bool(flags & IFF_UP), None, None)
+    try:
+        address = socket.inet_ntoa(_ioctl(SIOCGIFADDR, name)[20:24])
+        netmask = socket.inet_ntoa(_ioctl(SIOCGIFNETMASK, name)[20:24])
+    except OSError:
+        return Link(name, index, bool(flags & IFF_UP), None, None)
     network = ipaddress.IPv4Network(f"{address}/{netmask}", strict=False)
     return Link(name, index, bool(flags & IFF_UP), address, network)
 
@@ -57,7 +71,7 @@ def read_link(name: str) -> Link:
 def exists(name: str) -> bool:
     """True when the interface exists in this network namespace."""
     try:
-        socket.if_nametoindex(name)
+        _ioctl(SIOCGIFINDEX, name)
     except OSError:
         return False
     return True
