@@ -348,7 +348,7 @@ def _pytest(args: argparse.Namespace, artifacts: Path, reporter: Any) -> int:
         "--artifacts",
         str(artifacts),
     ]
-    argv += ["-o", "python_files=", "-o", "testpaths="]
+    argv += ["-o", "python_files=", "-o", "testpaths=", "-o", "addopts="]
     for flag, value in (
         ("--junit-xml", args.junit_xml),
         ("--shard", args.shard),

@@ -7,6 +7,7 @@ traceback, since it is a bug in igmpd.
 
 from __future__ import annotations
 
+import os
 import socket
 import sys
 from collections.abc import Sequence
@@ -65,6 +66,18 @@ def _check_interfaces(config: Config) -> None:
             )
 
 
+def _check_state_path(path: str | None) -> None:
+    """The state file's folder must exist: its writes are never fatal later (it is a report),
+    so a mistyped --state path would otherwise go unnoticed until someone reads the file."""
+    if path is None:
+        return
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ConfigError(f"cannot write state file {path}: folder {folder} does not exist")
+    if os.path.isdir(path):
+        raise ConfigError(f"cannot write state file {path}: it is a directory")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run igmpd; the process exit code."""
     args = build_parser().parse_args(argv)
@@ -75,6 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(error), EXIT_BAD_CONFIG)
     try:
         _check_interfaces(config)
+        _check_state_path(config.state)
     except ConfigError as error:
         return _fail(str(error), EXIT_BAD_CONFIG)
     limits: Limits = config.limits
