@@ -49,6 +49,10 @@ _IGMP_NAMES = {
 }
 
 
+SO_TIMESTAMPNS = 35  # SO_TIMESTAMPNS_OLD: a struct timespec of two longs on 64-bit Linux
+_TIMESTAMP_SPACE = socket.CMSG_SPACE(16)
+
+
 @dataclass(frozen=True)
 class Frame:
     """One captured frame: when it was seen (monotonic and wall clock) and its bytes."""
@@ -202,6 +206,7 @@ class Capture:
         sock = self.node.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
         try:
             sock.bind((self.ifname, ETH_P_ALL))
+            sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
             sock.setblocking(False)
         except OSError as exc:
             sock.close()
@@ -300,13 +305,29 @@ class Capture:
         batch: list[Frame] = []
         while True:
             try:
-                data, address = self._socket.recvfrom(65535)
+                data, ancillary, _, address = self._socket.recvmsg(65535, _TIMESTAMP_SPACE)
             except BlockingIOError:
                 break
-            batch.append(Frame(self.clock(), time.time_ns(), data, address[2] == PACKET_OUTGOING))
+            seen, wall_ns = self._when(ancillary)
+            batch.append(Frame(seen, wall_ns, data, address[2] == PACKET_OUTGOING))
         with self.condition:
             self.frames.extend(batch)
             self.condition.notify_all()
+
+    def _when(self, ancillary: list[tuple[int, int, bytes]]) -> tuple[float, int]:
+        """When the frame crossed the interface: the kernel's receive timestamp, on our clock.
+
+        Stamping frames when this thread reads them would make packets look late whenever the
+        harness is starved of CPU; the kernel's stamp is when the packet was on the wire.
+        """
+        now_ns = time.time_ns()
+        for level, kind, payload in ancillary:
+            if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(payload) >= 16:
+                seconds, nanoseconds = struct.unpack_from("qq", payload)
+                wall_ns = seconds * 1_000_000_000 + nanoseconds
+                age = max(0, now_ns - wall_ns) / 1e9
+                return self.clock() - age, wall_ns
+        return self.clock(), now_ns
 
     # -- reading what was captured ------------------------------------------------------
 
