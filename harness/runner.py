@@ -34,7 +34,7 @@ from harness.events import EventStream, Mark
 from harness.expect import Observed, evaluate, evaluate_recovery, latency
 from harness.routers import STDERR_NAME, STDOUT_NAME, RouterAdapter, adapter_for
 from harness.routers.base import RouterState
-from harness.scenario import FaultSpec, Scenario, When
+from harness.scenario import FaultSpec, Scenario, TrafficSpec, When
 from harness.traffic import Traffic
 from harness.verdict import ExpectationResult, TimelineEntry, TimelineKind, Verdict
 
@@ -229,6 +229,7 @@ class Session:
     captures: dict[str, Capture] = field(default_factory=dict)
     faults: list[PlannedFault] = field(default_factory=list)
     traffic: Traffic | None = None
+    traffic_actions: list[tuple[TrafficSpec, Action]] = field(default_factory=list)
     process: Any = None
     started_at: float | None = None
     scheduler: Scheduler | None = None
@@ -496,13 +497,7 @@ def _schedule(live: Session) -> None:
     scheduler = Scheduler(live.stream, live.started_at, live.record)
     for planned in live.faults:
         _plan_fault(live, scheduler, planned)
-    for item in live.scenario.traffic:
-        assert live.traffic is not None
-        scheduler.add(
-            Action(
-                f"traffic {item.action}", "traffic", _bind(live.traffic.perform, item), at=item.at
-            )
-        )
+    _plan_traffic(live, scheduler)
     live.scheduler = scheduler
     scheduler.start()
     live.stack.push("stop the scheduler", scheduler.stop)
@@ -510,6 +505,49 @@ def _schedule(live: Session) -> None:
 
 def _bind(fn: Callable[[Any], str | None], arg: Any) -> Callable[[], str | None]:
     return lambda: fn(arg)
+
+
+def _plan_traffic(live: Session, scheduler: Scheduler) -> None:
+    """One action per traffic item: at a time, after a router event, or after an earlier item
+    (the loader checked that every ``after: {traffic: ID}`` names an earlier item)."""
+    assert live.traffic is not None
+    by_id: dict[str, Action] = {}
+    for item in live.scenario.traffic:
+        action = Action(f"traffic {item.action}", "traffic", _bind(live.traffic.perform, item))
+        trigger = item.after
+        if trigger is None:
+            action.at = item.at
+        elif trigger.kind == "after-event":
+            action.event, action.delay = trigger.event, trigger.seconds
+        elif trigger.kind == "after-traffic" and trigger.traffic in by_id:
+            action.after, action.delay = by_id[trigger.traffic], trigger.seconds
+        else:
+            raise HarnessBug(f"cannot schedule traffic {trigger.describe()}")
+        live.traffic_actions.append((item, scheduler.add(action)))
+        if item.id:
+            by_id[item.id] = action
+
+
+def _traffic_problems(live: Session) -> list[ExpectationResult]:
+    """Traffic items that failed, and triggered ones whose trigger never came: the scenario's
+    stimulus did not happen, which the expectations alone would report only as a symptom."""
+    assert live.stream is not None and live.started_at is not None
+    problems = []
+    for item, action in live.traffic_actions:
+        if action.error is not None:
+            observed = f"failed: {action.error}"
+        elif not action.done and action.due_time(live.stream, live.started_at) is None:
+            assert item.after is not None  # a timed item is always due
+            observed = f"never done: its trigger ({item.after.describe()}) never came"
+        else:
+            continue
+        at = action.mark.time if action.mark else live.stream.clock()
+        problems.append(
+            ExpectationResult(
+                f"traffic {item.describe()}", False, "done", observed, item.line, "traffic", at
+            )
+        )
+    return problems
 
 
 def _plan_fault(live: Session, scheduler: Scheduler, planned: PlannedFault) -> None:
@@ -601,7 +639,7 @@ def judge(live: Session) -> tuple[list[ExpectationResult], Mark]:
     if expect.recovery is not None:
         clear_mark = _clear_mark(live)
         results += evaluate_recovery(expect.recovery, observed, clear_mark)
-    return live.problems + results, mark
+    return live.problems + _traffic_problems(live) + results, mark
 
 
 # -- the verdict ------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from harness import catalog
 DEFAULT_WITHIN = 5.0  # an event or packet expectation without `within:`
 DEFAULT_TIMEOUT = 30.0  # a whole scenario without `timeout:`
 
-WhenKind = Literal["before-start", "at", "after", "after-event", "never"]
+WhenKind = Literal["before-start", "at", "after", "after-event", "after-traffic", "never"]
 InterfaceMode = Literal["router", "internal"]
 InterfaceState = Literal["active", "inactive"]
 QueryKind = Literal["general", "group", "any"]
@@ -59,8 +59,8 @@ COUNT_TIMERS: frozenset[str] = frozenset(
 class EventMatcher:
     """Which events match: the catalog event, and optionally its interface, errno and strings.
 
-    Used by fault triggers (``when: {after: {event: 41052, interface: e1}}``) and as the common
-    part of every event expectation.
+    Used by fault and traffic triggers (``when: {after: {event: 41052, interface: e1}}``,
+    ``after: {event: 41052, interface: e1}``) and as the common part of every event expectation.
     """
 
     id: int
@@ -100,13 +100,15 @@ class EventMatcher:
 
 @dataclass(frozen=True)
 class When:
-    """When a fault is applied or cleared.
+    """When a fault is applied or cleared, or a traffic item is done.
 
     kind:
       before-start  prepared before the router starts (the default for ``when:``)
       at            ``seconds`` after the router started
       after         ``seconds`` after the fault was applied (only for ``clear:``)
       after-event   when an event matching ``event`` is seen, plus ``seconds`` (0 by default)
+      after-traffic ``seconds`` after the traffic item whose ``id`` is ``traffic`` was done
+                    (only for traffic: the stimulus that must come first, e.g. a join)
       never         not at all (the default for ``clear:``)
     """
 
@@ -114,15 +116,18 @@ class When:
     seconds: float = 0.0
     event: EventMatcher | None = None
     line: int | None = None
+    traffic: str | None = None
 
     def describe(self) -> str:
+        delay = f" + {self.seconds:g}s" if self.seconds else ""
         if self.kind == "at":
             return f"at {self.seconds:g}s"
         if self.kind == "after":
             return f"{self.seconds:g}s after it was applied"
         if self.kind == "after-event" and self.event is not None:
-            delay = f" + {self.seconds:g}s" if self.seconds else ""
             return f"after {self.event.describe()}{delay}"
+        if self.kind == "after-traffic":
+            return f"after traffic {self.traffic}{delay}"
         return self.kind
 
 
@@ -237,7 +242,12 @@ class FaultSpec:
 
 @dataclass(frozen=True)
 class TrafficSpec:
-    """A stimulus from a host: join or leave a group, or send a general query of some version."""
+    """A stimulus from a host: join or leave a group, or send a general query of some version.
+
+    It is done ``at`` seconds after the router started, or, when ``after`` is set, when that
+    trigger is met: an event of the router (``after-event``, as faults' ``when:``) or another
+    traffic item done (``after-traffic``, by its ``id``), plus the trigger's delay.
+    """
 
     node: str
     action: TrafficAction
@@ -247,6 +257,14 @@ class TrafficSpec:
     source: str | None = None  # IGMPv3 source-specific join
     igmp_version: int | None = None
     line: int | None = None
+    id: str | None = None  # a name other traffic items' ``after: {traffic: ID}`` refer to
+    after: When | None = None  # kind after-event or after-traffic; None: ``at``
+
+    def describe(self) -> str:
+        """Short human form: "h2:e0 join 239.1.1.1 after 41052 ... on e1"."""
+        what = self.group or f"a v{self.igmp_version or 3} general query"
+        when = self.after.describe() if self.after is not None else f"at {self.at:g}s"
+        return f"{self.node}:{self.ifname} {self.action} {what} {when}"
 
 
 @dataclass(frozen=True)

@@ -178,7 +178,7 @@ def _defs() -> dict[str, Any]:
             },
         },
         "trigger": {
-            "description": "an event that triggers the fault (or its clearing)",
+            "description": "an event that triggers a fault, its clearing, or a traffic item",
             "type": "object",
             "additionalProperties": False,
             "required": ["event"],
@@ -188,6 +188,16 @@ def _defs() -> dict[str, Any]:
                 "errno": {"$ref": "#/$defs/errno"},
                 "level": {"enum": levels},
                 "strings": {"type": "array", "items": {"type": ["string", "number"]}},
+                "delay": {"$ref": "#/$defs/duration"},
+            },
+        },
+        "trafficTrigger": {
+            "description": "another traffic item (by its id) done first, plus a delay",
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["traffic"],
+            "properties": {
+                "traffic": {"$ref": "#/$defs/name"},
                 "delay": {"$ref": "#/$defs/duration"},
             },
         },
@@ -412,7 +422,14 @@ def _traffic() -> dict[str, Any]:
             "query": {"const": "general"},
             "source": {"type": "string"},
             "ifname": {"type": "string"},
+            "id": {"$ref": "#/$defs/name", "description": "a name for after: {traffic: ID}"},
             "at": {"$ref": "#/$defs/duration"},
+            "after": {
+                "description": "do it when a router event is seen or another item was done",
+                "x-message": "after: {event: ID or SYMBOL, interface: IF, delay: DURATION} or "
+                "{traffic: ID, delay: DURATION}",
+                "anyOf": [{"$ref": "#/$defs/trigger"}, {"$ref": "#/$defs/trafficTrigger"}],
+            },
             "igmp_version": {"enum": [1, 2, 3]},
             "comment": {"type": "string"},
         },

@@ -127,9 +127,7 @@ class DeviceGone(Fault):
 
     def apply(self, ctx: FaultContext) -> None:
         ifname = ctx.interface(self.interface)
-        state = ctx.node.call(netops.link_state, ifname)
-        ctx.node.call(netops.rename, ifname, _away(ifname))
-        self._state = state
+        self._state = ctx.node.call(netops.rename_keeping, ifname, _away(ifname))
 
     def clear(self, ctx: FaultContext) -> None:
         if self._state is None:

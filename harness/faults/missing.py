@@ -60,9 +60,7 @@ class LinkDown(Fault):
         self._state: netops.LinkState | None = None
 
     def apply(self, ctx: FaultContext) -> None:
-        ifname = ctx.interface(self.interface)
-        self._state = ctx.node.call(netops.link_state, ifname)
-        ctx.node.call(netops.set_up, ifname, False)
+        self._state = ctx.node.call(netops.set_down_keeping, ctx.interface(self.interface))
 
     def clear(self, ctx: FaultContext) -> None:
         if self._state is not None:

@@ -256,6 +256,30 @@ REAL_ROWS: tuple[FaultRow, ...] = (
         "send e0",
         SOCK_IF,
     ),
+    _real(
+        "nft-drop-igmp",
+        Step.SEND,
+        "a firewall rule drops IGMP leaving one interface (oifname); the others still send",
+        "sendto",
+        "EPERM",
+        "send e0",
+        SOCK_IF,
+        {"interface": "e0"},
+        note="interface: matches oifname: that interface's sends fail, the others' still work "
+        "(tests/faults/test_faults_firewall.py)",
+    ),
+    _real(
+        "nft-reject-igmp",
+        Step.SEND,
+        "a firewall rule rejects IGMP leaving one interface (oifname); the others still send",
+        "sendto",
+        "EPERM",
+        "send e0",
+        SOCK_IF,
+        {"interface": "e0"},
+        note="interface: matches oifname: that interface's sends fail, the others' still work "
+        "(tests/faults/test_faults_firewall.py)",
+    ),
 )
 
 # One exact-errno row per step: the step's usual call made to fail by seccomp (any errno).

@@ -11,7 +11,8 @@ from harness.faults.table import ROWS, FaultRow, render_markdown
 
 
 def _id(row: FaultRow) -> str:
-    return f"{row.kind}-{row.step.value}-{row.call.split()[0]}"
+    scope = f"-on-{row.params['interface']}" if "interface" in row.params else ""
+    return f"{row.kind}{scope}-{row.step.value}-{row.call.split()[0]}"
 
 
 @pytest.mark.parametrize("row", ROWS, ids=[_id(r) for r in ROWS])
