@@ -424,9 +424,11 @@ def evaluate(expect: Expectations, obs: Observed, mark: Mark) -> list[Expectatio
     """The fault phase: every expectation except recovery, decided as early as each allows."""
     results: list[tuple[Any, ExpectationResult]] = []
     results += [(exp, check_event(exp, obs, mark)) for exp in expect.events]
-    results += [(exp, check_packets(exp, obs, mark)) for exp in expect.packets if not exp.none]
+    # The state is judged before waiting on packets: a group learned from a join must be seen
+    # before the packets that follow (a leave's group queries) let it expire.
     if expect.state is not None:
         results.append((expect.state, check_state(expect.state, obs, mark)))
+    results += [(exp, check_packets(exp, obs, mark)) for exp in expect.packets if not exp.none]
     if expect.router is not None:
         results.append((expect.router, check_router(expect.router, obs, mark)))
     results += [(exp, check_absence(exp, obs, mark)) for exp in expect.absent if exp.window]
