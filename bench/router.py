@@ -5,7 +5,11 @@ raw socket at igmpd's interface. Figures:
   * baseline: the replay rate, and the rate a bare Python raw-socket sink in the router's
     namespace reads the same IGMPv3 reports (the ceiling for any Python reader here);
   * igmpd: reports handled per second (v2 and v3) with 10k groups held, as counted by igmpd;
-  * memory: igmpd's RSS with 0 and with 10k groups, per group.
+  * memory: igmpd's RSS before and after it learned 10k groups, per group. Nothing but the
+    reports happens in between (no SIGUSR1 dump: igmpd's own state-file writes, which it does
+    after every change of the group set, are part of what it costs); the group count is read
+    from the state file igmpd writes by itself. Cross-check: tracemalloc of the same reports
+    decoded and applied to igmpd's Membership in this process (the data structures alone).
 Targets (issue 3): >= 50k reports/s and <= 1 KiB per group.
 Run as root: python bench/router.py [--groups 10000] [--packets 200000]
 """
@@ -21,9 +25,12 @@ import subprocess
 import sys
 import tempfile
 import time
+import tracemalloc
 from pathlib import Path
 
 from igmpd import packets
+from igmpd.config import Limits, Timers
+from igmpd.membership import Membership
 from netns.lab import Lab
 from netns.topology import Topology
 
@@ -99,18 +106,67 @@ def handled(proc: subprocess.Popen, path: Path) -> int:
     return igmpd_state(proc, path, mtime)["interfaces"]["e0"]["counters"]["received"]
 
 
-def learn(
-    proc: subprocess.Popen, state: Path, sender: socket.socket, prebuilt: list[tuple[str, bytes]]
-) -> None:
-    """Send one report per group, paced so that nothing is dropped, until igmpd holds them all."""
+def groups_written(path: Path) -> int:
+    """How many groups the state file igmpd last wrote by itself holds (0 when unreadable)."""
+    try:
+        return len(json.loads(path.read_text())["interfaces"]["e0"]["groups"])
+    except (OSError, ValueError, KeyError):
+        return 0
+
+
+def learn(state: Path, sender: socket.socket, prebuilt: list[tuple[str, bytes]]) -> None:
+    """Send one report per group, paced so that nothing is dropped, until igmpd's own state
+    file shows them all (no SIGUSR1: nothing but the reports makes igmpd allocate)."""
     for _ in range(5):
         for destination, packet in prebuilt:
             sender.sendto(packet, (destination, 0))
             time.sleep(0.00002)
-        time.sleep(0.5)
-        if len(igmpd_state(proc, state, 0)["interfaces"]["e0"]["groups"]) >= len(prebuilt):
-            return
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline:
+            if groups_written(state) >= len(prebuilt):
+                return
+            time.sleep(0.05)
     raise TimeoutError(f"igmpd did not learn {len(prebuilt)} groups")
+
+
+def settled_rss(pid: int, state: Path) -> int:
+    """igmpd's RSS once its state file has not changed for 0.3 s (its last write is done)."""
+    last = state.stat().st_mtime_ns
+    while True:
+        time.sleep(0.3)
+        now = state.stat().st_mtime_ns
+        if now == last:
+            return rss_kib(pid)
+        last = now
+
+
+def apply_reports(
+    membership: Membership, decoded: list[packets.Message | packets.Malformed], now: float
+) -> None:
+    """What igmpd does with each decoded report (one sender, 10.0.9.2)."""
+    for message in decoded:
+        if isinstance(message, packets.Report):
+            membership.report_v1v2(message.group, "10.0.9.2", 2, now)
+        elif isinstance(message, packets.V3Report):
+            for record in message.records:
+                membership.record(record, "10.0.9.2", now)
+
+
+def traced_bytes_per_group(prebuilt: list[tuple[str, bytes]], version: int) -> int:
+    """Bytes per group of igmpd's Membership fed the same reports here, by tracemalloc."""
+    limits = Limits(max_groups=2 * len(prebuilt))
+    membership = Membership(version, Timers(), limits)
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    now = time.monotonic()
+    decoded = [packets.decode(packet[24:]) for _, packet in prebuilt]  # 24: IP header + RA
+    apply_reports(membership, decoded, now)
+    del decoded  # the packets' objects go: what the groups keep is left
+    after = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    if len(membership.groups) != len(prebuilt):
+        raise RuntimeError(f"Membership learned {len(membership.groups)} of {len(prebuilt)}")
+    return round((after - before) / len(prebuilt))
 
 
 def measure_igmpd(lab: Lab, work: Path, groups: int, count: int, version: int) -> dict:
@@ -123,13 +179,12 @@ def measure_igmpd(lab: Lab, work: Path, groups: int, count: int, version: int) -
     try:
         while not state.exists():
             time.sleep(0.01)
-        time.sleep(0.2)  # let start-up settle before the idle RSS reading
-        idle = rss_kib(proc.pid)
+        idle = settled_rss(proc.pid, state)
         sender = host.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
         sender.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b"e0")
         prebuilt = report_packets(groups, version)
-        learn(proc, state, sender, prebuilt)
-        full = rss_kib(proc.pid)
+        learn(state, sender, prebuilt)
+        full = settled_rss(proc.pid, state)
         before = handled(proc, state)
         cpu_before = cpu_seconds(proc.pid)
         start = time.perf_counter()
@@ -152,6 +207,7 @@ def measure_igmpd(lab: Lab, work: Path, groups: int, count: int, version: int) -
             "rss_idle_kib": idle,
             "rss_10k_kib": full,
             "bytes_per_group": round((full - idle) * 1024 / groups),
+            "traced_bytes_per_group": traced_bytes_per_group(prebuilt, version),
         }
     finally:
         proc.terminate()

@@ -11,7 +11,11 @@ Figures (medians over ``--runs`` runs, after one warm-up run that pays scapy's i
   0.3 s with a 0.1 s query interval: includes waiting for igmpd's next query);
 - the whole matrix (every scenario file under ``--matrix``) with ``--workers`` processes: its
   wall time, the median single-fault scenario within it, and the median fault -> event latency
-  of the scenarios whose fault is applied while the router runs.
+  of the scenarios whose fault is applied while the router runs;
+- per fault kind applied at run time (``--kind-runs`` serial runs of every such matrix
+  scenario, no other load): fault applied -> its event seen, split into the fault's own apply
+  time (the same fault applied and cleared on a bare lab, no router) and the rest (the
+  router's reaction and the harness's read).
 """
 
 from __future__ import annotations
@@ -27,8 +31,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from harness.faults import FaultContext, make_fault  # noqa: E402
 from harness.runner import RunOptions, run  # noqa: E402
-from harness.scenario import load, scenario_files  # noqa: E402
+from harness.scenario import Scenario, load, scenario_files  # noqa: E402
 
 TOPOLOGY = """\
 topology:
@@ -150,6 +155,61 @@ def matrix(folder: Path, workers: int, artifacts: Path) -> None:
         print(f"  slowest: {seconds * 1000:7.0f} ms  {status:7} {path}")
 
 
+def runtime_kinds(scenario: Scenario) -> list[str]:
+    """The kinds of the scenario's faults that are applied while the router runs."""
+    return [f.kind for f in scenario.faults if f.when.kind != "before-start"]
+
+
+def per_kind(folder: Path, runs: int, artifacts: Path) -> None:
+    """Fault applied at run time -> its event seen, per fault kind, with the apply time apart."""
+    files = scenario_files([folder]) if folder.exists() else []
+    chosen = [s for s in map(load, files) if len(runtime_kinds(s)) == 1]
+    latencies: dict[str, list[float]] = {}
+    statuses: dict[str, set[str]] = {}
+    specs: dict[str, tuple[Scenario, dict]] = {}
+    for scenario in chosen:
+        kind = runtime_kinds(scenario)[0]
+        for _ in range(runs):
+            verdict = run(scenario, RunOptions(artifacts_dir=artifacts / kind, keep=False))
+            statuses.setdefault(kind, set()).add(verdict.status)
+            if verdict.fault_latency is not None:
+                latencies.setdefault(kind, []).append(verdict.fault_latency)
+        spec = next(f for f in scenario.faults if f.kind == kind)
+        specs.setdefault(kind, (scenario, {"kind": kind, **spec.params}))
+    for kind in sorted(latencies):
+        scenario, params = specs[kind]
+        applies = apply_times(scenario, params, max(5, runs))
+        total = statistics.median(latencies[kind])
+        apply = statistics.median(applies)
+        rest = (
+            f"router + read {(total - apply) * 1000:.1f} ms"
+            if total >= apply
+            else "the event is seen before apply returns (the kernel notifies, then finishes)"
+        )
+        print(
+            f"  {kind:16} fault -> event {_ms(latencies[kind])}; apply alone {_ms(applies)}; "
+            f"{rest}; statuses {sorted(statuses[kind])}"
+        )
+
+
+def apply_times(scenario: Scenario, params: dict, runs: int) -> list[float]:
+    """Seconds each apply of the fault takes on a bare lab of the scenario's topology."""
+    from netns import Lab, Topology
+
+    times = []
+    with Lab(Topology.from_dict(dict(scenario.topology.data))) as lab:
+        router = scenario.router
+        ctx = FaultContext(node=lab.node(router.node), interfaces=router.interface_names, lab=lab)
+        for _ in range(runs):
+            fault = make_fault(params)
+            begun = time.perf_counter()
+            fault.apply(ctx)
+            times.append(time.perf_counter() - begun)
+            fault.clear(ctx)
+            fault.close()
+    return times
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -159,7 +219,14 @@ def main() -> int:
         "--matrix", type=Path, default=Path(__file__).resolve().parent.parent / "scenarios"
     )
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--kind-runs", type=int, default=5, help="0 skips the per-kind figures")
+    parser.add_argument("--only-kinds", action="store_true", help="the per-kind figures alone")
     args = parser.parse_args()
+    if args.only_kinds:
+        with tempfile.TemporaryDirectory(prefix="faultlab-bench-") as tmp:
+            print(f"fault applied at run time -> event seen, per kind ({args.kind_runs} runs):")
+            per_kind(args.matrix, args.kind_runs, Path(tmp))
+        return 0
     with tempfile.TemporaryDirectory(prefix="faultlab-bench-") as tmp:
         root = Path(tmp)
         single = _scenario(root, "mrt-held.yaml", SINGLE_FAULT)
@@ -187,6 +254,9 @@ def main() -> int:
         if verdicts and not verdicts[-1].passed:
             print(verdicts[-1].explain())
         matrix(args.matrix, args.workers, root / "m")
+        if args.kind_runs:
+            print(f"fault applied at run time -> event seen, per kind ({args.kind_runs} runs):")
+            per_kind(args.matrix, args.kind_runs, root / "k")
     return 0
 
 

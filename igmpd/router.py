@@ -30,7 +30,7 @@ from igmpd.mroute import MrouteSocket
 from igmpd.netlink import LinkWatcher
 from igmpd.querier import Querier
 from igmpd.sockets import Poller, StepFailed, open_interface
-from igmpd.state import StateFile
+from igmpd.state import StateFile, Streamed
 from igmpd.timers import Timer, TimerHeap
 
 READ_BATCH = 512  # packets read from one socket before the loop looks at the others
@@ -297,17 +297,29 @@ class Router:
 
     def on_links_changed(self) -> None:
         """Netlink said something changed: retry inactive interfaces whose link or address
-        changed, and restart active ones whose device or address went away."""
+        changed, restart active ones whose device or address went away, and query at once on
+        an active one whose link just went down."""
         for interface in self.interfaces:
             link = netif.read_link(interface.name)
             if link == interface.link:
                 continue
             if interface.active:
-                if link.index == interface.link.index and link.address == interface.address:
+                before = interface.link
+                if link.index == before.index and link.address == interface.address:
                     interface.link = link
+                    if before.up and not link.up:
+                        self._probe_with_query(interface)
                     continue
                 self._close(interface)
             self.activate(interface)
+
+    def _probe_with_query(self, interface: Interface) -> None:
+        """The link of an active interface went down: send a general query now, off schedule,
+        so a send failure (41019) is logged when the link fails, not a query interval later.
+        The query schedule is left as it was."""
+        querier = interface.querier
+        if querier is not None and querier.is_querier:
+            self.send_query(interface)
 
     @staticmethod
     def _cancel(interface: Interface, name: str) -> None:
@@ -588,22 +600,31 @@ class Router:
         self.dirty = False
         start = self.clock()
         try:
-            self.state.write(self.snapshot())
+            self.state.write(self.snapshot(streamed=True))
         except OSError:
             pass  # the state file is a report: failing to write it must not stop routing
         self.last_state_write = self.clock()
         self.last_state_cost = self.last_state_write - start
 
-    def snapshot(self) -> dict[str, Any]:
-        """The state file's content."""
+    def snapshot(self, streamed: bool = False) -> dict[str, Any]:
+        """The state file's content; with streamed, each interface's groups are a Streamed
+        mapping (for StateFile.write) instead of a dict."""
         now = self.clock()
         return {
             "pid": os.getpid(),
             "started": self.started,
-            "interfaces": {i.name: self._interface_state(i, now) for i in self.interfaces},
+            "interfaces": {
+                i.name: self._interface_state(i, now, streamed) for i in self.interfaces
+            },
         }
 
-    def _interface_state(self, interface: Interface, now: float) -> dict[str, Any]:
+    def _interface_state(self, interface: Interface, now: float, streamed: bool) -> dict[str, Any]:
+        membership = interface.membership
+        groups: dict[str, Any] | Streamed = (
+            Streamed(lambda: membership.snapshot_items(now))
+            if streamed
+            else membership.snapshot(now)
+        )
         failure = interface.failure
         err = failure.get("errno")
         return {
@@ -617,6 +638,6 @@ class Router:
             "errno_name": catalog.errno_name(err) if err else None,
             "reason": failure.get("reason"),
             "querier": interface.querier.snapshot() if interface.querier else None,
-            "groups": interface.membership.snapshot(now),
+            "groups": groups,
             "counters": dict(interface.counters),
         }

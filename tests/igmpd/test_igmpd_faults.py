@@ -132,6 +132,24 @@ def test_deleted_interface_fails_alone_and_the_other_keeps_running(make_lab, sta
     assert router.proc.poll() is None and not router.find(id=41055, interface="e1")
 
 
+def test_link_down_is_logged_at_once_not_at_the_next_query(make_lab, start_igmpd) -> None:
+    lab = make_lab(TWO)
+    node = lab.node("r1")
+    router = start_igmpd(
+        node, ["e0", "e1"], "--query-interval", "30", "--query-response-interval", "1",
+        "--startup-query-count", "1",
+    )  # fmt: skip
+    wait_for(
+        "the startup query on e0",
+        lambda: router.state()["interfaces"]["e0"]["counters"]["queries_sent"] >= 1,
+    )
+    node.set_link("e0", up=False)
+    record = router.wait_event(id=41019, interface="e0", timeout=3.0)  # next query: in 30 s
+    assert record["errno_name"] == "ENETUNREACH" and record["strings"] == ["10.0.1.1", "224.0.0.1"]
+    assert router.state()["interfaces"]["e0"]["status"] == "active"  # a warning, no 41055
+    assert not router.find(id=41019, interface="e1") and not router.find(id=41055)
+
+
 def test_runtime_send_failure_is_a_warning_and_the_router_goes_on(make_lab, start_igmpd) -> None:
     lab = make_lab(TWO)
     preexec = seccomp_errno("sendto", errno.EPERM)

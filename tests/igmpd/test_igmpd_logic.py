@@ -183,3 +183,55 @@ def test_rate_limit_keeps_a_burst_then_counts_what_it_holds_back() -> None:
     assert log.emit_limited(41015, "e0", ["a", "b"])
     last = json.loads(stream.getvalue().splitlines()[-1])
     assert last["suppressed"] == 997
+
+
+def test_v3_groups_without_sources_hold_no_containers_of_their_own() -> None:
+    import tracemalloc
+
+    from igmpd.membership import EMPTY
+
+    groups = membership(max_groups=2000)
+    addresses = [bytes([239, 1, n >> 8, n & 255]) for n in range(1000)]
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    for address in addresses:
+        groups.record(packets.GroupRecord(packets.MODE_IS_EXCLUDE, address, ()), "h", 0.0)
+    per_group = (tracemalloc.get_traced_memory()[0] - before) / len(addresses)
+    tracemalloc.stop()
+    assert all(g.sources is None and g.excluded is EMPTY for g in groups.groups.values())
+    assert per_group < 300, f"{per_group:.0f} B per group"  # was ~500 B (a frozenset each)
+
+
+def test_stale_heap_entries_of_lowered_timers_do_not_pile_up() -> None:
+    groups = membership(version=2)
+    for cycle in range(20):
+        now = cycle * 0.5
+        groups.report_v1v2(G, "10.0.0.9", 2, now)
+        groups.leave(G, now + 0.1)
+        groups.report_v1v2(G, "10.0.0.9", 2, now + 0.2)
+        groups.expire(now + 0.45)
+    # Stale entries of lowered timers go once due (within a GMI of 2.5 s: 5 cycles), instead of
+    # being re-filed forever: one per leave would pile up.
+    assert G in groups.groups and len(groups._heap) <= 6
+
+
+def test_a_passed_older_host_timer_is_no_longer_a_deadline() -> None:
+    groups = membership(version=3)
+    groups.report_v1v2(G, "10.0.0.9", 2, now=0.0)  # older host present until 2.5
+    to_ex = packets.GroupRecord(packets.CHANGE_TO_EXCLUDE, G, ())
+    groups.record(to_ex, "10.0.0.9", 2.0)  # group timer until 4.5
+    assert not groups.expire(2.6)
+    assert groups.groups[G].version(3, 2.6) == 3
+    assert groups.next_deadline() == pytest.approx(4.5, abs=1e-3)  # not a wake-up every ms
+
+
+def test_streamed_state_is_the_same_json_as_the_plain_one(tmp_path: Path) -> None:
+    from igmpd.state import CHUNK, StateFile, Streamed
+
+    entries = [(f"239.0.{n >> 8}.{n & 255}", {"n": n, "s": []}) for n in range(CHUNK + 3)]
+    for items in (entries, [], entries[:1]):
+        path = tmp_path / "state.json"
+        state = {"pid": 1, "interfaces": {"e0": {"groups": Streamed(lambda i=items: iter(i))}}}
+        StateFile(str(path)).write(state)
+        written = json.loads(path.read_text())
+        assert written == {"pid": 1, "interfaces": {"e0": {"groups": dict(items)}}}
