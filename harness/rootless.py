@@ -194,6 +194,20 @@ def enter() -> None:
     except OSError as exc:
         raise EnvironmentProblem(f"rootless mode: setting up the user namespace: {exc}") from exc
     os.environ[ENV_MARK] = "1"
+    _private_pytest_temp()
+
+
+def _private_pytest_temp() -> None:
+    """Give pytest a temporary root of our own.
+
+    Inside the user namespace we are "root", so pytest would use /tmp/pytest-of-root, which
+    belongs to the host's real root on any shared machine and is refused. The private /run
+    tmpfs is ours and vanishes with the run.
+    """
+    if "PYTEST_DEBUG_TEMPROOT" not in os.environ:
+        temp_root = "/run/faultlab/tmp"
+        os.makedirs(temp_root, mode=0o700, exist_ok=True)
+        os.environ["PYTEST_DEBUG_TEMPROOT"] = temp_root
 
 
 def ensure() -> str:
