@@ -3,26 +3,32 @@
 Linux delivers IGMPv2 reports (sent to the group address) to a raw socket only when a
 multicast router holds MRT_INIT and the interface is a VIF (IN_DEV_MFORWARD); the reports then
 travel the Router Alert chain to every IGMP socket with IP_ROUTER_ALERT bound to that device.
-This socket itself is never read: a classic BPF filter that drops everything keeps its queue
-empty, so it needs no draining. Closing it (or the process exiting) removes the VIFs.
+An IGMP packet *without* Router Alert to a group this host has not joined (an RFC 1112 host's
+v1 report) goes to this socket alone (net/ipv4/ipmr.c, ip_mr_input: raw_rcv(mroute_sk)). So the
+router reads it too, through a classic BPF filter (igmpd.bpf.UNALERTED_IGMP) that keeps only
+IGMP without IP options to a destination outside 224.0.0.0/24 (what no interface socket is
+given by the Router Alert chain or its joins) and drops the kernel's IGMPMSG_* upcalls.
+IP_PKTINFO says on which interface each packet arrived. Closing the socket (or the process
+exiting) removes the VIFs.
 """
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import socket
 import struct
 
 from harness.catalog import Step
-from igmpd.sockets import StepFailed
+from igmpd import bpf
+from igmpd.sockets import RECEIVE_BUFFER, Poller, StepFailed
 
 MRT_INIT = 200
 MRT_ADD_VIF = 202
 MRT_DEL_VIF = 203
 VIFF_USE_IFINDEX = 0x8
-SO_ATTACH_FILTER = 26
-_DROP_ALL = struct.pack("HBBI", 0x06, 0, 0, 0)  # BPF_RET | BPF_K, 0: accept no bytes
+IP_PKTINFO = 8
+_PKTINFO = struct.Struct("i4s4s")  # struct in_pktinfo: ifindex, spec_dst, addr
+_ANCILLARY_SPACE = socket.CMSG_SPACE(_PKTINFO.size)
 
 
 class MrouteSocket:
@@ -31,10 +37,13 @@ class MrouteSocket:
     def __init__(self) -> None:
         self.sock: socket.socket | None = None
         self.vifs: dict[int, int] = {}  # vif index -> ifindex
-        self._filter = ctypes.create_string_buffer(_DROP_ALL)
+        self.watched = False  # registered with the router's epoll instance
 
     def ensure(self) -> None:
-        """Open the socket and take MRT_INIT if not done yet (EADDRINUSE: held elsewhere)."""
+        """Open the socket and take MRT_INIT if not done yet (EADDRINUSE: held elsewhere).
+
+        The filter goes on before MRT_INIT, so no upcall is ever queued; IP_PKTINFO names the
+        arrival interface of what the filter lets through."""
         if self.sock is not None:
             return
         try:
@@ -42,13 +51,47 @@ class MrouteSocket:
         except OSError as exc:
             raise StepFailed(Step.REQUEST_MULTICAST, "MRT_INIT", exc.errno or 0) from exc
         try:
-            program = struct.pack("HxxxxxxP", 1, ctypes.addressof(self._filter))
-            sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, program)
+            sock.setblocking(False)
+            bpf.attach(sock, bpf.UNALERTED_IGMP)
+            sock.setsockopt(socket.IPPROTO_IP, IP_PKTINFO, 1)
             sock.setsockopt(socket.IPPROTO_IP, MRT_INIT, 1)
         except OSError as exc:
             sock.close()
             raise StepFailed(Step.REQUEST_MULTICAST, "MRT_INIT", exc.errno or 0) from exc
+        try:  # room for a burst of v1 reports, as on the interface sockets
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
+        except OSError:
+            pass  # not a catalog step: the default buffer still works
         self.sock = sock
+
+    def fileno(self) -> int | None:
+        """The socket's descriptor, None while there is no socket."""
+        return None if self.sock is None else self.sock.fileno()
+
+    def watch(self, poller: Poller) -> None:
+        """Register the socket with the router's epoll instance once (StepFailed for the
+        event-select step, 41023, when epoll_ctl fails)."""
+        if self.sock is None or self.watched:
+            return
+        poller.register(self.sock.fileno())
+        self.watched = True
+
+    def unwatch(self, poller: Poller) -> None:
+        """Stop watching the socket (after a failed read: it is watched again later)."""
+        if self.sock is not None and self.watched:
+            poller.unregister(self.sock.fileno())
+        self.watched = False
+
+    def receive(self, buffer: bytearray) -> tuple[int, int]:
+        """Read one packet (IPv4 header included) into buffer: (its size, the index of the
+        interface it arrived on, 0 if the kernel did not say). Raises what recvmsg raises
+        (BlockingIOError when the queue is empty)."""
+        assert self.sock is not None
+        size, ancillary, _flags, _address = self.sock.recvmsg_into([buffer], _ANCILLARY_SPACE)
+        for level, kind, data in ancillary:
+            if level == socket.IPPROTO_IP and kind == IP_PKTINFO and len(data) >= _PKTINFO.size:
+                return size, _PKTINFO.unpack_from(data)[0]
+        return size, 0
 
     def add_vif(self, vif: int, ifindex: int) -> None:
         """Make ifindex VIF number vif (EADDRINUSE when a stale VIF holds that number)."""
@@ -74,8 +117,10 @@ class MrouteSocket:
                 raise
 
     def close(self) -> None:
-        """Give MRT_INIT back (the kernel removes this socket's VIFs)."""
+        """Give MRT_INIT back (the kernel removes this socket's VIFs; closing the descriptor
+        also takes it out of epoll)."""
         if self.sock is not None:
             self.sock.close()
             self.sock = None
             self.vifs.clear()
+        self.watched = False

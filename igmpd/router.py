@@ -5,6 +5,12 @@ is due. Interface sockets are read in batches until EAGAIN; a failed or empty re
 closes that interface's socket instead of reading it again, so nothing ever spins. Inactive
 interfaces come back on a retry timer, or at once when netlink says their link or address
 changed.
+
+IGMP without IP options to a routable group (an RFC 1112 host's v1 report) reaches only the
+multicast routing socket (igmpd.mroute); the loop reads it there, finds the arrival interface
+by its index, and hands the packet to the same ``handle`` as the interface sockets. Each packet
+is handled once: the interface sockets skip the copies of that class the kernel also gives
+them (groups this host joined), because the routing socket always gets those.
 """
 
 from __future__ import annotations
@@ -34,6 +40,8 @@ from igmpd.state import StateFile, Streamed
 from igmpd.timers import Timer, TimerHeap
 
 READ_BATCH = 512  # packets read from one socket before the loop looks at the others
+NO_OPTIONS = 0x45  # first byte of an IPv4 header without options
+LINK_LOCAL_PREFIX = b"\xe0\x00\x00"  # 224.0.0.0/24, the groups the interface sockets read
 STATE_MIN_INTERVAL = 0.02  # state file writes are coalesced to at most one per this period
 COUNTERS = (
     "received",
@@ -97,6 +105,8 @@ class Router:
         self.mroute = MrouteSocket()
         self.watcher: LinkWatcher | None = None
         self.by_fd: dict[int, Interface] = {}
+        self.by_index: dict[int, Interface] = {}  # active interfaces by interface index
+        self.mroute_timer: Timer | None = None  # re-watches the routing socket after a failure
         self.interfaces = [
             Interface(i, vif, Membership(i.version, config.timers, config.limits))
             for vif, i in enumerate(config.interfaces)
@@ -182,6 +192,8 @@ class Router:
             interface = self.by_fd.get(fd)
             if interface is not None:
                 self.on_readable(interface)
+            elif fd == self.mroute.fileno():
+                self.on_unalerted_readable()
             elif self.watcher is not None and fd == self.watcher.fileno():
                 if self.watcher.drain():
                     self.on_links_changed()
@@ -236,6 +248,8 @@ class Router:
         interface.active = True
         interface.failure = {}
         self.by_fd[sock.fileno()] = interface
+        if link.index is not None:
+            self.by_index[link.index] = interface
         self.log.emit(41052, interface.name, [version, interface.name])
         interface.querier = Querier(interface.address, self.timers_config)
         interface.querier.start(self.clock())
@@ -281,6 +295,8 @@ class Router:
             fd = interface.sock.fileno()
             self.by_fd.pop(fd, None)
             self.poller.unregister(fd)
+            for index in [i for i, known in self.by_index.items() if known is interface]:
+                del self.by_index[index]
             interface.sock.close()
             interface.sock = None
         if interface.active:
@@ -440,8 +456,66 @@ class Router:
             if size == 0:
                 self._receive_failed(interface, None)
                 return
+            packet = bytes(view[:size])
+            if packet[0] == NO_OPTIONS and packet[16:19] != LINK_LOCAL_PREFIX:
+                continue  # the routing socket has this one too (on_unalerted_readable)
+            interface.counters["received"] += 1
+            self.handle(interface, packet, now)
+
+    def on_unalerted_readable(self) -> None:
+        """Read the multicast routing socket until EAGAIN (or a batch): IGMP without IP options
+        to routable groups, which no interface socket gets. A packet from an interface igmpd
+        does not run on, or not at the moment, is dropped uncounted."""
+        mroute, by_index = self.mroute, self.by_index
+        buffer, view = self.buffer, self.view
+        now = self.clock()
+        for _ in range(READ_BATCH):
+            try:
+                size, ifindex = mroute.receive(buffer)
+            except BlockingIOError:
+                return
+            except InterruptedError:
+                continue
+            except OSError as exc:
+                self._unalerted_receive_failed(exc.errno or 0)
+                return
+            if size == 0:
+                self._unalerted_receive_failed(None)
+                return
+            interface = by_index.get(ifindex)
+            if interface is None:
+                continue
             interface.counters["received"] += 1
             self.handle(interface, bytes(view[:size]), now)
+
+    def _unalerted_receive_failed(self, err: int | None) -> None:
+        """A failed or empty read of the routing socket: 41012 on every active interface (each
+        loses its unalerted reports), then the socket is left unread for the retry interval.
+        It is not closed: that would give MRT_INIT back and take every VIF with it."""
+        self.mroute.unwatch(self.poller)
+        fields: dict[str, Any] = {"step": str(Step.RECEIVE), "call": "recvmsg", "socket": "mroute"}
+        if err is None:
+            fields["reason"] = "recvmsg on the multicast routing socket returned 0 bytes"
+        else:
+            fields["errno"] = err
+        for interface in self.interfaces:
+            if interface.active:
+                interface.counters["receive_errors"] += 1
+                self.log.emit_limited(41012, interface.name, [interface.address], **fields)
+        self._schedule_rewatch()
+
+    def _schedule_rewatch(self) -> None:
+        if self.mroute_timer is not None:
+            self.mroute_timer.cancel()
+        deadline = self.clock() + self.timers_config.retry_interval
+        self.mroute_timer = self.timers.call_at(deadline, self._rewatch)
+
+    def _rewatch(self) -> None:
+        self.mroute_timer = None
+        try:
+            self.mroute.watch(self.poller)
+        except StepFailed:
+            self._schedule_rewatch()  # epoll refused it: try again later, never in a loop
 
     def _receive_failed(self, interface: Interface, err: int | None) -> None:
         interface.counters["receive_errors"] += 1
@@ -492,13 +566,14 @@ class Router:
         source: str,
         message: packets.Message,
     ) -> str | None:
-        """TTL 1, Router Alert on v2/v3 reports and leaves, a sender on the subnet."""
+        """TTL 1, a sender on the subnet, and Router Alert where igmpd requires it: on IGMPv3
+        reports only (RFC 3376 section 9). v1 reports come without it (RFC 1112 predates it);
+        v2 reports and leaves without it are accepted like a v1 report (docs/igmpd.md)."""
         if packet[8] != 1:
             return f"TTL {packet[8]}, must be 1"
-        needs_alert = not isinstance(message, packets.Query) and not (
-            isinstance(message, packets.Report) and message.type == packets.V1_REPORT
-        )
-        if needs_alert and packets.ROUTER_ALERT not in packet[20:length]:
+        if isinstance(message, packets.V3Report) and (
+            length == 20 or packets.ROUTER_ALERT not in packet[20:length]
+        ):
             return "no Router Alert option"
         network = interface.network
         if network is not None and source != "0.0.0.0":

@@ -172,6 +172,7 @@ def open_interface(
         else:
             set_router_alert(sock)
         poller.register(sock.fileno())
+        mroute.watch(poller)  # once per router: the unalerted reports only it receives
     except BaseException:
         mroute.del_vif(vif)
         sock.close()

@@ -185,3 +185,22 @@ def igmp_frames(sock: socket.socket, timeout: float, want: Callable[[bytes], boo
             if want(packet):
                 break
     return found
+
+
+def seccomp_errno(
+    syscall: str, code: int, *args: tuple[int, int, int | None]
+) -> Callable[[], None]:
+    """A preexec that makes syscall fail with code when its arguments match (index, value, mask)."""
+
+    def load() -> None:
+        import pyseccomp
+
+        rules = [
+            pyseccomp.Arg(i, pyseccomp.MASKED_EQ, v, m) if m else pyseccomp.Arg(i, pyseccomp.EQ, v)
+            for i, v, m in args
+        ]
+        flt = pyseccomp.SyscallFilter(defaction=pyseccomp.ALLOW)
+        flt.add_rule(pyseccomp.ERRNO(code), syscall, *rules)
+        flt.load()
+
+    return load

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import errno
 import socket
-from collections.abc import Callable
 
 import pytest
-from igmpd_testlib import wait_for
+from igmpd_testlib import seccomp_errno, wait_for
 
 pytestmark = pytest.mark.netns
 
@@ -23,25 +22,6 @@ TWO = {
         {"a": "r1:e1 10.0.2.1/24", "b": "h2:e0 10.0.2.2/24"},
     ],
 }
-
-
-def seccomp_errno(
-    syscall: str, code: int, *args: tuple[int, int, int | None]
-) -> Callable[[], None]:
-    """A preexec that makes syscall fail with code when its arguments match (index, value, mask)."""
-
-    def load() -> None:
-        import pyseccomp
-
-        rules = [
-            pyseccomp.Arg(i, pyseccomp.MASKED_EQ, v, m) if m else pyseccomp.Arg(i, pyseccomp.EQ, v)
-            for i, v, m in args
-        ]
-        flt = pyseccomp.SyscallFilter(defaction=pyseccomp.ALLOW)
-        flt.add_rule(pyseccomp.ERRNO(code), syscall, *rules)
-        flt.load()
-
-    return load
 
 
 SOL_IP, SOL_SOCKET = 0, 1

@@ -90,9 +90,14 @@ def _flood_packets() -> list[tuple[str, bytes]]:
             "239.6.6.1",
             _ip("10.0.1.2", "239.6.6.1", packets.encode_report(0x16, "239.6.6.1"), ttl=9),
         ),
-        (
-            "239.6.6.2",
-            _ip("10.0.1.2", "239.6.6.2", packets.encode_report(0x16, "239.6.6.2"), alert=False),
+        (  # a v3 report without Router Alert (v1/v2 ones without it are valid)
+            "224.0.0.22",
+            _ip(
+                "10.0.1.2",
+                "224.0.0.22",
+                packets.encode_v3_report([(2, "239.6.6.2", [])]),
+                alert=False,
+            ),
         ),
         ("239.6.6.3", _ip("10.9.9.9", "239.6.6.3", packets.encode_report(0x16, "239.6.6.3"))),
     ]
