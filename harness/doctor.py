@@ -231,7 +231,7 @@ def _probe_sysctl() -> Check:
     return _ok(Feature.SYSCTL, f"{key} written inside the namespace")
 
 
-NFTABLES_DEADLINE = 1.0  # pyroute2 0.9.7 waits forever for the answer to a refused batch
+NFTABLES_DEADLINE = 3.0  # pyroute2 0.9.7 waits forever for the answer to a refused batch
 
 
 def _nftables_grandchild() -> int:
@@ -467,10 +467,32 @@ def run_checks(deadline: float = PROBE_DEADLINE) -> list[Check]:
     return [privilege, *lab, host_root_check(who), *routers]
 
 
+#: Where a run hands its checks to its worker processes (JSON), so a run probes once.
+SHARED_ENV = "FAULTLAB_DOCTOR"
+
+
 @functools.cache
 def checks() -> tuple[Check, ...]:
-    """Every check, probed once per process (what :func:`missing` answers from)."""
+    """Every check, probed once per run (what :func:`missing` answers from).
+
+    A process started by a run that already probed (an xdist worker) reads the run's results
+    from the environment; anything else probes now.
+    """
+    shared = os.environ.get(SHARED_ENV)
+    if shared:
+        try:
+            return tuple(
+                Check(item["name"], Status(item["status"]), item["detail"], item.get("fix", ""))
+                for item in json.loads(shared)
+            )
+        except (ValueError, KeyError, TypeError):
+            pass
     return tuple(run_checks())
+
+
+def share_checks() -> None:
+    """Probe now (once) and hand the results to the processes this one starts."""
+    os.environ[SHARED_ENV] = json.dumps([check.to_json() for check in checks()])
 
 
 def known_features() -> list[str]:

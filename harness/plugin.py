@@ -83,23 +83,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "scenario: a faultlab scenario file")
     config.stash[_OPTIONS] = _options(config)
-    _enter_rootless_if_needed(config)
+    _prepare_environment(config)
 
 
-def _enter_rootless_if_needed(config: pytest.Config) -> None:
-    """Without root, run scenarios in a user namespace of our own (docs/rootless.md).
-
-    Only the controller does it, before xdist starts workers (they inherit the namespace), and
-    only when scenarios are among the arguments: the kernel refuses a new user namespace to a
-    process with threads, so it has to happen this early.
-    """
-    if os.geteuid() == 0 or getattr(config, "workerinput", None) is not None:
+def _prepare_environment(config: pytest.Config) -> None:
+    """On the controller of a scenario run: rootless mode if needed, then the doctor's checks,
+    probed once and shared with the workers (the runner skips scenarios by them)."""
+    if getattr(config, "workerinput", None) is not None:
         return
     if not any(_is_scenario_arg(arg) for arg in config.args):
         return
-    from harness import rootless
+    from harness import doctor, rootless
 
-    rootless.ensure()
+    if os.geteuid() != 0:
+        rootless.ensure()
+    doctor.share_checks()
 
 
 def _is_scenario_arg(arg: str) -> bool:

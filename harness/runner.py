@@ -304,8 +304,19 @@ def _prepare_folder(folder: Path) -> None:
     folder.mkdir(parents=True)
 
 
+#: What every scenario needs: a lab of namespaces joined by veth pairs.
+LAB_FEATURES: tuple[str, ...] = ("netns", "veth")
+
+
 def _missing(scenario: Scenario, adapter: RouterAdapter, faults: list[PlannedFault]) -> list[str]:
-    reasons = list(adapter.requires(scenario.router))
+    """Skip reasons: the doctor's checks for what this scenario needs, then each part's own."""
+    from harness import doctor
+
+    features = {*LAB_FEATURES, *adapter.features(scenario.router)}
+    for planned in faults:
+        features.update(planned.fault.features())
+    reasons = [reason] if (reason := doctor.missing(features)) else []
+    reasons += adapter.requires(scenario.router)
     for planned in faults:
         reasons += planned.fault.requires()
     return reasons

@@ -139,6 +139,14 @@ class Fault:
         """Features this host lacks for the fault; empty when it can run (skip reasons)."""
         return []
 
+    def features(self) -> tuple[str, ...]:
+        """The doctor's features this fault needs (harness.doctor.Feature names).
+
+        The runner asks the doctor once per run, so a scenario whose fault needs something this
+        host lacks is skipped with the doctor's own words instead of failing obscurely.
+        """
+        return ()
+
     def describe(self) -> str:
         """One line for reports: the kind, its parameters and the steps it breaks."""
         args = ", ".join(f"{k}={v}" for k, v in self.parameters().items() if v is not None)

@@ -24,6 +24,9 @@ class MrtHeld(Fault):
     steps: ClassVar[tuple[Step, ...]] = (Step.REQUEST_MULTICAST,)
     summary: ClassVar[str] = "another multicast router already did MRT_INIT in the namespace"
 
+    def features(self) -> tuple[str, ...]:
+        return ("mrt",)
+
     def __init__(self) -> None:
         self._holder: Any = None
 
@@ -50,6 +53,9 @@ class StaleVif(Fault):
         "vifi": {"type": "integer", "minimum": 0, "maximum": 31, "description": "VIF index"},
         "interface": IFACE,
     }
+
+    def features(self) -> tuple[str, ...]:
+        return ("mrt",)
 
     def __init__(self, vifi: int = 0, interface: str | None = None) -> None:
         self.vifi, self.interface = vifi, interface

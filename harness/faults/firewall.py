@@ -128,6 +128,9 @@ class NftDropIgmp(Fault):
     def requires(self) -> list[str]:
         return nftables_missing()
 
+    def features(self) -> tuple[str, ...]:
+        return ("nftables",)
+
     def apply(self, ctx: FaultContext) -> None:
         ctx.node.call(add_rule, self.action, self.interface)
         self._added = True

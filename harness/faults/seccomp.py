@@ -98,6 +98,9 @@ class SyscallErrorFault(Fault):
         self.matches = [build_match(syscall, self.args)]
         self._notify_options(**notify)
 
+    def features(self) -> tuple[str, ...]:
+        return ("seccomp", "seccomp-notify") if self.supervised else ("seccomp",)
+
     def _notify_options(
         self,
         nth: Any = None,

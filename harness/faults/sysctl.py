@@ -67,6 +67,9 @@ class SysctlFault(Fault):
         "value": {"type": ["integer", "string"], "description": "the value to set"},
     }
 
+    def features(self) -> tuple[str, ...]:
+        return ("sysctl",)
+
     def __init__(self, key: str, value: Any) -> None:
         self.key = check_namespaced(key)
         self.value = value

@@ -79,6 +79,10 @@ class RouterAdapter(ABC):
         """What this host lacks to run the router (e.g. its binary); skip reasons, empty if none."""
         return []
 
+    def features(self, spec: RouterSpec) -> tuple[str, ...]:
+        """The doctor's features an IGMP router needs (harness.doctor.Feature names)."""
+        return ("raw-socket", "mrt")
+
     @abstractmethod
     def command(self, spec: RouterSpec, workdir: Path) -> list[str]:
         """The router's argv; config files it needs are rendered into ``workdir``."""

@@ -134,3 +134,17 @@ def test_healthy_router_queries_and_learns_a_join(tmp_path: Path) -> None:
     assert {"event", "packet", "state", "router", "absent"} <= kinds
     pcap = (tmp_path / "artifacts" / "healthy-queries" / "h2-e0.pcap").read_bytes()
     assert pcap[:4] == bytes.fromhex("d4c3b2a1") and len(pcap) > 24 + 16
+
+
+def test_a_feature_the_doctor_finds_missing_skips_the_scenario_with_its_words(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from harness import doctor
+
+    seen = {check.name: check for check in doctor.run_checks()}
+    seen["mrt"] = doctor.Check("mrt", doctor.Status.MISSING, "MRT_INIT refused: ENOPROTOOPT")
+    monkeypatch.setattr(doctor, "checks", lambda: tuple(seen.values()))
+    verdict = _run("mrt", MRT_HELD, tmp_path)
+    assert verdict.skipped, verdict.explain()
+    assert "mrt missing: MRT_INIT refused: ENOPROTOOPT" in (verdict.skipped_reason or "")
+    assert not list((tmp_path / "artifacts").rglob("events.jsonl")), "the router must not start"
