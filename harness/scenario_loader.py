@@ -53,7 +53,6 @@ _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0}
 _DURATION = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(ms|s|m)\s*$")
 MAX_IFNAME = 15
 DEFAULT_QUERY_INTERVAL = 125.0  # RFC 3376 defaults, as igmpd uses them
-DEFAULT_QUERY_RESPONSE_INTERVAL = 10.0
 _SCHEDULING_KEYS = frozenset({"kind", "node", "when", "clear", "comment"})
 # Only these sysctl trees are per network namespace; anything else would change the host.
 NAMESPACED_SYSCTLS = ("net.ipv4.", "net.ipv6.", "net.core.", "net.netfilter.", "net.unix.")
@@ -279,15 +278,15 @@ class _Builder:
 
     def query_timers(self, path: PathKey, timers: Mapping[str, float]) -> None:
         """RFC 3376 8.3: the query response interval must be less than the query interval."""
+        if "query_response_interval" not in timers:
+            return  # the router picks a response interval that fits (igmpd: min(10 s, QI / 2))
         interval = timers.get("query_interval", DEFAULT_QUERY_INTERVAL)
-        response = timers.get("query_response_interval", DEFAULT_QUERY_RESPONSE_INTERVAL)
+        response = timers["query_response_interval"]
         if response >= interval:
-            given = "query_response_interval" in timers
-            where = path + (("query_response_interval",) if given else ("query_interval",))
             self.problem(
-                where,
-                f"router: query_response_interval {response:g}s{'' if given else ' (the default)'} "
-                f"must be less than query_interval {interval:g}s (set query_response_interval:)",
+                path + ("query_response_interval",),
+                f"router: query_response_interval {response:g}s must be less than "
+                f"query_interval {interval:g}s",
             )
 
     def router_interface(self, path: PathKey, node: str, item: Any) -> InterfaceSpec:

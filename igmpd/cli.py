@@ -21,6 +21,7 @@ from igmpd.config import (
     InterfaceConfig,
     Limits,
     Timers,
+    default_response_interval,
     validate,
 )
 
@@ -172,9 +173,10 @@ def config_from(args: argparse.Namespace) -> Config:
     for name in statics:
         if name not in configured:
             raise ConfigError(f"static group on interface {name}, which is not configured")
-    timers = Timers(
-        **{k: _as_number(k, merged[k], t) for k, t in TIMER_OPTIONS.items() if k in merged}
-    )
+    values = {k: _as_number(k, merged[k], t) for k, t in TIMER_OPTIONS.items() if k in merged}
+    if "query_interval" in values and "query_response_interval" not in values:
+        values["query_response_interval"] = default_response_interval(values["query_interval"])
+    timers = Timers(**values)
     limits = Limits(
         **{k: _as_number(k, merged[k], t) for k, t in LIMIT_OPTIONS.items() if k in merged}
     )

@@ -22,6 +22,15 @@ class ConfigError(ValueError):
         self.event = event  # (event id, insertion strings, interface name)
 
 
+def default_response_interval(query_interval: float) -> float:
+    """The query response interval when only the query interval is given.
+
+    RFC 2236's default is 10 s, but it must stay below the query interval (RFC 3376 8.3): a
+    test's `--query-interval 0.5` alone gets half the interval instead of a refusal.
+    """
+    return min(10.0, query_interval / 2)
+
+
 @dataclass(frozen=True)
 class Timers:
     """RFC 2236 / RFC 3376 timer values in seconds (fractions allowed, for tests)."""

@@ -235,3 +235,13 @@ def test_streamed_state_is_the_same_json_as_the_plain_one(tmp_path: Path) -> Non
         StateFile(str(path)).write(state)
         written = json.loads(path.read_text())
         assert written == {"pid": 1, "interfaces": {"e0": {"groups": dict(items)}}}
+
+
+def test_a_query_interval_alone_gets_a_response_interval_that_fits() -> None:
+    short = _config("--interface", "e0", "--query-interval", "0.5")
+    assert short.timers.query_response_interval == 0.25
+    assert _config("--interface", "e0").timers.query_response_interval == 10.0
+    assert (
+        _config("--interface", "e0", "--query-interval", "60").timers.query_response_interval
+        == 10.0
+    )

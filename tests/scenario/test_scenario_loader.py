@@ -233,3 +233,40 @@ def test_the_documented_sample_is_a_valid_scenario(tmp_path: Path) -> None:
     sample = doc.read_text().split("```yaml\n", 1)[1].split("```", 1)[0]
     scenario = load(write(tmp_path, sample))
     assert scenario.faults and scenario.expect.events
+
+
+ISSUE_SAMPLE = """\
+name: a second multicast router holds the MRT socket
+topology:
+  nodes: [r1, h1, h2]
+  links:
+    - {a: "r1:e0 10.0.1.1/24", b: "h1:e0 10.0.1.2/24"}
+    - {a: "r1:e1 10.0.2.1/24", b: "h2:e0 10.0.2.2/24"}
+router: {node: r1, interfaces: [e0, e1], version: 3, query_interval: 0.5}
+faults:
+  - {kind: mrt-held, node: r1}
+expect:
+  events:
+    - {id: 41028, errno: EADDRINUSE, within: 2s}
+    - {id: 41055}
+"""
+
+
+def test_the_sample_from_the_scenario_issue_is_valid_as_written(tmp_path: Path) -> None:
+    path = tmp_path / "sample.yaml"
+    path.write_text(ISSUE_SAMPLE)
+    scenario = load(path)
+    assert scenario.router.timers["query_interval"] == 0.5
+    assert "query_response_interval" not in scenario.router.timers
+    assert [e.event.id for e in scenario.expect.events] == [41028, 41055]
+
+
+def test_a_response_interval_given_must_stay_below_the_query_interval(tmp_path: Path) -> None:
+    path = tmp_path / "timers.yaml"
+    path.write_text(
+        ISSUE_SAMPLE.replace(
+            "query_interval: 0.5}", "query_interval: 0.5, query_response_interval: 1}"
+        )
+    )
+    with pytest.raises(ScenarioError, match="query_response_interval 1s must be less than"):
+        load(path)
