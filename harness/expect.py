@@ -2,9 +2,14 @@
 
 Every check waits on the run's shared Condition (events, packets and process exits all notify
 it) with a deadline measured from a ``Mark``, the moment the fault was applied (or the router
-started, or the faults were cleared, for recovery). Deadlines are stretched by ``slow``. A check
-that can be decided early is (an expected event arrives, a forbidden one appears); only absence
-windows and "none" packet windows run to their end.
+started, or the faults were cleared, for recovery). An expectation with ``from: ID`` is measured
+from the moment that traffic item was done instead: ``Starts`` asks the runner for that mark
+(``TrafficStart``), so the same checks judge it. Deadlines (``within``) are stretched by
+``slow``; "must not happen" windows are not (they measure the router's timers). Only
+what was seen by its deadline counts, so a check judged after its window closed (the checks run
+one after another) still judges that window. A check that can be decided early is (an expected
+event arrives, a forbidden one appears); only absence windows and "none" packet windows run to
+their end.
 
 Exact counts and absences without a window are judged over the whole phase: the first part of
 an exact count is awaited like ``at_least``, and ``finish()`` checks at the phase's end that no
@@ -28,11 +33,16 @@ from harness.scenario import (
     RecoveryExpectation,
     RouterExpectation,
     StateExpectation,
+    from_text,
 )
 from harness.verdict import ExpectationResult
 
 Clock = Callable[[], float]
 StateReader = Callable[[float], RouterState | None]  # deadline -> the router's state now
+# A traffic item's id -> the mark when it was done (waiting for it as long as it can still come),
+# or why it never ran ("traffic 'leave' never ran (its trigger (...) never came)").
+TrafficStart = Callable[[str], Mark | str]
+Startable = EventExpectation | AbsenceExpectation | PacketExpectation
 _SHOWN = 4  # observations listed in an "observed" line
 
 
@@ -67,10 +77,57 @@ class Observed:
         return self.stream.clock
 
     def deadline(self, mark: Mark, seconds: float) -> float:
+        """The end of a "within" wait: stretched by ``slow`` for slow runners."""
         return mark.time + seconds * self.slow
+
+    def window_end(self, mark: Mark, seconds: float) -> float:
+        """The end of a "must not happen" window: never stretched.
+
+        A window measures the router's own timers (its next query, a timer that must not fire),
+        which ``--slow`` does not change; stretching it would make a check stricter on a slow
+        runner, not looser.
+        """
+        return mark.time + seconds
 
     def ms(self, at: float, mark: Mark) -> str:
         return f"+{(at - mark.time) * 1000:.0f} ms"
+
+
+@dataclass
+class Starts:
+    """Where each expectation of a phase is measured from: the phase's mark, or, for one with
+    ``from: ID``, the moment that traffic item was done (resolved once per id, on first use)."""
+
+    mark: Mark
+    traffic_start: TrafficStart | None = None
+    _resolved: dict[str, Mark | str] = field(default_factory=dict)
+
+    def of(self, exp: Any) -> Mark | str:
+        """The expectation's mark, or why it has none (its traffic item never ran)."""
+        name = getattr(exp, "from_traffic", None)
+        if name is None:
+            return self.mark
+        if name not in self._resolved:
+            found = self.traffic_start(name) if self.traffic_start else None
+            self._resolved[name] = found or f"traffic {name!r} never ran"
+        return self._resolved[name]
+
+
+_KINDS = {EventExpectation: "event", AbsenceExpectation: "absent", PacketExpectation: "packet"}
+
+
+def judged(
+    check: Callable[[Any, Observed, Mark], ExpectationResult],
+    exp: Startable,
+    obs: Observed,
+    starts: Starts,
+) -> ExpectationResult:
+    """``check(exp, obs, mark)`` from the expectation's own mark; failed when it has none."""
+    start = starts.of(exp)
+    if isinstance(start, Mark):
+        return check(exp, obs, start)
+    kind = _KINDS[type(exp)]
+    return ExpectationResult(exp.describe(), False, exp.describe(), start, exp.line, kind)
 
 
 # -- events -------------------------------------------------------------------------------
@@ -89,15 +146,16 @@ def check_event(exp: EventExpectation, obs: Observed, mark: Mark) -> Expectation
     matches: list[Event] = []
 
     def enough() -> bool:
-        matches[:] = [e for e in obs.stream.snapshot(mark) if exp.event.matches(e.record())]
+        matches[:] = [
+            e
+            for e in obs.stream.snapshot(mark)
+            if e.seen <= deadline and exp.event.matches(e.record())
+        ]
         return len(matches) >= wanted
 
     done = obs.stream.wait_until(lambda: enough() or obs.router_gone(), deadline) and enough()
-    expected = " ".join(
-        part
-        for part in (exp.event.describe(), _count_text(exp), f"within {exp.within * obs.slow:g}s")
-        if part
-    )
+    within = f"within {exp.within * obs.slow:g}s{from_text(exp.from_traffic)}"
+    expected = " ".join(part for part in (exp.event.describe(), _count_text(exp), within) if part)
     if exp.count is not None and len(matches) > exp.count:
         done = False
     at = matches[wanted - 1].seen if done else max(deadline, mark.time)
@@ -168,11 +226,13 @@ def check_absence(exp: AbsenceExpectation, obs: Observed, mark: Mark) -> Expecta
     """The event must not occur: within the window (fails as soon as it does), or so far."""
     matcher = _absence_matcher(exp)
     if exp.window is not None:
-        deadline = obs.deadline(mark, exp.window)
+        deadline = obs.window_end(mark, exp.window)
         try:
             found: Event | None = obs.stream.wait_for(matcher, deadline, mark, exp.describe())
         except EventTimeout:
             found = None
+        if found is not None and found.seen > deadline:
+            found = None  # judged after the window closed: what came later is not in it
         at = deadline
     else:
         found = next((e for e in obs.stream.snapshot(mark) if matcher(e)), None)
@@ -255,7 +315,8 @@ def check_packets(exp: PacketExpectation, obs: Observed, mark: Mark) -> Expectat
         chosen = [p for p in packets if selects(exp, p)]
         return len(chosen) >= wanted or any(violations(exp, p) for p in chosen)
 
-    chosen = [p for p in capture.wait_for_packets(decided, mark.time, deadline) if selects(exp, p)]
+    packets = capture.wait_for_packets(decided, mark.time, deadline)
+    chosen = [p for p in packets if p.seen <= deadline and selects(exp, p)]
     bad = [(p, violations(exp, p)) for p in chosen if violations(exp, p)]
     if bad:
         packet, wrong = bad[0]
@@ -291,10 +352,13 @@ def recount_packets(
 def _check_no_packets(
     exp: PacketExpectation, capture: Capture, obs: Observed, mark: Mark
 ) -> ExpectationResult:
-    deadline = obs.deadline(mark, exp.window if exp.window is not None else exp.within)
+    if exp.window is not None:
+        deadline = obs.window_end(mark, exp.window)
+    else:
+        deadline = obs.deadline(mark, exp.within)
 
     def forbidden(packet: IgmpPacket) -> bool:
-        return selects(exp, packet) and not violations(exp, packet)
+        return packet.seen <= deadline and selects(exp, packet) and not violations(exp, packet)
 
     packets = capture.wait_for_packets(lambda ps: any(map(forbidden, ps)), mark.time, deadline)
     found = next((p for p in packets if forbidden(p)), None)
@@ -420,39 +484,52 @@ def check_router(exp: RouterExpectation, obs: Observed, mark: Mark) -> Expectati
 # -- phases -------------------------------------------------------------------------------
 
 
-def evaluate(expect: Expectations, obs: Observed, mark: Mark) -> list[ExpectationResult]:
-    """The fault phase: every expectation except recovery, decided as early as each allows."""
+def evaluate(
+    expect: Expectations, obs: Observed, mark: Mark, traffic_start: TrafficStart | None = None
+) -> list[ExpectationResult]:
+    """The fault phase: every expectation except recovery, decided as early as each allows.
+
+    Each is measured from ``mark``, or, with ``from: ID``, from ``traffic_start(ID)``.
+    """
+    starts = Starts(mark, traffic_start)
     results: list[tuple[Any, ExpectationResult]] = []
-    results += [(exp, check_event(exp, obs, mark)) for exp in expect.events]
+    results += [(exp, judged(check_event, exp, obs, starts)) for exp in expect.events]
     # The state is judged before waiting on packets: a group learned from a join must be seen
     # before the packets that follow (a leave's group queries) let it expire.
     if expect.state is not None:
         results.append((expect.state, check_state(expect.state, obs, mark)))
-    results += [(exp, check_packets(exp, obs, mark)) for exp in expect.packets if not exp.none]
+    results += [
+        (exp, judged(check_packets, exp, obs, starts)) for exp in expect.packets if not exp.none
+    ]
     if expect.router is not None:
         results.append((expect.router, check_router(expect.router, obs, mark)))
-    results += [(exp, check_absence(exp, obs, mark)) for exp in expect.absent if exp.window]
-    results += [(exp, check_packets(exp, obs, mark)) for exp in expect.packets if exp.none]
-    return finish(expect, obs, mark, results)
+    results += [
+        (exp, judged(check_absence, exp, obs, starts)) for exp in expect.absent if exp.window
+    ]
+    results += [
+        (exp, judged(check_packets, exp, obs, starts)) for exp in expect.packets if exp.none
+    ]
+    return finish(expect, obs, starts, results)
 
 
 def finish(
     expect: Expectations | RecoveryExpectation,
     obs: Observed,
-    mark: Mark,
+    starts: Starts,
     results: list[tuple[Any, ExpectationResult]],
 ) -> list[ExpectationResult]:
     """End of a phase: exact counts re-checked, window-less absences and order judged."""
     final: list[ExpectationResult] = []
     for exp, result in results:
-        if isinstance(exp, EventExpectation):
-            result = recount_event(exp, obs, mark, result)
-        elif isinstance(exp, PacketExpectation):
-            result = recount_packets(exp, obs, mark, result)
+        start = starts.of(exp)
+        if isinstance(exp, EventExpectation) and isinstance(start, Mark):
+            result = recount_event(exp, obs, start, result)
+        elif isinstance(exp, PacketExpectation) and isinstance(start, Mark):
+            result = recount_packets(exp, obs, start, result)
         final.append(result)
-    final += [check_absence(exp, obs, mark) for exp in expect.absent if not exp.window]
+    final += [judged(check_absence, exp, obs, starts) for exp in expect.absent if not exp.window]
     if isinstance(expect, Expectations) and expect.order:
-        final.append(check_order(expect.order, obs, mark, expect.order_line))
+        final.append(check_order(expect.order, obs, starts.mark, expect.order_line))
     return final
 
 
@@ -460,6 +537,7 @@ def evaluate_recovery(
     recovery: RecoveryExpectation, obs: Observed, mark: Mark
 ) -> list[ExpectationResult]:
     """After every fault was cleared: the recovery expectations, measured from the last clear."""
+    starts = Starts(mark)  # recovery has no from: (the loader refuses it)
     results: list[tuple[Any, ExpectationResult]] = []
     results += [(exp, check_event(exp, obs, mark)) for exp in recovery.events]
     results += [(exp, check_packets(exp, obs, mark)) for exp in recovery.packets if not exp.none]
@@ -467,7 +545,7 @@ def evaluate_recovery(
     results += [(exp, check_packets(exp, obs, mark)) for exp in recovery.packets if exp.none]
     return [
         replace(result, description="recovery: " + result.description, kind="recovery")
-        for result in finish(recovery, obs, mark, results)
+        for result in finish(recovery, obs, starts, results)
     ]
 
 

@@ -23,8 +23,8 @@ import shutil
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -613,6 +613,54 @@ def _fault_mark(live: Session) -> Mark:
     return Mark(0, live.started_at, "the router's start")
 
 
+@dataclass(frozen=True)
+class TrafficStarts:
+    """Resolves an expectation's ``from: ID`` to the mark of the moment that traffic item was
+    done (``expect.TrafficStart``), waiting for it while it can still come: until the scenario's
+    deadline, or until its trigger can no longer come (an event trigger once the router is gone).
+    """
+
+    stream: EventStream
+    actions: Sequence[tuple[TrafficSpec, Action]]
+    start: float  # the router's start (monotonic)
+    deadline: float  # the scenario's timeout from the start
+    router_gone: Callable[[], bool] = lambda: False
+
+    def __call__(self, name: str) -> Mark | str:
+        found = next(((i, a) for i, a in self.actions if i.id == name), None)
+        if found is None:  # the loader checks every from: against the traffic ids
+            raise HarnessBug(f"from: {name!r} names no traffic item of this scenario")
+        item, action = found
+        self.stream.wait_until(lambda: action.done or not self._may_come(action), self.deadline)
+        if action.mark is not None:
+            return replace(action.mark, label=f"traffic {name!r}")
+        if item.after is None:
+            return f"traffic {name!r} never ran (it was due at {item.at:g}s)"
+        return f"traffic {name!r} never ran (its trigger ({item.after.describe()}) never came)"
+
+    def _may_come(self, action: Action) -> bool:
+        """Whether ``action`` can still run: it is due, timed, or waits on something that can."""
+        if action.done or action.at is not None:
+            return True
+        if action.due_time(self.stream, self.start) is not None:
+            return True
+        if action.after is not None:
+            return self._may_come(action.after)
+        return not self.router_gone()
+
+
+def _traffic_starts(live: Session) -> TrafficStarts:
+    """The session's resolver of ``from: ID``: its traffic actions, within its timeout."""
+    assert live.stream is not None and live.started_at is not None
+    return TrafficStarts(
+        live.stream,
+        live.traffic_actions,
+        live.started_at,
+        live.started_at + live.scenario.timeout * live.options.slow,
+        live.observed().router_gone,
+    )
+
+
 def _action_failed(action: Action) -> ExpectationResult:
     return ExpectationResult(
         action.label,
@@ -646,7 +694,7 @@ def judge(live: Session) -> tuple[list[ExpectationResult], Mark]:
     expect = live.scenario.expect
     observed = live.observed()
     mark = _fault_mark(live)
-    results = evaluate(expect, observed, mark)
+    results = evaluate(expect, observed, mark, _traffic_starts(live))
     if expect.recovery is not None:
         clear_mark = _clear_mark(live)
         results += evaluate_recovery(expect.recovery, observed, clear_mark)

@@ -267,11 +267,17 @@ class TrafficSpec:
         return f"{self.node}:{self.ifname} {self.action} {what} {when}"
 
 
+def from_text(traffic: str | None) -> str:
+    """ " after traffic 'leave'" for an expectation measured from a traffic item, else ""."""
+    return f" after traffic {traffic!r}" if traffic else ""
+
+
 @dataclass(frozen=True)
 class EventExpectation:
     """An event that must occur within ``within`` seconds of the mark (fault applied, or start).
 
-    Counting: ``count`` exact, or ``at_least`` (1 when neither is given).
+    Counting: ``count`` exact, or ``at_least`` (1 when neither is given). ``from_traffic`` (the
+    file's ``from:``) names a traffic item: the deadline then runs from when it was done.
     """
 
     event: EventMatcher
@@ -279,6 +285,7 @@ class EventExpectation:
     at_least: int = 1
     within: float = DEFAULT_WITHIN
     line: int | None = None
+    from_traffic: str | None = None
 
     @property
     def id(self) -> int:
@@ -286,7 +293,8 @@ class EventExpectation:
 
     def describe(self) -> str:
         times = f"exactly {self.count}x" if self.count is not None else f"at least {self.at_least}x"
-        return f"event {self.event.describe()} {times} within {self.within:g}s"
+        within = f"within {self.within:g}s{from_text(self.from_traffic)}"
+        return f"event {self.event.describe()} {times} {within}"
 
 
 @dataclass(frozen=True)
@@ -294,6 +302,7 @@ class AbsenceExpectation:
     """An event (or any error event) that must not occur, optionally on one interface.
 
     ``window`` is how long to watch after the mark; None means until the scenario ends.
+    ``from_traffic`` (``from:``) names a traffic item whose completion starts the watch.
     """
 
     event: EventMatcher | None = None  # None with any_error
@@ -301,6 +310,7 @@ class AbsenceExpectation:
     interface: str | None = None
     window: float | None = None
     line: int | None = None
+    from_traffic: str | None = None
 
     def matches(self, record: Mapping[str, Any]) -> bool:
         if self.interface is not None and record.get("interface") != self.interface:
@@ -315,7 +325,7 @@ class AbsenceExpectation:
         else:
             what = f"event {self.event.describe()}"
         window = f" for {self.window:g}s" if self.window is not None else ""
-        return f"no {what}{window}"
+        return f"no {what}{window}{from_text(self.from_traffic)}"
 
 
 @dataclass(frozen=True)
@@ -324,7 +334,8 @@ class PacketExpectation:
 
     ``none`` turns it into an absence over ``window`` seconds. ``query`` selects general or
     group-specific queries; ``version``, ``ttl`` and ``router_alert`` must hold for each
-    matching packet.
+    matching packet. ``from_traffic`` (``from:``) names a traffic item whose completion starts
+    the deadline or window (a leave's group-specific queries, measured from the leave).
     """
 
     node: str
@@ -340,6 +351,7 @@ class PacketExpectation:
     within: float = DEFAULT_WITHIN
     window: float | None = None
     line: int | None = None
+    from_traffic: str | None = None
 
     @property
     def on(self) -> str:
@@ -352,10 +364,11 @@ class PacketExpectation:
             props.append("router alert" if self.router_alert else "no router alert")
         detail = " ".join(p for p in props if p)
         detail = f" ({detail})" if detail else ""
+        since = from_text(self.from_traffic)
         if self.none:
-            return f"no {kind} on {self.on} for {self.window or self.within:g}s"
+            return f"no {kind} on {self.on} for {self.window or self.within:g}s{since}"
         times = f"exactly {self.count}" if self.count is not None else f"at least {self.at_least}"
-        return f"{times} {kind}{detail} on {self.on} within {self.within:g}s"
+        return f"{times} {kind}{detail} on {self.on} within {self.within:g}s{since}"
 
 
 @dataclass(frozen=True)

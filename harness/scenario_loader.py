@@ -128,6 +128,7 @@ class _Builder:
         self.timeout = DEFAULT_TIMEOUT
         self.topology = TopologySpec(data={}, interfaces={})
         self.router = RouterSpec()
+        self.traffic_ids: list[str] = []  # every traffic item's id, for expectations' from:
 
     # -- reporting --------------------------------------------------------------------------
 
@@ -157,6 +158,7 @@ class _Builder:
         self.router = self.router_spec(data["router"])
         faults = tuple(self.fault(i, item) for i, item in enumerate(data.get("faults") or ()))
         traffic = self.traffic_items(data.get("traffic") or ())
+        self.traffic_ids = [item.id for item in traffic if item.id]
         expect = self.expectations(data["expect"], faults)
         self.dry_check_faults(faults)
         return Scenario(
@@ -408,6 +410,7 @@ class _Builder:
             at_least=item.get("at_least", 1),
             within=within,
             line=self.line(path),
+            from_traffic=self.start_ref(path, item),
         )
 
     def absence(self, path: PathKey, item: Mapping[str, Any]) -> AbsenceExpectation | None:
@@ -432,7 +435,8 @@ class _Builder:
         matcher = self.matcher(path, item) if names_event else None
         if any_error and interface is not None:
             self.interface(path + ("interface",), self.router.node, interface)
-        return AbsenceExpectation(matcher, any_error, interface, window, self.line(path))
+        start = self.start_ref(path, item)
+        return AbsenceExpectation(matcher, any_error, interface, window, self.line(path), start)
 
     # -- packets -------------------------------------------------------------------------------
 
@@ -489,7 +493,25 @@ class _Builder:
             within=within,
             window=window,
             line=self.line(path),
+            from_traffic=self.start_ref(path, item),
         )
+
+    def start_ref(self, path: PathKey, item: Mapping[str, Any]) -> str | None:
+        """``from:`` of an expectation: the id of the traffic item its deadline or window
+        starts at (any item of the file). Recovery is measured from the last clear only."""
+        if "from" not in item:
+            return None
+        name = str(item["from"])
+        if path[:2] == ("expect", "recovery"):
+            self.problem(
+                path + ("from",),
+                f"{_dotted(path)}.from: recovery expectations are measured from the last "
+                "fault's clear, not from a traffic item (move it out of recovery:)",
+                key=True,
+            )
+            return None
+        self.traffic_id(path + ("from",), name, self.traffic_ids, label="traffic ids")
+        return name
 
     def multicast(self, path: PathKey, text: Any) -> None:
         with self.checking(path):
@@ -721,19 +743,32 @@ class _Builder:
 
     def earlier_id(self, path: PathKey, name: str, ids: list[str]) -> str:
         """The id of an earlier traffic item (a later one could wait on this one: a cycle)."""
-        if name not in ids:
-            later = {item.get("id") for item in (self.data.get("traffic") or ())[path[1] :]}
-            why = (
-                "is not an earlier item's id (an item waits only for one before it)"
-                if name in later
-                else "is no traffic item's id"
-            )
-            self.problem(
-                path + ("after", "traffic"),
-                f"{_dotted(path)}.after.traffic: {name!r} {why}{_guess(name, ids)} "
-                f"(earlier ids: {', '.join(ids) or 'none'})",
-            )
+        later = {item.get("id") for item in (self.data.get("traffic") or ())[path[1] :]}
+        why = (
+            "is not an earlier item's id (an item waits only for one before it)"
+            if name in later
+            else "is no traffic item's id"
+        )
+        self.traffic_id(path + ("after", "traffic"), name, ids, why=why, label="earlier ids")
         return name
+
+    def traffic_id(
+        self,
+        path: PathKey,
+        name: str,
+        ids: Sequence[str],
+        *,
+        why: str = "is no traffic item's id",
+        label: str,
+    ) -> bool:
+        """Whether ``name`` is one of ``ids``; else a problem at ``path`` with a did-you-mean."""
+        if name in ids:
+            return True
+        self.problem(
+            path,
+            f"{_dotted(path)}: {name!r} {why}{_guess(name, ids)} ({label}: {', '.join(ids) or 'none'})",
+        )
+        return False
 
 
 class _TopologyReader:

@@ -115,6 +115,11 @@ def _defs() -> dict[str, Any]:
         "level": {"enum": levels},
         "strings": {"type": "array", "items": {"type": ["string", "number"]}},
     }
+    start = {
+        "$ref": "#/$defs/name",
+        "description": "a traffic item's id: the deadline or window starts when it was done "
+        "(fault phase only; recovery runs from the last clear)",
+    }
     return {
         "duration": duration,
         "name": {"type": "string", "pattern": NAME_PATTERN, "maxLength": 32},
@@ -141,6 +146,7 @@ def _defs() -> dict[str, Any]:
                 "count": {"type": "integer", "minimum": 1, "description": "exactly this many"},
                 "at_least": {"type": "integer", "minimum": 1},
                 "within": {"$ref": "#/$defs/duration"},
+                "from": start,
                 "comment": {"type": "string"},
             },
         },
@@ -151,6 +157,7 @@ def _defs() -> dict[str, Any]:
                 **event_fields,
                 "any_error": {"type": "boolean"},
                 "window": {"$ref": "#/$defs/duration"},
+                "from": start,
                 "comment": {"type": "string"},
             },
         },
@@ -174,6 +181,7 @@ def _defs() -> dict[str, Any]:
                 "none": {"type": "boolean"},
                 "within": {"$ref": "#/$defs/duration"},
                 "window": {"$ref": "#/$defs/duration"},
+                "from": start,
                 "comment": {"type": "string"},
             },
         },
