@@ -108,6 +108,15 @@ def test_absence_holds_when_only_other_interfaces_fail(stream: EventStream, even
     assert result.passed
 
 
+def test_slow_does_not_stretch_a_must_not_happen_window(stream: EventStream, event_log) -> None:
+    mark = stream.mark()
+    exp = AbsenceExpectation(any_error=True, interface="e1", window=0.1)
+    begun = time.monotonic()
+    result = check_absence(exp, Observed(stream, slow=20), mark)
+    assert result.passed
+    assert time.monotonic() - begun < 1.0, "the 0.1 s window was stretched by slow"
+
+
 def test_order_reports_the_order_seen(stream: EventStream, event_log) -> None:
     mark = stream.mark()
     event_log.write(id=41055, interface="e0")
