@@ -84,6 +84,13 @@ class Igmpd:
         except (OSError, ValueError):
             return {}
 
+    def interface(self, name: str) -> dict[str, Any]:
+        """The interface's entry in the state file; empty until igmpd first wrote it."""
+        return self.state().get("interfaces", {}).get(name, {})
+
+    def counter(self, interface: str, name: str) -> int:
+        return int(self.interface(interface).get("counters", {}).get(name, 0))
+
     def groups(self, interface: str) -> dict[str, Any]:
         return self.state().get("interfaces", {}).get(interface, {}).get("groups", {})
 

@@ -100,13 +100,13 @@ def test_deleted_interface_fails_alone_and_the_other_keeps_running(make_lab, sta
     assert record["errno_name"] == "ENODEV" and record["strings"] == ["10.0.1.1"]
     state = wait_for(
         "e0 inactive",
-        lambda: router.state()["interfaces"]["e0"]["status"] == "inactive" and router.state(),
+        lambda: router.interface("e0").get("status") == "inactive" and router.state(),
     )
     assert state["interfaces"]["e1"]["status"] == "active"
     sent = state["interfaces"]["e1"]["counters"]["queries_sent"]
     wait_for(
         "e1 still querying",
-        lambda: router.state()["interfaces"]["e1"]["counters"]["queries_sent"] > sent,
+        lambda: router.counter("e1", "queries_sent") > sent,
         2.0,
     )
     assert router.proc.poll() is None and not router.find(id=41055, interface="e1")
@@ -121,7 +121,7 @@ def test_link_down_is_logged_at_once_not_at_the_next_query(make_lab, start_igmpd
     )  # fmt: skip
     wait_for(
         "the startup query on e0",
-        lambda: router.state()["interfaces"]["e0"]["counters"]["queries_sent"] >= 1,
+        lambda: router.counter("e0", "queries_sent") >= 1,
     )
     node.set_link("e0", up=False)
     record = router.wait_event(id=41019, interface="e0", timeout=3.0)  # next query: in 30 s
@@ -139,7 +139,7 @@ def test_runtime_send_failure_is_a_warning_and_the_router_goes_on(make_lab, star
     assert record["errno_name"] == "EPERM" and record["winsock"] == 10013
     wait_for(
         "more send errors counted",
-        lambda: router.state()["interfaces"]["e0"]["counters"]["send_errors"] >= 3,
+        lambda: router.counter("e0", "send_errors") >= 3,
         3.0,
     )
     assert len(router.find(id=41019)) <= 10 + 3  # burst, then about one a second
