@@ -10,6 +10,7 @@ and still passes.
 
 from __future__ import annotations
 
+import os
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -104,8 +105,12 @@ def test_sigkill_mid_run_is_swept_and_a_concurrent_run_untouched(
     left = leftovers(victim, ALLOWED)
     # SIGKILL: no teardown ran, so the lab is still there (whoever sweeps first removes it:
     # another test's sweep may run at the same time under pytest-xdist).
-    assert any(item.startswith("namespace ") for item in left), left
-    assert any(item.startswith("process ") for item in left), left
+    evidence = (
+        f"{left}\nrun ids {sorted(victim.run_ids)}, namespaces seen {sorted(victim.namespaces)}"
+        f"\n/run/netns now: {sorted(os.listdir(NETNS_DIR))}\nvictim log:\n{victim.log}"
+    )
+    assert any(item.startswith("namespace ") for item in left), evidence
+    assert any(item.startswith("process ") for item in left), evidence
     swept = sweep()
     assert swept.returncode == 0, swept.stdout + swept.stderr
     assert leftovers(victim, ALLOWED) == []
