@@ -7,9 +7,16 @@ pytest-xdist workers can run them side by side.
 
 from __future__ import annotations
 
+import fcntl
 import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+
+#: One lock file for every test process of this machine (pytest-xdist workers included).
+SWEEP_LOCK = Path(tempfile.gettempdir()) / "faultlab-tests-sweep.lock"
 
 
 def _netns_unavailable() -> str | None:
@@ -25,3 +32,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if item.get_closest_marker("netns") is not None:
             item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture
+def exclusive_sweep() -> Iterator[None]:
+    """Hold the machine-wide lock of the tests that sweep or SIGKILL a lab's owner.
+
+    A sweep removes every dead run's leftovers, so one such test's sweep could remove another
+    test's SIGKILLed lab before that test looked at it. pytest-xdist's ``xdist_group`` does not
+    keep them on one worker here (pytest 9, xdist 3.8), so they take turns on a file lock.
+    """
+    with open(SWEEP_LOCK, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)

@@ -17,10 +17,10 @@ from netns import Lab, Topology, registry, sweep
 from netns.nsenter import NETNS_DIR
 from netns.registry import process_start_time
 
-#: Every test that calls sweep() (or SIGKILLs a lab owner) shares one xdist group, so that under
-#: `--dist loadgroup` one test's sweep never removes another test's SIGKILLed lab before that
-#: test looked at it (tests/reliability/test_reliability_leftovers.py is in the same group).
-pytestmark = [pytest.mark.netns, pytest.mark.xdist_group("faultlab-sweep")]
+#: Every test that calls sweep() (or SIGKILLs a lab owner) takes the machine-wide sweep lock, so
+#: one test's sweep never removes another test's SIGKILLed lab before that test looked at it
+#: (tests/reliability/test_reliability_leftovers.py takes it too).
+pytestmark = [pytest.mark.netns, pytest.mark.usefixtures("exclusive_sweep")]
 
 DEADLINE = 10.0  # a child Python imports pyroute2 and builds a lab: well under a second here
 OWNER = """

@@ -24,9 +24,9 @@ from reliability_helpers import (
     sweep,
 )
 
-#: Same xdist group as tests/netns/test_netns_sweep.py: under `--dist loadgroup` (tox) no other
-#: test's sweep removes a SIGKILLed lab between the kill and the look at what it left.
-pytestmark = [pytest.mark.netns, pytest.mark.xdist_group("faultlab-sweep")]
+#: The machine-wide sweep lock, as in tests/netns/test_netns_sweep.py: no other test's sweep
+#: removes a SIGKILLed lab between the kill and the look at what it left.
+pytestmark = [pytest.mark.netns, pytest.mark.usefixtures("exclusive_sweep")]
 
 EXIT_PASSED, EXIT_FAILED = 0, 1
 
