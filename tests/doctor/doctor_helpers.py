@@ -16,33 +16,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from scenario_samples import MRT_HELD
 
 NOBODY = 65534
 REPO = Path(__file__).resolve().parents[2]
 
 #: A small complete scenario (3 nodes, one fault, two expected events): about 0.5 s to run.
-SCENARIO = """\
-name: rootless mrt held
-description: Another process did MRT_INIT first; igmpd cannot request multicasting anywhere.
-topology:
-  nodes: [r1, h1, h2]
-  links:
-    - {a: "r1:e0 10.0.1.1/24", b: "h1:e0 10.0.1.2/24"}
-    - {a: "r1:e1 10.0.2.1/24", b: "h2:e0 10.0.2.2/24"}
-router:
-  node: r1
-  interfaces: [e0, e1]
-  version: 3
-  query_interval: 0.5
-  query_response_interval: 0.2
-faults:
-  - kind: mrt-held
-expect:
-  events:
-    - {id: 41028, errno: EADDRINUSE, interface: e0, within: 2s}
-    - {id: 41055, interface: e0, within: 2s}
-  order: [41028, 41055]
-"""
+SCENARIO = MRT_HELD
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to switch to uid 65534")
 needs_tools = pytest.mark.skipif(

@@ -7,18 +7,18 @@ import os
 from pathlib import Path
 
 import pytest
+from scenario_samples import MRT_HELD, TWO_LINKS
 
 from harness.runner import RunOptions, run
 from harness.scenario import load
 
 # Written to tmp_path by each test: YAML files under tests/ would be collected as scenarios.
-HEALTHY_QUERIES = """\
+HEALTHY_QUERIES = (
+    """\
 name: a healthy router queries both links and learns a join
-topology:
-  nodes: [r1, h1, h2]
-  links:
-    - {a: "r1:e0 10.0.1.1/24", b: "h1:e0 10.0.1.2/24"}
-    - {a: "r1:e1 10.0.2.1/24", b: "h2:e0 10.0.2.2/24"}
+"""
+    + TWO_LINKS
+    + """\
 router:
   node: r1
   interfaces: [e0, e1]
@@ -41,15 +41,15 @@ expect:
     - {any_error: true}
   router: {running: true}
 """
+)
 
-MRT_HELD_WRONG_ERRNO = """\
+MRT_HELD_WRONG_ERRNO = (
+    """\
 name: deliberately wrong errno (must fail)
 description: The same fault as mrt-held, but the expectation names ENOBUFS; the verdict must fail.
-topology:
-  nodes: [r1, h1, h2]
-  links:
-    - {a: "r1:e0 10.0.1.1/24", b: "h1:e0 10.0.1.2/24"}
-    - {a: "r1:e1 10.0.2.1/24", b: "h2:e0 10.0.2.2/24"}
+"""
+    + TWO_LINKS
+    + """\
 router:
   node: r1
   interfaces: [e0, e1]
@@ -61,30 +61,8 @@ expect:
   events:
     - {id: 41028, errno: ENOBUFS, interface: e0, within: 1s}
 """
+)
 
-MRT_HELD = """\
-name: a second multicast router holds the MRT socket
-description: Another process did MRT_INIT first; igmpd cannot request multicasting anywhere.
-tags: [bind-conflicts]
-topology:
-  nodes: [r1, h1, h2]
-  links:
-    - {a: "r1:e0 10.0.1.1/24", b: "h1:e0 10.0.1.2/24"}
-    - {a: "r1:e1 10.0.2.1/24", b: "h2:e0 10.0.2.2/24"}
-router:
-  node: r1
-  interfaces: [e0, e1]
-  version: 3
-  query_interval: 0.5
-  query_response_interval: 0.2
-faults:
-  - kind: mrt-held
-expect:
-  events:
-    - {id: 41028, errno: EADDRINUSE, interface: e0, within: 2s}
-    - {id: 41055, interface: e0, within: 2s}
-  order: [41028, 41055]
-"""
 
 pytestmark = [
     pytest.mark.netns,

@@ -11,17 +11,15 @@ import os
 from pathlib import Path
 
 import pytest
+from scenario_samples import TWO_LINKS
 
 from harness.runner import RunOptions, run
 from harness.scenario import load
 from harness.verdict import TimelineEntry
 
-TOPOLOGY = """\
-topology:
-  nodes: [r1, h1, h2]
-  links:
-    - {a: "r1:e0 10.0.1.1/24", b: "h1:e0 10.0.1.2/24"}
-    - {a: "r1:e1 10.0.2.1/24", b: "h2:e0 10.0.2.2/24"}
+TOPOLOGY = (
+    TWO_LINKS
+    + """\
 router:
   node: r1
   interfaces: [e0, e1]
@@ -33,6 +31,7 @@ router:
   last_member_query_interval: 0.05
   last_member_query_count: 2
 """
+)
 
 EVENT_DRIVEN = f"""\
 name: join 0.2 s after e1 is activated, leave 0.15 s after the join

@@ -10,23 +10,24 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from scenario_samples import TWO_LINKS
 
 from harness.errors import ScenarioError
 from harness.scenario import load
 
-HEAD = """\
+HEAD = (
+    """\
 name: expectations from traffic
-topology:
-  nodes: [r1, h1, h2]
-  links:
-    - {a: "r1:e0 10.0.1.1/24", b: "h1:e0 10.0.1.2/24"}
-    - {a: "r1:e1 10.0.2.1/24", b: "h2:e0 10.0.2.2/24"}
+"""
+    + TWO_LINKS
+    + """\
 router:
   node: r1
   interfaces: [e0, e1]
   query_interval: 1s
   query_response_interval: 0.5s
 """
+)
 
 TRAFFIC = """\
 traffic:

@@ -5,21 +5,21 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from scenario_samples import TWO_LINKS
 
 from harness.errors import ScenarioError
 from harness.scenario import DEFAULT_WITHIN, load, load_many, scenario_files
 from harness.scenario_loader import parse_duration
 
-GOOD = """\
+GOOD = (
+    """\
 name: mrt held
 description: >
   Another process holds MRT_INIT.
 tags: [bind-conflicts]
-topology:
-  nodes: [r1, h1, h2]
-  links:
-    - {a: "r1:e0 10.0.1.1/24", b: "h1:e0 10.0.1.2/24"}
-    - {a: "r1:e1 10.0.2.1/24", b: "h2:e0 10.0.2.2/24"}
+"""
+    + TWO_LINKS
+    + """\
 router:
   node: r1
   interfaces: [e0, {name: e1, mode: internal}]
@@ -54,6 +54,7 @@ expect:
   recovery:
     events: [{id: 41052, interface: e0, within: 3s}]
 """
+)
 
 
 def line_of(text: str, fragment: str) -> int:
