@@ -24,6 +24,7 @@ import ipaddress
 import os
 import re
 import shutil
+import subprocess
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -277,3 +278,18 @@ def interface_states(
         name: InterfaceState(name, name in active_set, tuple(sorted(groups.get(name, ()))))
         for name in names
     }
+
+
+def status_output(argv: Sequence[str], timeout: float) -> str | None:
+    """A router's status command's output; None when it fails or does not answer in time.
+
+    Status commands are asked while the router may be broken on purpose: a silent or failing
+    one means "no state to read", never an error of the harness.
+    """
+    try:
+        done = subprocess.run(
+            list(argv), capture_output=True, text=True, timeout=timeout, check=False
+        )
+    except subprocess.TimeoutExpired:
+        return None
+    return done.stdout if done.returncode == 0 else None

@@ -24,12 +24,17 @@ import pwd
 import re
 import shlex
 import signal
-import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from harness.routers.base import RouterState
-from harness.routers.external import ExternalAdapter, RouterPattern, find_program, interface_states
+from harness.routers.external import (
+    ExternalAdapter,
+    RouterPattern,
+    find_program,
+    interface_states,
+    status_output,
+)
 
 if TYPE_CHECKING:
     from harness.scenario import RouterSpec
@@ -199,20 +204,12 @@ def vtysh_json(folder: Path, command: str) -> Any:
     vtysh = find_program("vtysh")
     if vtysh is None or not (folder / "pimd.vty").exists():
         return None
-    try:
-        done = subprocess.run(
-            [vtysh, "--vty_socket", str(folder), "-d", "pimd", "-c", command],
-            capture_output=True,
-            text=True,
-            timeout=STATUS_TIMEOUT,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        return None
-    if done.returncode != 0:
+    argv = [vtysh, "--vty_socket", str(folder), "-d", "pimd", "-c", command]
+    output = status_output(argv, STATUS_TIMEOUT)
+    if output is None:
         return None
     try:
-        return json.loads(done.stdout or "{}")
+        return json.loads(output or "{}")
     except json.JSONDecodeError:
         return None
 

@@ -11,12 +11,17 @@ Errors carry ``error N: text``, ``N: text`` or only the strerror text.
 from __future__ import annotations
 
 import re
-import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from harness.routers.base import RouterState
-from harness.routers.external import ExternalAdapter, RouterPattern, find_program, interface_states
+from harness.routers.external import (
+    ExternalAdapter,
+    RouterPattern,
+    find_program,
+    interface_states,
+    status_output,
+)
 
 if TYPE_CHECKING:
     from harness.scenario import RouterSpec
@@ -94,19 +99,10 @@ class SmcrouteAdapter(ExternalAdapter):
             return None
         shown = {}
         for what in ("interfaces", "groups"):
-            try:
-                done = subprocess.run(
-                    [control, "-p", "-u", str(socket), "show", what],
-                    capture_output=True,
-                    text=True,
-                    timeout=STATUS_TIMEOUT,
-                    check=False,
-                )
-            except subprocess.TimeoutExpired:
+            output = status_output([control, "-p", "-u", str(socket), "show", what], STATUS_TIMEOUT)
+            if output is None:
                 return None
-            if done.returncode != 0:
-                return None
-            shown[what] = done.stdout
+            shown[what] = output
         return parse_state(shown["interfaces"], shown["groups"], self.interface_names)
 
 
