@@ -9,6 +9,7 @@ from the router's start.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -142,6 +143,8 @@ class Verdict:
             "fault_applied_ms": _ms_rel(self, self.fault_applied_at),
             "router_exit": self.router_exit,
             "run_id": self.run_id,
+            # the router's start on the wall clock: puts the pcaps on the timeline's axis
+            "started_unix": _unix(self.started_at),
             "faults": self.faults,
             "results": [result.to_json() for result in self.results],
             "timeline": [
@@ -159,6 +162,10 @@ class Verdict:
 
 def _ms(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds * 1000, 3)
+
+
+def _unix(monotonic: float | None) -> float | None:
+    return None if monotonic is None else round(time.time() - (time.monotonic() - monotonic), 6)
 
 
 def _ms_rel(verdict: Verdict, at: float | None) -> float | None:
