@@ -110,6 +110,11 @@ def _run_parser(commands: Any) -> None:
         help="only scenarios with these tags (as pytest -m)",
     )
     run.add_argument("-x", "--exitfirst", action="store_true", help="stop at the first failure")
+    run.add_argument(
+        "--strict",
+        action="store_true",
+        help="a skipped scenario is a failure (exit 1): for CI lanes that must cover everything",
+    )
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     run.set_defaults(handler=cmd_run)
 
@@ -330,10 +335,25 @@ def cmd_run(args: argparse.Namespace) -> int:
     from harness.report import RunReporter
 
     reporter = RunReporter(
-        artifacts, len(scenarios), progress=not args.no_progress, empty_ok=bool(args.shard)
+        artifacts,
+        len(scenarios),
+        progress=not args.no_progress,
+        empty_ok=bool(args.shard),
+        searched=_searched(args),
     )
     code = _pytest(args, artifacts, reporter)
     return reporter.finish(code)
+
+
+def _searched(args: argparse.Namespace) -> str:
+    """What a run looked through, for the message when nothing was selected."""
+    text = ", ".join(suite_paths(args.paths))
+    filters = [
+        f"-k {args.keyword!r}" if args.keyword else "",
+        f"-m {args.markexpr!r}" if args.markexpr else "",
+    ]
+    chosen = " ".join(f for f in filters if f)
+    return f"{text} ({chosen})" if chosen else text
 
 
 def _pytest(args: argparse.Namespace, artifacts: Path, reporter: Any) -> int:
@@ -360,10 +380,15 @@ def _pytest(args: argparse.Namespace, artifacts: Path, reporter: Any) -> int:
             argv += [flag, str(value)]
     if args.slow is not None:
         argv += ["--slow", str(args.slow)]
+    for path in suite_paths(args.paths):
+        if Path(path).is_dir():
+            argv += ["--scenario-root", path]
     if args.keep_artifacts:
         argv.append("--keep-artifacts")
     if args.exitfirst:
         argv.append("-x")
+    if args.strict:
+        argv.append("--faultlab-strict")
     return int(pytest.main(argv, plugins=[reporter]))
 
 

@@ -45,6 +45,13 @@ MRT_INIT = 200
 MRT_DONE = 201
 PROBE_DEADLINE = 10.0  # seconds the probe child may take before it is killed (normally ~0.3 s)
 SYSCTL_PROBE = "net/ipv4/igmp_max_memberships"
+SYSCTL_PREFIX = "sysctl:"  # feature sysctl:<key>: that key is per network namespace here
+#: The keys faults set, probed with the rest; any other key is probed when a scenario asks.
+NAMESPACED_SYSCTLS = ("net.ipv4.igmp_max_memberships", "net.core.optmem_max")
+SYSCTL_KEY_COST = "faults that set it are skipped (it is not per namespace on this kernel)"
+SYSCTL_KEY_FIX = (
+    "a kernel that keeps it per network namespace (`faultlab run --kernel` picks another)"
+)
 
 
 class Status(StrEnum):
@@ -62,6 +69,7 @@ class Feature(StrEnum):
     NETNS = "netns"  # named network namespaces
     VETH = "veth"  # veth pairs inside them
     RAW_SOCKET = "raw-socket"  # socket(AF_INET, SOCK_RAW, IPPROTO_IGMP)
+    PACKET_SOCKET = "packet-socket"  # socket(AF_PACKET, SOCK_RAW): igmpd without MRT
     MRT = "mrt"  # the kernel's multicast routing: MRT_INIT on a raw IGMP socket
     SECCOMP = "seccomp"  # seccomp filters returning an errno (exact faults)
     SECCOMP_NOTIFY = "seccomp-notify"  # seccomp user notification (nth call, per interface)
@@ -95,7 +103,9 @@ COSTS: dict[str, str] = {
     Feature.NETNS: "no scenario can run",
     Feature.VETH: "no topology can be built",
     Feature.RAW_SOCKET: "no IGMP router can run",
-    Feature.MRT: "scenarios of the request-multicast step and IGMPv2 reports are skipped",
+    Feature.PACKET_SOCKET: "igmpd cannot receive IGMP without multicast routing",
+    Feature.MRT: "scenarios that need it are skipped (MRT faults, other routers, "
+    "igmpd with multicast_routing: on); igmpd runs on packet sockets",
     Feature.SECCOMP: "exact syscall-error faults are skipped",
     Feature.SECCOMP_NOTIFY: "nth-call and per-interface syscall faults are skipped",
     Feature.SYSCTL: "sysctl faults (igmp_max_memberships, optmem_max) are skipped",
@@ -107,7 +117,9 @@ FIXES: dict[str, str] = {
     Feature.NETNS: "run as root with CAP_SYS_ADMIN (docker: --privileged, or --cap-add SYS_ADMIN)",
     Feature.VETH: "run with CAP_NET_ADMIN (docker: --cap-add NET_ADMIN); the veth module must load",
     Feature.RAW_SOCKET: "run with CAP_NET_RAW (docker: --cap-add NET_RAW)",
-    Feature.MRT: "run with CAP_NET_ADMIN; the kernel needs CONFIG_IP_MROUTE",
+    Feature.PACKET_SOCKET: "run with CAP_NET_RAW; the kernel needs CONFIG_PACKET",
+    Feature.MRT: "a kernel with CONFIG_IP_MROUTE (`faultlab run --kernel` runs the scenarios "
+    "in a virtme-ng guest that has it); CAP_NET_ADMIN",
     Feature.SECCOMP: "install libseccomp2 (apt-get install libseccomp2) and pip install pyseccomp",
     Feature.SECCOMP_NOTIFY: "a kernel >= 5.0 and libseccomp >= 2.5 (apt-get install libseccomp2)",
     Feature.SYSCTL: "run with CAP_NET_ADMIN; /proc/sys must be writable (not read-only)",
@@ -131,7 +143,7 @@ class Check:
 
     def line(self) -> str:
         """The check as one plain line: ``status  name  detail [-> fix]``."""
-        text = f"{self.status.value:<9}{self.name:<17}{self.detail}"
+        text = f"{self.status.value:<9}{self.name:<17} {self.detail}"
         if self.status is not Status.OK and self.fix:
             text += f" -> {self.fix}"
         return text
@@ -218,6 +230,30 @@ def _probe_raw_and_mrt() -> list[Check]:
         except OSError as exc:
             return [raw, _missing(Feature.MRT, f"MRT_INIT: {describe_oserror(exc)}")]
     return [raw, _ok(Feature.MRT, "MRT_INIT and MRT_DONE on a raw IGMP socket")]
+
+
+def _probe_packet_socket() -> Check:
+    try:
+        socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800)).close()
+    except OSError as exc:
+        return _missing(
+            Feature.PACKET_SOCKET, f"socket(AF_PACKET, SOCK_RAW): {describe_oserror(exc)}"
+        )
+    return _ok(Feature.PACKET_SOCKET, "packet socket opened")
+
+
+def _probe_sysctl_key(key: str) -> Check:
+    """Is ``key`` per network namespace on this kernel: present in this (throwaway) namespace's
+    /proc/sys and writable there (with the value it already has)."""
+    name = SYSCTL_PREFIX + key
+    path = Path("/proc/sys") / key.replace(".", "/")
+    try:
+        value = path.read_text().strip()
+        path.write_text(value)
+    except OSError as exc:
+        detail = f"{key} cannot be written inside a network namespace ({describe_oserror(exc)})"
+        return Check(name, Status.MISSING, f"{detail}; {SYSCTL_KEY_COST}", SYSCTL_KEY_FIX)
+    return _ok(name, f"{key} is per network namespace")
 
 
 def _probe_sysctl() -> Check:
@@ -346,15 +382,21 @@ def lab_probes(name: str) -> list[Check]:
     """Every kernel probe, run in the current process (a throwaway child) inside ``name``."""
     made = _probe_netns(name)
     if made.status is not Status.OK:
-        needs = [Feature.VETH, Feature.RAW_SOCKET, Feature.MRT, Feature.SYSCTL, Feature.NFTABLES]
+        needs = [
+            f
+            for f in LAB_FEATURES
+            if f not in (Feature.NETNS, Feature.SECCOMP, Feature.SECCOMP_NOTIFY)
+        ]
         return [made, *(_missing(f, "needs netns") for f in needs), *_probe_seccomp()]
     try:
         return [
             made,
             _probe_veth(),
             *_probe_raw_and_mrt(),
+            _probe_packet_socket(),
             *_probe_seccomp(),
             _probe_sysctl(),
+            *(_probe_sysctl_key(key) for key in NAMESPACED_SYSCTLS),
             _probe_nftables(),
         ]
     finally:
@@ -366,9 +408,11 @@ LAB_FEATURES: tuple[str, ...] = (
     Feature.VETH,
     Feature.RAW_SOCKET,
     Feature.MRT,
+    Feature.PACKET_SOCKET,
     Feature.SECCOMP,
     Feature.SECCOMP_NOTIFY,
     Feature.SYSCTL,
+    *(SYSCTL_PREFIX + key for key in NAMESPACED_SYSCTLS),
     Feature.NFTABLES,
 )
 
@@ -496,7 +540,45 @@ def share_checks() -> None:
 
 
 def known_features() -> list[str]:
-    return [*(f.value for f in Feature), *(f"router:{kind}" for kind in ROUTERS)]
+    """Feature names :func:`missing` answers (plus ``sysctl:<any net.* key>``)."""
+    return [
+        *(f.value for f in Feature),
+        *(SYSCTL_PREFIX + key for key in NAMESPACED_SYSCTLS),
+        *(f"router:{kind}" for kind in ROUTERS),
+    ]
+
+
+def _is_known(name: str) -> bool:
+    return name in known_features() or (
+        name.startswith(SYSCTL_PREFIX + "net.") and len(name) > len(SYSCTL_PREFIX) + 4
+    )
+
+
+@functools.cache
+def sysctl_check(key: str) -> Check:
+    """Whether ``key`` is per network namespace here, probed in a forked child that enters a
+    network namespace of its own (unshare: nothing named, nothing left behind)."""
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_fd)
+        try:
+            os.unshare(os.CLONE_NEWNET)
+            payload: object = _probe_sysctl_key(key).to_json()
+        except BaseException as exc:  # report anything, never return into the parent's code
+            payload = {"error": f"{type(exc).__name__}: {exc}"}
+        os.write(write_fd, json.dumps(payload).encode())
+        os._exit(0)
+    os.close(write_fd)
+    with os.fdopen(read_fd, "rb") as pipe:
+        status = _wait_child(pid, PROBE_DEADLINE)
+        data = pipe.read()
+    try:
+        item = json.loads(data)
+        return Check(item["name"], Status(item["status"]), item["detail"], item["fix"])
+    except (ValueError, KeyError, TypeError):
+        detail = f"probing {key} failed (exit {status}): {data[:200]!r}"
+        return Check(SYSCTL_PREFIX + key, Status.MISSING, detail, "")
 
 
 def missing(features: Iterable[str]) -> str | None:
@@ -506,10 +588,13 @@ def missing(features: Iterable[str]) -> str | None:
     naming them (a typo in a requirement must not silently skip or run a scenario).
     """
     wanted = sorted(set(features))
-    unknown = [name for name in wanted if name not in known_features()]
+    unknown = [name for name in wanted if not _is_known(name)]
     if unknown:
         raise ValueError(f"unknown feature(s) {unknown}; known: {', '.join(known_features())}")
     by_name = {check.name: check for check in checks()}
+    for name in wanted:
+        if name not in by_name and name.startswith(SYSCTL_PREFIX):
+            by_name[name] = sysctl_check(name.removeprefix(SYSCTL_PREFIX))
     reasons = [
         f"{name} {by_name[name].status.value}: {by_name[name].detail}"
         for name in wanted
@@ -524,15 +609,92 @@ def exit_code(results: Iterable[Check]) -> ExitCode:
     return ExitCode.ENVIRONMENT if broken else ExitCode.OK
 
 
-def verdict(results: list[Check]) -> str:
-    """The closing line: can scenarios run here, and how many features are short."""
+@dataclass(frozen=True)
+class SuiteCost:
+    """What the short features cost a suite: how many of its scenarios can run here, and for
+    each feature that is not ``ok``, the scenarios that need it (they will be skipped)."""
+
+    where: str
+    total: int
+    runnable: int
+    by_feature: dict[str, list[str]]
+
+
+def suite_cost(results: list[Check], scenarios: list, where: str) -> SuiteCost:  # type: ignore[type-arg]
+    """Which scenarios each short feature costs (the same features the runner skips by)."""
+    from harness import requirements
+
+    by_name = {check.name: check for check in results}
+    by_feature: dict[str, list[str]] = {}
+    runnable = 0
+    for scenario in scenarios:
+        short = sorted(
+            name for name in requirements.features(scenario) if not _ok_here(name, by_name)
+        )
+        runnable += not short
+        for name in short:
+            by_feature.setdefault(name, []).append(_scenario_label(scenario))
+    return SuiteCost(where, len(scenarios), runnable, by_feature)
+
+
+def _ok_here(name: str, by_name: dict[str, Check]) -> bool:
+    check = by_name.get(name)
+    if check is None and name.startswith(SYSCTL_PREFIX):
+        check = by_name[name] = sysctl_check(name.removeprefix(SYSCTL_PREFIX))
+    return check is not None and check.status is Status.OK
+
+
+def _scenario_label(scenario: object) -> str:
+    path = Path(str(getattr(scenario, "path", "")))
+    return f"{path.parent.name}/{path.stem}" if path.name else str(getattr(scenario, "name", "?"))
+
+
+def cost_lines(cost: SuiteCost, feature: str, limit: int = 6) -> str | None:
+    """``costs 7 of 57 scenarios: a, b, c, ... (+4 more)`` for a short feature, or None."""
+    names = cost.by_feature.get(feature)
+    if not names:
+        return None
+    shown = ", ".join(names[:limit]) + (
+        f" (+{len(names) - limit} more)" if len(names) > limit else ""
+    )
+    return f"costs {len(names)} of {cost.total} scenarios: {shown}"
+
+
+def verdict(results: list[Check], cost: SuiteCost | None = None) -> str:
+    """The closing line: can scenarios run here (how many of the suite), and what is short.
+
+    "faultlab can run scenarios" is never said when none of the suite's scenarios could run.
+    """
     short = [c.name for c in results if c.status is not Status.OK]
-    if exit_code(results) is ExitCode.ENVIRONMENT:
+    if any(c.essential and c.status is Status.MISSING for c in results):
         essential = [c.name for c in results if c.essential and c.status is Status.MISSING]
         return f"faultlab cannot run scenarios here: missing {', '.join(essential)}"
+    if cost is not None and cost.total and cost.runnable == 0:
+        needed = ", ".join(f"{name} ({len(names)})" for name, names in cost.by_feature.items())
+        return (
+            f"faultlab cannot run any of the {cost.total} scenarios in {cost.where} here: "
+            f"they need {needed}"
+        )
+    if cost is not None and cost.total:
+        head = (
+            f"faultlab can run {cost.runnable} of the {cost.total} scenarios in {cost.where} here"
+        )
+        if cost.runnable == cost.total:
+            return head.replace(f"{cost.runnable} of the", "all") + (
+                f"; not here: {', '.join(short)}" if short else ""
+            )
+        skipped = ", ".join(f"{name} ({len(names)})" for name, names in cost.by_feature.items())
+        return f"{head}; skipped where they need: {skipped}"
     if short:
         return f"faultlab can run scenarios; skipped where they need: {', '.join(short)}"
     return "faultlab can run every scenario here"
+
+
+def suite_exit_code(results: list[Check], cost: SuiteCost | None) -> ExitCode:
+    """exit_code(), and ENVIRONMENT (3) as well when none of the suite's scenarios can run."""
+    if cost is not None and cost.total and cost.runnable == 0:
+        return ExitCode.ENVIRONMENT
+    return exit_code(results)
 
 
 # --- Output and command line --------------------------------------------------------------
@@ -540,31 +702,64 @@ def verdict(results: list[Check]) -> str:
 _STYLES = {Status.OK: "green", Status.DEGRADED: "yellow", Status.MISSING: "red"}
 
 
-def print_report(results: list[Check], stream=None) -> None:  # type: ignore[no-untyped-def]
-    """One line per check, coloured when the stream is a terminal, then the verdict."""
+def print_report(results: list[Check], stream=None, cost: SuiteCost | None = None) -> None:  # type: ignore[no-untyped-def]
+    """One line per check, coloured when the stream is a terminal (with the scenarios a short
+    feature costs under it), then the verdict."""
     from rich.console import Console
     from rich.text import Text
 
     console = Console(file=stream or sys.stdout, soft_wrap=True, highlight=False)
     for check in results:
         console.print(Text(check.line(), style=_STYLES[check.status]))
-    console.print(Text(verdict(results), style="bold"))
+        extra = cost_lines(cost, check.name) if cost is not None else None
+        if extra:
+            console.print(Text(" " * 9 + extra, style=_STYLES[check.status]))
+    console.print(Text(verdict(results, cost), style="bold"))
+
+
+def _suite(paths: list[str]) -> tuple[list, str] | None:  # type: ignore[type-arg]
+    """The scenarios to count costs for: the paths given, else ./scenarios when it exists."""
+    from harness.errors import InputError
+    from harness.scenario import load_many
+
+    chosen = paths or (["scenarios"] if Path("scenarios").is_dir() else [])
+    if not chosen:
+        return None
+    missing_paths = [path for path in chosen if not Path(path).exists()]
+    if missing_paths:
+        raise InputError(f"no such file or directory: {', '.join(missing_paths)}")
+    return load_many(chosen), ", ".join(chosen)
 
 
 def doctor_command(args: argparse.Namespace) -> int:
-    """``faultlab doctor``: probe, print, and return the exit code."""
+    """``faultlab doctor [PATH ...]``: probe, print (with what each short feature costs the
+    suite), and return the exit code."""
     started = time.monotonic()
     results = run_checks()
+    suite = _suite(list(getattr(args, "paths", None) or []))
+    cost = suite_cost(results, *suite) if suite is not None else None
     if getattr(args, "json", False):
-        print(json.dumps([c.to_json() for c in results], indent=2))
+        payload: list[dict[str, object]] = []
+        for check in results:
+            item: dict[str, object] = dict(check.to_json())
+            if cost is not None and check.status is not Status.OK:
+                item["costs"] = cost.by_feature.get(check.name, [])
+            payload.append(item)
+        print(json.dumps(payload, indent=2))
     else:
-        print_report(results)
+        print_report(results, cost=cost)
         print(f"({time.monotonic() - started:.2f} s)")
-    return int(exit_code(results))
+    return int(suite_exit_code(results, cost))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the checks as JSON")
+    parser.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="scenario files or directories to say the costs for (default: ./scenarios)",
+    )
     parser.set_defaults(func=doctor_command, handler=doctor_command)
 
 

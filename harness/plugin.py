@@ -46,6 +46,7 @@ class PluginOptions:
     keep_artifacts: bool
     shard: Shard | None
     run_id: str
+    strict: bool = False
 
 
 _OPTIONS = pytest.StashKey[PluginOptions]()
@@ -78,6 +79,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="I/N",
         help="run only shard I of N (1-based): splits a suite across CI machines",
     )
+    group.addoption(
+        "--scenario-root",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="every YAML file under DIR is a scenario, whatever DIR is called (repeatable; "
+        "`faultlab run` passes each path it is given)",
+    )
+    group.addoption(
+        "--faultlab-strict",
+        action="store_true",
+        default=False,
+        help="a skipped scenario fails (CI lanes that must cover everything; "
+        "`faultlab run --strict`)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -91,7 +107,8 @@ def _prepare_environment(config: pytest.Config) -> None:
     probed once and shared with the workers (the runner skips scenarios by them)."""
     if getattr(config, "workerinput", None) is not None:
         return
-    if not any(_is_scenario_arg(arg) for arg in config.args):
+    roots = config.getoption("--scenario-root")
+    if not roots and not any(_is_scenario_arg(arg) for arg in config.args):
         return
     from harness import doctor, rootless
 
@@ -117,7 +134,9 @@ def _options(config: pytest.Config) -> PluginOptions:
     run_id = _run_id(config)
     root = config.getoption("--artifacts") or os.environ.get("FAULTLAB_ARTIFACTS")
     artifacts = Path(root) if root else Path.cwd() / "artifacts" / run_id
-    return PluginOptions(slow, artifacts, bool(config.getoption("--keep-artifacts")), shard, run_id)
+    keep = bool(config.getoption("--keep-artifacts"))
+    strict = bool(config.getoption("--faultlab-strict"))
+    return PluginOptions(slow, artifacts, keep, shard, run_id, strict)
 
 
 def _run_id(config: pytest.Config) -> str:
@@ -151,16 +170,26 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> ScenarioFi
 
 
 def is_scenario_file(path: Path, config: pytest.Config) -> bool:
-    """A YAML file under a directory named ``scenarios``, or one named on the command line.
+    """A YAML file under a directory named ``scenarios`` or under a ``--scenario-root``, or one
+    named on the command line.
 
     Other YAML files (test data, CI config) are never collected by accident.
     """
     if SCENARIO_DIR_NAME in path.parent.parts:
         return True
+    resolved = path.resolve()
+    if any(root in resolved.parents for root in scenario_roots(config)):
+        return True
     named = {
         Path(config.invocation_params.dir, arg.split("::")[0]).resolve() for arg in config.args
     }
-    return path.resolve() in named
+    return resolved in named
+
+
+def scenario_roots(config: pytest.Config) -> list[Path]:
+    """The ``--scenario-root`` directories, resolved against the invocation directory."""
+    base = config.invocation_params.dir
+    return [Path(base, root).resolve() for root in config.getoption("--scenario-root")]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -219,12 +248,15 @@ class ScenarioItem(pytest.Item):
         scenarios with the same file name in different folders never share a folder.
         """
         root = plugin_options(self.config).artifacts
-        parts = self.path.resolve().parent.parts
-        below = (
-            parts[len(parts) - parts[::-1].index(SCENARIO_DIR_NAME) :]
-            if SCENARIO_DIR_NAME in parts
-            else ()
-        )
+        folder = self.path.resolve().parent
+        parts = folder.parts
+        below: tuple[str, ...] = ()
+        if SCENARIO_DIR_NAME in parts:
+            below = parts[len(parts) - parts[::-1].index(SCENARIO_DIR_NAME) :]
+        else:
+            roots = [r for r in scenario_roots(self.config) if r == folder or r in folder.parents]
+            if roots:
+                below = folder.relative_to(max(roots, key=lambda r: len(r.parts))).parts
         return root.joinpath(*(slugify(part) for part in below))
 
     @property
@@ -242,12 +274,18 @@ class ScenarioItem(pytest.Item):
         try:
             self.verdict = runner.run(self.scenario, run_options)
         except MissingCapability as exc:
-            pytest.skip(f"{self.scenario.path}: {exc}")
+            self._skip(str(exc))
         self._add_sections()
         if self.verdict.skipped:
-            pytest.skip(f"{self.scenario.path}: {self.verdict.skipped_reason}")
+            self._skip(str(self.verdict.skipped_reason))
         if not self.verdict.passed:
             raise ScenarioFailed(self.verdict)
+
+    def _skip(self, reason: str) -> None:
+        """Skip with the reason; under ``--faultlab-strict`` the skip is a failure instead."""
+        if plugin_options(self.config).strict:
+            pytest.fail(f"{self.scenario.path}: skipped under --strict: {reason}", pytrace=False)
+        pytest.skip(f"{self.scenario.path}: {reason}")
 
     def _add_sections(self) -> None:
         """Router stderr and the last lines of the event log, as pytest report sections."""

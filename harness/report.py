@@ -16,6 +16,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from harness import catalog
 from harness.scenario import Scenario
 
@@ -183,12 +185,40 @@ def markdown_summary(rows: Sequence[Row]) -> str:
 
 
 def _counts(rows: Sequence[Row]) -> str:
+    """``57 selected: 50 ran, 49 passed, 1 failed, 7 skipped`` (errors count as failed)."""
+    counts = {status: 0 for status in ("passed", "failed", "skipped")}
+    for row in rows:
+        status = "failed" if row.status == "error" else row.status
+        if status in counts:
+            counts[status] += 1
+    ran = counts["passed"] + counts["failed"]
+    return (
+        f"{len(rows)} selected: {ran} ran, {counts['passed']} passed, "
+        f"{counts['failed']} failed, {counts['skipped']} skipped"
+    )
+
+
+def summary_line(rows: Sequence[Row]) -> str:
+    """The one line every run ends with: how many scenarios ran, passed, failed, skipped."""
+    return f"faultlab: {_counts(rows)}"
+
+
+def skip_reasons(rows: Sequence[Row]) -> list[tuple[str, int]]:
+    """The skip reasons of a run, grouped and counted, most frequent first.
+
+    A skip message is ``<scenario path>: <reason>``; the path is dropped so that scenarios
+    skipped for the same missing feature fall into one group.
+    """
     counts: dict[str, int] = {}
     for row in rows:
-        counts[row.status or "not run"] = counts.get(row.status or "not run", 0) + 1
-    return (
-        ", ".join(f"{count} {status}" for status, count in sorted(counts.items())) or "no scenarios"
-    )
+        if row.status != "skipped":
+            continue
+        reason = row.message
+        prefix = f"{row.path}: "
+        if prefix in reason:
+            reason = reason.split(prefix, 1)[1]
+        counts[reason] = counts.get(reason, 0) + 1
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
 
 
 def _seconds(value: float | None) -> str:
@@ -309,7 +339,13 @@ class RunReporter:
     """
 
     def __init__(
-        self, artifacts: Path, expected: int, *, progress: bool = True, empty_ok: bool = False
+        self,
+        artifacts: Path,
+        expected: int,
+        *,
+        progress: bool = True,
+        empty_ok: bool = False,
+        searched: str = "the selection",
     ) -> None:
         from rich.console import Console
 
@@ -322,6 +358,7 @@ class RunReporter:
         self.out = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
         self.expected = expected
         self.empty_ok = empty_ok
+        self.searched = searched
         self.interrupted = False
         self._progress: Any = self._make_progress() if progress else None
         self._task: Any = None
@@ -355,6 +392,7 @@ class RunReporter:
     def pytest_collection_finish(self, session: Any) -> None:
         self._set_total(len(session.items))
 
+    @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
         self._set_total(len(ids))
 
@@ -402,7 +440,21 @@ class RunReporter:
             self.out.print(summary_table(self.rows))
             written = write_reports(self.rows, self.artifacts)
             self.out.print(f"fault matrix: {written['matrix']}", markup=False)
+        self._print_skips()
+        self.out.print(summary_line(self.rows), markup=False)
         return self.exit_code(pytest_exit)
+
+    def _print_skips(self) -> None:
+        reasons = skip_reasons(self.rows)
+        if not reasons:
+            return
+        self.out.print("skipped, by reason:", markup=False)
+        for reason, count in reasons:
+            self.out.print(f"  {count:>3} x {reason}", markup=False)
+
+    def all_skipped(self) -> bool:
+        """Every selected scenario was skipped: nothing ran, so the run proves nothing."""
+        return bool(self.rows) and all(row.status == "skipped" for row in self.rows)
 
     def exit_code(self, pytest_exit: int) -> int:
         from harness.errors import ExitCode, HarnessBug
@@ -413,13 +465,22 @@ class RunReporter:
             if self.empty_ok:
                 self.out.print("no scenario in this shard")
                 return ExitCode.OK
-            self.console.print("faultlab: no scenario matched the selection (-k/-m)")
+            self.console.print(f"faultlab: no scenario selected from {self.searched}", markup=False)
             return ExitCode.USAGE
         if pytest_exit == 3:
             raise HarnessBug("pytest reported an internal error (see above)")
         if pytest_exit in (2, 4) or self.errors:
             return ExitCode.USAGE
-        return ExitCode.FAILED if pytest_exit == 1 else ExitCode.OK
+        if pytest_exit == 1:
+            return ExitCode.FAILED
+        if self.all_skipped():
+            self.console.print(
+                "faultlab: every selected scenario was skipped: nothing ran "
+                "(`faultlab doctor` says what this machine lacks)",
+                markup=False,
+            )
+            return ExitCode.ENVIRONMENT
+        return ExitCode.OK
 
 
 def _status(report: Any) -> str | None:

@@ -304,18 +304,12 @@ def _prepare_folder(folder: Path) -> None:
     folder.mkdir(parents=True)
 
 
-#: What every scenario needs: a lab of namespaces joined by veth pairs.
-LAB_FEATURES: tuple[str, ...] = ("netns", "veth")
-
-
 def _missing(scenario: Scenario, adapter: RouterAdapter, faults: list[PlannedFault]) -> list[str]:
     """Skip reasons: the doctor's checks for what this scenario needs, then each part's own."""
-    from harness import doctor
+    from harness import doctor, requirements
 
-    features = {*LAB_FEATURES, *adapter.features(scenario.router)}
-    for planned in faults:
-        features.update(planned.fault.features())
-    reasons = [reason] if (reason := doctor.missing(features)) else []
+    needed = requirements.features(scenario, adapter, [planned.fault for planned in faults])
+    reasons = [reason] if (reason := doctor.missing(needed)) else []
     reasons += adapter.requires(scenario.router)
     for planned in faults:
         reasons += planned.fault.requires()

@@ -199,6 +199,7 @@ class RouterSpec:
     interfaces: tuple[InterfaceSpec, ...] = ()
     version: int = 3
     timers: Mapping[str, float] = field(default_factory=dict)
+    multicast_routing: str = "auto"  # igmpd: auto | on | off (docs/igmpd.md)
     argv: tuple[str, ...] = ()
     patterns: tuple[CommandPattern, ...] = ()
     ready: EventMatcher | None = None

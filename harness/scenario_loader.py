@@ -260,6 +260,13 @@ class _Builder:
                     self.problem(
                         path + (key,), f"router.{key} is for kind 'command' only", key=True
                     )
+        if kind != "igmpd" and "multicast_routing" in data:
+            self.problem(
+                path + ("multicast_routing",),
+                "router.multicast_routing is for kind 'igmpd' only (other routers always use "
+                "the kernel's multicast routing)",
+                key=True,
+            )
         patterns = tuple(
             self.pattern(path + ("events", "patterns", i), item)
             for i, item in enumerate((data.get("events") or {}).get("patterns") or ())
@@ -271,6 +278,7 @@ class _Builder:
             interfaces=interfaces,
             version=data.get("version", 3),
             timers=timers,
+            multicast_routing=str(data.get("multicast_routing", "auto")),
             argv=tuple(data.get("argv") or ()),
             patterns=patterns,
             ready=ready,

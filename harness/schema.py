@@ -24,6 +24,7 @@ from harness.yamlsource import Source
 
 SCHEMA_ID = "https://faultlab.invalid/schema/scenario.json"
 SCHEMA_FILE = Path(__file__).with_name("schema.json")
+MULTICAST_ROUTING = ("auto", "on", "off")  # igmpd --multicast-routing
 
 DURATION_PATTERN = r"^\s*[0-9]+(\.[0-9]+)?\s*(ms|s|m)\s*$"
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
@@ -375,6 +376,12 @@ def _router() -> dict[str, Any]:
             "node": {"type": "string"},
             "interfaces": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/interface"}},
             "version": {"enum": [1, 2, 3], "default": 3},
+            "multicast_routing": {
+                "enum": list(MULTICAST_ROUTING),
+                "default": "auto",
+                "description": "igmpd: on (MRT_INIT and VIFs; needs the kernel's multicast "
+                "routing), off (packet sockets), auto (on where the kernel has it)",
+            },
             **timers,
             "argv": {"type": "array", "minItems": 1, "items": {"type": "string"}},
             "events": {

@@ -3,6 +3,10 @@
 Tests marked ``netns`` build real network namespaces; they are skipped with the reason when
 this process cannot (not root). Every such test must use unique names (a lab's run id), so
 pytest-xdist workers can run them side by side.
+
+Tests marked ``mrt`` need the kernel's multicast routing (``CONFIG_IP_MROUTE``: MRT_INIT on a
+raw IGMP socket). On a kernel without it they are skipped with the doctor's own words; every
+other test runs on either kind of kernel. ``tox -e kernels`` runs them in a guest that has it.
 """
 
 from __future__ import annotations
@@ -25,13 +29,24 @@ def _netns_unavailable() -> str | None:
     return None
 
 
+def _mrt_unavailable() -> str | None:
+    """The doctor's reason when this kernel has no multicast routing (probed once per run)."""
+    from harness import doctor
+
+    return doctor.missing(["mrt"])
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     reason = _netns_unavailable()
-    if reason is None:
-        return
     for item in items:
-        if item.get_closest_marker("netns") is not None:
+        if reason is not None and item.get_closest_marker("netns") is not None:
             item.add_marker(pytest.mark.skip(reason=reason))
+    if reason is None and any(item.get_closest_marker("mrt") for item in items):
+        mrt_reason = _mrt_unavailable()
+        if mrt_reason is not None:
+            for item in items:
+                if item.get_closest_marker("mrt") is not None:
+                    item.add_marker(pytest.mark.skip(reason=f"needs multicast routing: {mrt_reason}"))
 
 
 @pytest.fixture

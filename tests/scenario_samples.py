@@ -39,3 +39,29 @@ expect:
   order: [41028, 41055]
 """
 )
+
+#: The same shape on any kernel (no multicast routing needed): igmpd's first raw IGMP socket is
+#: refused by the seccomp supervisor, e0 fails with 41024, e1 runs. About 0.5 s to run.
+CREATE_SOCKET_REFUSED = (
+    """\
+name: the first raw IGMP socket is refused
+description: The seccomp supervisor fails igmpd's first socket() with ENOBUFS; e0 fails, e1 runs.
+tags: [exact-errors]
+"""
+    + TWO_LINKS
+    + """\
+router:
+  node: r1
+  interfaces: [e0, e1]
+  version: 3
+  query_interval: 0.5
+  query_response_interval: 0.2
+faults:
+  - {kind: step-error, step: create_socket, errno: ENOBUFS, nth: 1}
+expect:
+  events:
+    - {id: 41024, errno: ENOBUFS, interface: e0, within: 2s}
+    - {id: 41055, interface: e0, within: 2s}
+  order: [41024, 41055]
+"""
+)

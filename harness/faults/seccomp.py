@@ -18,10 +18,12 @@ from typing import Any, ClassVar
 from harness.catalog import Step, UnknownErrno, errno_name, errno_number
 from harness.errors import FaultConfigError
 from harness.faults.base import Fault, FaultContext, Launch
-from harness.faults.constants import resolve
+from harness.faults.constants import MRT_ADD_VIF, MRT_DEL_VIF, MRT_DONE, MRT_INIT, resolve
 from harness.faults.filters import ArgMatch, SyscallMatch, syscall_number
 from harness.faults.stepcalls import ARG_MASKS, ARG_NAMES, STEP_CALLS
 from harness.faults.supervisor import NotifyRule
+
+MRT_OPTIONS = frozenset({MRT_INIT, MRT_DONE, MRT_ADD_VIF, MRT_DEL_VIF})
 
 ERRNO_SCHEMA: dict[str, Any] = {
     "description": "error to return: a name (EADDRINUSE), an errno number (98) or a Winsock code (10048)",
@@ -99,7 +101,13 @@ class SyscallErrorFault(Fault):
         self._notify_options(**notify)
 
     def features(self) -> tuple[str, ...]:
-        return ("seccomp", "seccomp-notify") if self.supervised else ("seccomp",)
+        """seccomp (and user notification when supervised); ``mrt`` when every call this
+        fault can fail is a multicast-routing option (MRT_INIT, MRT_ADD_VIF ...): a router
+        only makes those calls where the kernel has multicast routing."""
+        needed = ("seccomp", "seccomp-notify") if self.supervised else ("seccomp",)
+        if self.matches and all(_is_mrt_call(match) for match in self.matches):
+            needed += ("mrt",)
+        return needed
 
     def _notify_options(
         self,
@@ -202,6 +210,13 @@ class StepErrorFault(SyscallErrorFault):
     @property
     def steps(self) -> tuple[Step, ...]:  # type: ignore[override]
         return (self.step,)
+
+
+def _is_mrt_call(match: SyscallMatch) -> bool:
+    """A setsockopt whose option is one of the multicast-routing options (linux/mroute.h)."""
+    if match.syscall not in ("setsockopt", "getsockopt"):
+        return False
+    return any(arg.index == 2 and arg.value in MRT_OPTIONS for arg in match.args)
 
 
 def _step(value: str) -> Step:

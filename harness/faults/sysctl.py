@@ -68,7 +68,9 @@ class SysctlFault(Fault):
     }
 
     def features(self) -> tuple[str, ...]:
-        return ("sysctl",)
+        """Per-namespace sysctls, and this key per namespace on the running kernel (the doctor
+        probes it: net.core.optmem_max is per namespace on 6.18, not on 6.1)."""
+        return ("sysctl", f"sysctl:{self.key}")
 
     def __init__(self, key: str, value: Any) -> None:
         self.key = check_namespaced(key)

@@ -51,6 +51,14 @@ class CommandAdapter(LogPatternAdapter):
             return [f"router command {spec.argv[0]!r} is not installed"]
         return []
 
+    def features(self, spec: RouterSpec) -> tuple[str, ...]:
+        """A raw socket, plus what ``options: {features: [...]}`` declares (e.g. ``mrt`` for a
+        program that does MRT_INIT): faultlab cannot know what an arbitrary program needs."""
+        declared = spec.extra.get("features") or ()
+        if isinstance(declared, str):
+            declared = (declared,)
+        return ("raw-socket", *(str(name) for name in declared))
+
     def command(self, spec: RouterSpec, workdir: Path) -> list[str]:
         """The argv as written; ``{workdir}`` in an argument becomes the artifacts folder."""
         return [str(arg).replace("{workdir}", str(workdir)) for arg in spec.argv]

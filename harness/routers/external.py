@@ -222,6 +222,10 @@ class ExternalAdapter(LogPatternAdapter):
         """The router's main binary, or None when it is not installed here."""
         return find_program(cls.binary)
 
+    def features(self, spec: RouterSpec) -> tuple[str, ...]:
+        """Every router but igmpd does MRT_INIT: they need the kernel's multicast routing."""
+        return ("raw-socket", "mrt", f"router:{self.name}")
+
     def requires(self, spec: RouterSpec) -> list[str]:
         if self.program() is None:
             return [

@@ -33,6 +33,8 @@ class IgmpdAdapter(RouterAdapter):
 
     def command(self, spec: RouterSpec, workdir: Path) -> list[str]:
         argv = [sys.executable, "-S", "-m", "igmpd", "--version", str(spec.version)]
+        if spec.multicast_routing != "auto":  # igmpd's default
+            argv += ["--multicast-routing", spec.multicast_routing]
         for interface in spec.interfaces:
             suffix = "" if interface.mode == "router" else f":{interface.mode}"
             argv += ["--interface", interface.name + suffix]
@@ -42,6 +44,11 @@ class IgmpdAdapter(RouterAdapter):
             argv += ["--" + timer.replace("_", "-"), _number(value)]
         argv += ["--event-log", str(workdir / EVENT_LOG_NAME), "--state", str(workdir / STATE_NAME)]
         return argv
+
+    def features(self, spec: RouterSpec) -> tuple[str, ...]:
+        """A raw IGMP socket always; the kernel's multicast routing only with
+        ``multicast_routing: on`` (``auto`` takes packet sockets where it is missing)."""
+        return ("raw-socket", "mrt") if spec.multicast_routing == "on" else ("raw-socket",)
 
     def environment(self, spec: RouterSpec, workdir: Path) -> dict[str, str] | None:
         """The checkout on PYTHONPATH (``-S`` skips the editable install's .pth file).

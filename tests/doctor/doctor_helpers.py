@@ -16,13 +16,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from scenario_samples import MRT_HELD
+from scenario_samples import CREATE_SOCKET_REFUSED
 
 NOBODY = 65534
 REPO = Path(__file__).resolve().parents[2]
 
 #: A small complete scenario (3 nodes, one fault, two expected events): about 0.5 s to run.
-SCENARIO = MRT_HELD
+SCENARIO = CREATE_SOCKET_REFUSED
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to switch to uid 65534")
 needs_tools = pytest.mark.skipif(

@@ -28,7 +28,7 @@ POLL = 0.02  # seconds between two looks at the run records (the watcher's polli
 
 SCENARIO = """\
 name: {name}
-description: igmpd in a small lab, MRT_INIT held by the harness (mrt-held), for {hold}
+description: igmpd in a small lab, its first raw IGMP socket refused by the harness's seccomp supervisor, for {hold}
 timeout: 30s
 topology:
   nodes: [r1, h1]
@@ -38,10 +38,10 @@ router:
   node: r1
   interfaces: [e0]
 faults:
-  - kind: mrt-held
+  - {{kind: step-error, step: create_socket, errno: ENOBUFS, nth: 1}}
 expect:
   events:
-    - {{id: 41028, interface: e0, within: 5s}}
+    - {{id: 41024, errno: ENOBUFS, interface: e0, within: 5s}}
   absent:
     - {{id: 41042, window: {hold}}}
 {extra}"""
@@ -50,7 +50,8 @@ FAILING = "    - {id: 41010}\n"
 
 
 def scenario_text(name: str, hold: str = "200ms", failing: bool = False) -> str:
-    """A scenario running igmpd under the mrt-held fault for about ``hold``; passes or fails."""
+    """A scenario running igmpd under a supervised step error for about ``hold`` (any kernel);
+    passes or fails."""
     return SCENARIO.format(name=name, hold=hold, extra=FAILING if failing else "")
 
 
@@ -121,14 +122,14 @@ class FaultlabRun:
 
     def mid_run(self, timeout: float = 20.0) -> None:
         """Wait until a lab of this run is alive, igmpd recorded in it and the fault in effect
-        (igmpd logged 41028: the mrt-held fault's socket is open in the harness)."""
+        (igmpd logged 41024: the fault's supervisor answered its first socket call)."""
 
         def started() -> bool:
             if self.proc.poll() is not None:
                 raise AssertionError(f"faultlab exited early ({self.proc.returncode}):\n{self.log}")
             recorded = any(seen.processes for seen in self.labs.values())
             return recorded and any(
-                '"id": 41028' in _read(str(path)).decode(errors="replace")
+                '"id": 41024' in _read(str(path)).decode(errors="replace")
                 for path in self.workdir.glob("artifacts/**/events.jsonl")
             )
 

@@ -1,7 +1,7 @@
 """Issue 6.1, leftovers: whatever way a run ends, `faultlab sweep` leaves nothing of it behind.
 
-Each test drives `faultlab run` as a subprocess on a small scenario (igmpd, and the mrt-held
-fault's socket held by the harness) and ends it one way: it passes, it fails, SIGINT mid-run,
+Each test drives `faultlab run` as a subprocess on a small scenario (igmpd, and a step-error
+fault answered by the harness's seccomp supervisor) and ends it one way: it passes, it fails, SIGINT mid-run,
 SIGKILL mid-run. Then `faultlab sweep`. Afterwards none of the run's namespaces, root-namespace links, run
 records, processes (router, any helper, the runner itself) or files outside its artifacts folder
 remain. A run ended by SIGKILL is the sweep's job; one running next to it is left untouched

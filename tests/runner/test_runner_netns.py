@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-from scenario_samples import MRT_HELD, TWO_LINKS
+from scenario_samples import CREATE_SOCKET_REFUSED, MRT_HELD, TWO_LINKS
 
 from harness.runner import RunOptions, run
 from harness.scenario import load
@@ -43,10 +43,10 @@ expect:
 """
 )
 
-MRT_HELD_WRONG_ERRNO = (
+WRONG_ERRNO = (
     """\
 name: deliberately wrong errno (must fail)
-description: The same fault as mrt-held, but the expectation names ENOBUFS; the verdict must fail.
+description: socket() refused with ENOBUFS, but the expectation names EACCES; the verdict must fail.
 """
     + TWO_LINKS
     + """\
@@ -56,10 +56,10 @@ router:
   query_interval: 0.5
   query_response_interval: 0.2
 faults:
-  - kind: mrt-held
+  - {kind: step-error, step: create_socket, errno: ENOBUFS, nth: 1}
 expect:
   events:
-    - {id: 41028, errno: ENOBUFS, interface: e0, within: 1s}
+    - {id: 41024, errno: EACCES, interface: e0, within: 1s}
 """
 )
 
@@ -76,16 +76,16 @@ def _run(name: str, text: str, tmp_path: Path):
     return run(load(path), RunOptions(artifacts_dir=tmp_path / "artifacts"))
 
 
-def test_mrt_held_passes_and_leaves_every_artifact(tmp_path: Path) -> None:
-    verdict = _run("mrt-held.yaml", MRT_HELD, tmp_path)
+def test_a_fault_passes_and_leaves_every_artifact(tmp_path: Path) -> None:
+    verdict = _run("refused.yaml", CREATE_SOCKET_REFUSED, tmp_path)
     assert verdict.passed, verdict.explain()
-    folder = tmp_path / "artifacts" / "mrt-held"
+    folder = tmp_path / "artifacts" / "refused"
     for name in ("events.jsonl", "router.stdout", "router.stderr", "scenario.json", "verdict.json"):
         assert (folder / name).exists(), name
     assert {p.name for p in folder.glob("*.pcap")} == {"h1-e0.pcap", "h2-e0.pcap"}
     saved = json.loads((folder / "verdict.json").read_text())
     assert saved["status"] == "passed"
-    assert any("41028" in entry["text"] for entry in saved["timeline"])
+    assert any("41024" in entry["text"] for entry in saved["timeline"])
     assert verdict.run_id
     assert not [n for n in os.listdir("/run/netns") if n.startswith(f"fl{verdict.run_id}")]
     assert verdict.router_exit is not None  # the router was stopped and reaped
@@ -95,14 +95,22 @@ def test_mrt_held_passes_and_leaves_every_artifact(tmp_path: Path) -> None:
     assert not Path(f"/proc/{router_pid}").exists()
 
 
+@pytest.mark.mrt
+def test_mrt_held_passes_with_a_real_bind_conflict(tmp_path: Path) -> None:
+    verdict = _run("mrt-held.yaml", MRT_HELD, tmp_path)
+    assert verdict.passed, verdict.explain()
+    saved = json.loads((tmp_path / "artifacts" / "mrt-held" / "verdict.json").read_text())
+    assert any("41028" in entry["text"] for entry in saved["timeline"])
+
+
 def test_wrong_errno_fails_with_expected_next_to_observed(tmp_path: Path) -> None:
-    verdict = _run("mrt-held-wrong-errno.yaml", MRT_HELD_WRONG_ERRNO, tmp_path)
+    verdict = _run("wrong-errno.yaml", WRONG_ERRNO, tmp_path)
     assert not verdict.passed
     text = verdict.explain()
-    assert "expected: 41028 IGMPLOG_SET_MCAST_IF_FAILED on e0 errno ENOBUFS" in text
-    assert "EADDRINUSE" in text.split("observed:")[1]
-    assert "mrt-held" in text  # the fault applied
-    assert (tmp_path / "artifacts" / "mrt-held-wrong-errno" / "verdict.json").exists()
+    assert "expected: 41024 IGMPLOG_CREATE_SOCKET_FAILED_2 on e0 errno EACCES" in text
+    assert "ENOBUFS" in text.split("observed:")[1]
+    assert "step-error" in text  # the fault applied
+    assert (tmp_path / "artifacts" / "wrong-errno" / "verdict.json").exists()
 
 
 def test_healthy_router_queries_and_learns_a_join(tmp_path: Path) -> None:
