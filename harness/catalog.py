@@ -179,6 +179,15 @@ EVENTS: tuple[Event, ...] = (
         Level.ERROR,
         "The startup query count %1 configured on interface %2 is invalid: it must be between 1 and 7.",
     ),
+    # igmpd's own extension (not an RRAS event, not a socket-operation failure): with
+    # --multicast-routing auto on a kernel without CONFIG_IP_MROUTE, igmpd receives IGMP
+    # through packet sockets instead (docs/igmpd.md). Logged once per process.
+    Event(
+        41900,
+        "IGMPD_MULTICAST_ROUTING_UNAVAILABLE",
+        Level.INFORMATION,
+        "Multicast routing is not available in this kernel (MRT_INIT: %1); IGMP is received through packet sockets.",
+    ),
 )
 
 BY_ID: dict[int, Event] = {event.id: event for event in EVENTS}

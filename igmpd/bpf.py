@@ -1,10 +1,17 @@
 """Classic BPF socket filters (SO_ATTACH_FILTER), built with struct: the standard library only.
 
 igmpd's multicast routing socket gets every IGMP packet Linux hands to the multicast router,
-plus the kernel's upcalls. The filter here lets through only what no interface socket receives:
-IGMP without IP options (so without Router Alert) to a destination outside 224.0.0.0/24. The
-kernel runs it on the packet with the IPv4 header at offset 0 (raw sockets see the network
-header), before the packet is queued, so everything else costs igmpd nothing.
+plus the kernel's upcalls. UNALERTED_IGMP lets through only what no interface socket receives:
+IGMP without IP options (so without Router Alert) to a destination outside 224.0.0.0/24.
+
+Without multicast routing, each interface reads a packet socket (AF_PACKET, SOCK_DGRAM, bound
+to ETH_P_IP on that interface) instead, which sees every IPv4 frame of the link before routing.
+INCOMING_IGMP keeps IGMP that arrived from the link and drops the rest, including the frames
+this host sends (PACKET_OUTGOING) or loops back to itself (PACKET_LOOPBACK).
+
+Both run with the IPv4 header at offset 0 (raw sockets and SOCK_DGRAM packet sockets see the
+network header), before the packet is queued, so everything else costs igmpd nothing.
+DROP_ALL silences a socket that igmpd keeps only for sending.
 """
 
 from __future__ import annotations
@@ -22,9 +29,13 @@ _AND_K = 0x54  # BPF_ALU | BPF_AND | BPF_K: A &= k
 _JEQ_K = 0x15  # BPF_JMP | BPF_JEQ | BPF_K: pc += (jt if A == k else jf)
 _RET_K = 0x06  # BPF_RET | BPF_K: keep k bytes (0: drop)
 
+_JGT_K = 0x25  # BPF_JMP | BPF_JGT | BPF_K: pc += (jt if A > k else jf)
+
 KEEP_ALL = 0xFFFF  # bytes kept of an accepted packet (more than any IGMP message)
 IGMP_NO_OPTIONS = 0x45  # version 4, header length 5 words: no IP options
 LINK_LOCAL_NET, LINK_LOCAL_MASK = 0xE0000000, 0xFFFFFF00  # 224.0.0.0/24
+SKF_AD_PKTTYPE = 0xFFFFF000 + 4  # SKF_AD_OFF + SKF_AD_PKTTYPE: the frame's sll_pkttype
+PACKET_MULTICAST = 2  # PACKET_HOST 0, _BROADCAST 1, _MULTICAST 2; above: not from the link
 
 
 def _insn(code: int, k: int = 0, jt: int = 0, jf: int = 0) -> bytes:
@@ -46,6 +57,21 @@ UNALERTED_IGMP = b"".join(
         _insn(_JEQ_K, LINK_LOCAL_NET, jt=0, jf=1),  # 6: 224.0.0.0/24 -> drop, else keep (8)
         _insn(_RET_K, 0),  # 7: drop
         _insn(_RET_K, KEEP_ALL),  # 8: keep
+    )
+)
+
+
+#: IGMP received from the link (host, broadcast or multicast frames): kept; anything else
+#: (another protocol, a frame for another host, this host's own outgoing or looped-back frames)
+#: dropped. The packet socket is bound to ETH_P_IP, so every frame is IPv4.
+INCOMING_IGMP = b"".join(
+    (
+        _insn(_LD_B_ABS, 9),  # 0: A = protocol
+        _insn(_JEQ_K, socket.IPPROTO_IGMP, jt=0, jf=2),  # 1: not IGMP -> drop (4)
+        _insn(_LD_W_ABS, SKF_AD_PKTTYPE),  # 2: A = packet type
+        _insn(_JGT_K, PACKET_MULTICAST, jt=0, jf=1),  # 3: outgoing, loopback ... -> drop
+        _insn(_RET_K, 0),  # 4: drop
+        _insn(_RET_K, KEEP_ALL),  # 5: keep
     )
 )
 

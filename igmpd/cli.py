@@ -16,6 +16,7 @@ from typing import Any
 
 from igmpd.config import (
     MODES,
+    MULTICAST_ROUTING,
     Config,
     ConfigError,
     InterfaceConfig,
@@ -33,7 +34,14 @@ LIMIT_OPTIONS: dict[str, type] = {
     "log_burst": int,
     "log_rate": float,
 }
-TOP_LEVEL_KEYS = {"interfaces", "version", "event_log", "state", "static_groups"}
+TOP_LEVEL_KEYS = {
+    "interfaces",
+    "version",
+    "event_log",
+    "state",
+    "static_groups",
+    "multicast_routing",
+}
 
 _HELP = {
     "query_interval": "seconds between general queries (default 125; fractions allowed)",
@@ -79,6 +87,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="IFACE:GROUP",
         help="a group always reported present on IFACE (repeatable)",
+    )
+    parser.add_argument(
+        "--multicast-routing",
+        choices=MULTICAST_ROUTING,
+        help="on: receive IGMP through the kernel's multicast routing (MRT_INIT, a VIF per "
+        "interface); off: through a packet socket per interface; auto (default): on where the "
+        "kernel has multicast routing, else off",
     )
     parser.add_argument("--config", type=Path, help="a TOML (or .json) config file")
     parser.add_argument(
@@ -160,6 +175,18 @@ def _static_groups(items: list[str]) -> dict[str, list[str]]:
     return statics
 
 
+def _multicast_routing(cli: dict[str, Any], data: dict[str, Any]) -> str:
+    """The --multicast-routing value; a config file must give it as a string (an unquoted
+    YAML/TOML on or off would be a boolean, which says nothing about which one was meant)."""
+    value = cli.get("multicast_routing", data.get("multicast_routing", "auto"))
+    if not isinstance(value, str):
+        raise ConfigError(
+            f"multicast_routing {value!r} is invalid: expected one of the strings "
+            f"{', '.join(MULTICAST_ROUTING)} (quoted)"
+        )
+    return value
+
+
 def config_from(args: argparse.Namespace) -> Config:
     """Merge the config file (if any) with the command line and validate the result."""
     data = load_file(args.config) if args.config else {}
@@ -186,6 +213,7 @@ def config_from(args: argparse.Namespace) -> Config:
         limits=limits,
         event_log=str(cli.get("event_log", data.get("event_log", "-"))),
         state=cli.get("state", data.get("state")),
+        multicast_routing=_multicast_routing(cli, data),
     )
     validate(config)
     return config

@@ -12,6 +12,10 @@ from dataclasses import dataclass, field
 
 MODES = ("router", "internal")
 VERSIONS = (1, 2, 3)
+#: --multicast-routing: "on" takes MRT_INIT and a VIF per interface (today's receive path),
+#: "off" receives IGMP through a packet socket per interface, "auto" is "on" where the kernel
+#: has multicast routing and "off" where MRT_INIT fails with ENOPROTOOPT.
+MULTICAST_ROUTING = ("auto", "on", "off")
 
 
 class ConfigError(ValueError):
@@ -113,6 +117,7 @@ class Config:
     limits: Limits = field(default_factory=Limits)
     event_log: str = "-"
     state: str | None = None
+    multicast_routing: str = "auto"
 
 
 def _check_range(name: str, value: float, low: float, high: float | None = None) -> None:
@@ -190,6 +195,11 @@ def validate(config: Config) -> None:
     for interface in config.interfaces:
         validate_interface(interface)
     validate_limits(config.limits)
+    if config.multicast_routing not in MULTICAST_ROUTING:
+        raise ConfigError(
+            f"multicast routing {config.multicast_routing!r} is invalid "
+            f"(valid: {', '.join(MULTICAST_ROUTING)})"
+        )
 
 
 def is_multicast(text: str) -> bool:

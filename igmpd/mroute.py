@@ -31,6 +31,12 @@ _PKTINFO = struct.Struct("i4s4s")  # struct in_pktinfo: ifindex, spec_dst, addr
 _ANCILLARY_SPACE = socket.CMSG_SPACE(_PKTINFO.size)
 
 
+class MrtUnavailable(StepFailed):
+    """MRT_INIT itself failed with ENOPROTOOPT: this kernel has no multicast routing (or a
+    fault says so). Only this failure lets --multicast-routing auto fall back to packet
+    sockets; any other one (EADDRINUSE: another router holds MRT_INIT) stays a step failure."""
+
+
 class MrouteSocket:
     """The router's MRT socket; failures raise StepFailed for the request-multicast step."""
 
@@ -54,10 +60,15 @@ class MrouteSocket:
             sock.setblocking(False)
             bpf.attach(sock, bpf.UNALERTED_IGMP)
             sock.setsockopt(socket.IPPROTO_IP, IP_PKTINFO, 1)
-            sock.setsockopt(socket.IPPROTO_IP, MRT_INIT, 1)
         except OSError as exc:
             sock.close()
             raise StepFailed(Step.REQUEST_MULTICAST, "MRT_INIT", exc.errno or 0) from exc
+        try:
+            sock.setsockopt(socket.IPPROTO_IP, MRT_INIT, 1)
+        except OSError as exc:
+            sock.close()
+            kind = MrtUnavailable if exc.errno == errno.ENOPROTOOPT else StepFailed
+            raise kind(Step.REQUEST_MULTICAST, "MRT_INIT", exc.errno or 0) from exc
         try:  # room for a burst of v1 reports, as on the interface sockets
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
         except OSError:

@@ -221,6 +221,29 @@ def encode_ip_header(source: str, destination: str, payload_length: int) -> byte
     return bytes(header)
 
 
+def ip_frame(view: memoryview, size: int) -> bytes | Malformed:
+    """The IPv4 packet a packet socket read into view[:size], as the kernel's IPv4 input would
+    hand it to a raw socket: link padding (Ethernet pads short frames to 60 bytes) trimmed
+    to the total length. A packet socket sees frames before that input, so what it would have
+    dropped is refused here: a frame shorter than its header or total length, a bad header
+    checksum, a fragment (raw sockets only ever see reassembled packets; IGMP is never
+    fragmented)."""
+    if size < 20:
+        return Malformed(TOO_SMALL, f"{size} bytes, shorter than an IPv4 header")
+    header_length = (view[0] & 0x0F) * 4
+    total = view[2] << 8 | view[3]
+    if view[0] >> 4 != 4 or header_length < 20 or not header_length <= total <= size:
+        return Malformed(
+            CORRUPT, f"IPv4 header of {header_length} and total length {total} in {size} bytes"
+        )
+    packet = bytes(view[:total])
+    if not checksum_ok(packet[:header_length]):
+        return Malformed(CORRUPT, "bad IPv4 header checksum")
+    if packet[6] & 0x3F or packet[7]:
+        return Malformed(CORRUPT, "IPv4 fragment")
+    return packet
+
+
 def decode_ip(packet: bytes) -> IPInfo | Malformed:
     """Read the IPv4 header a raw socket delivers in front of the IGMP message."""
     if len(packet) < 20:

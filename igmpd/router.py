@@ -6,11 +6,15 @@ closes that interface's socket instead of reading it again, so nothing ever spin
 interfaces come back on a retry timer, or at once when netlink says their link or address
 changed.
 
-IGMP without IP options to a routable group (an RFC 1112 host's v1 report) reaches only the
-multicast routing socket (igmpd.mroute); the loop reads it there, finds the arrival interface
-by its index, and hands the packet to the same ``handle`` as the interface sockets. Each packet
-is handled once: the interface sockets skip the copies of that class the kernel also gives
-them (groups this host joined), because the routing socket always gets those.
+Each interface receives on one of two paths (igmpd.activation, --multicast-routing):
+
+- mroute: IGMP without IP options to a routable group (an RFC 1112 host's v1 report) reaches
+  only the multicast routing socket (igmpd.mroute); the loop reads it there, finds the arrival
+  interface by its index, and hands the packet to the same ``handle`` as the interface sockets.
+  Each packet is handled once: the interface sockets skip the copies of that class the kernel
+  also gives them (groups this host joined), because the routing socket always gets those.
+- packet: the interface's packet socket gets every IGMP frame of its link (igmpd.packetsock);
+  nothing else is read for that interface, so there is nothing to skip.
 """
 
 from __future__ import annotations
@@ -29,13 +33,21 @@ from typing import Any
 from harness import catalog
 from harness.catalog import Step
 from igmpd import netif, packets
+from igmpd.activation import (
+    MROUTE,
+    PACKET,
+    InterfaceSockets,
+    MulticastRouting,
+    Target,
+    open_interface,
+)
 from igmpd.config import Config, InterfaceConfig
 from igmpd.events import EventLog
 from igmpd.membership import Membership
 from igmpd.mroute import MrouteSocket
 from igmpd.netlink import LinkWatcher
 from igmpd.querier import Querier
-from igmpd.sockets import Poller, StepFailed, open_interface
+from igmpd.sockets import Poller, StepFailed
 from igmpd.state import StateFile, Streamed
 from igmpd.timers import Timer, TimerHeap
 
@@ -70,7 +82,9 @@ class Interface:
     address: str = "0.0.0.0"
     network: ipaddress.IPv4Network | None = None
     link: netif.Link | None = None
-    sock: socket.socket | None = None
+    sock: socket.socket | None = None  # the raw IGMP socket: sends (and, on mroute, receives)
+    receiver: socket.socket | None = None  # what the loop reads: sock or the packet socket
+    receive_path: str | None = None  # MROUTE or PACKET while active
     active: bool = False
     failure: dict[str, Any] = field(default_factory=dict)
     querier: Querier | None = None
@@ -103,6 +117,7 @@ class Router:
         self.timers = TimerHeap()
         self.poller = Poller()
         self.mroute = MrouteSocket()
+        self.routing = MulticastRouting(config.multicast_routing)
         self.watcher: LinkWatcher | None = None
         self.by_fd: dict[int, Interface] = {}
         self.by_index: dict[int, Interface] = {}  # active interfaces by interface index
@@ -232,22 +247,17 @@ class Router:
         if link.index is not None and link.address is None:
             self._failed(interface, None, "the interface has no IPv4 address")
             return False
+        target = Target(interface.name, link.index or 0, interface.vif, interface.config.mode)
         try:
-            sock = open_interface(
-                interface.name,
-                link.index or 0,
-                interface.vif,
-                interface.config.mode,
-                self.mroute,
-                self.poller,
-            )
+            sockets = self._open(target)
         except StepFailed as failure:
             self._failed(interface, failure, None)
             return False
-        interface.sock = sock
+        interface.sock, interface.receiver = sockets.send, sockets.receive
+        interface.receive_path = sockets.path
         interface.active = True
         interface.failure = {}
-        self.by_fd[sock.fileno()] = interface
+        self.by_fd[sockets.receive.fileno()] = interface
         if link.index is not None:
             self.by_index[link.index] = interface
         self.log.emit(41052, interface.name, [version, interface.name])
@@ -256,6 +266,27 @@ class Router:
         self._query_tick(interface)
         self.dirty = True
         return True
+
+    def _open(self, target: Target) -> InterfaceSockets:
+        """Open the interface on the path --multicast-routing gives; with auto, an MRT_INIT
+        that says ENOPROTOOPT switches the router to packet sockets (41900, logged once) and
+        the interface is opened again on that path at once."""
+        try:
+            sockets = open_interface(target, self.routing.path, self.mroute, self.poller)
+        except StepFailed as failure:
+            if not self.routing.fall_back(failure):
+                raise
+            self.log.emit(
+                41900,
+                None,
+                [catalog.errno_name(failure.errno)],
+                call="MRT_INIT",
+                errno=failure.errno,
+            )
+            self.dirty = True
+            sockets = open_interface(target, self.routing.path, self.mroute, self.poller)
+        self.routing.succeeded(sockets.path)
+        return sockets
 
     def _failed(self, interface: Interface, failure: StepFailed | None, reason: str | None) -> None:
         """Log the failed step's event (if any) and 41055; retry after the retry interval."""
@@ -291,20 +322,21 @@ class Router:
     def _close(self, interface: Interface) -> None:
         for name in ("query_timer", "retry_timer"):
             self._cancel(interface, name)
-        if interface.sock is not None:
-            fd = interface.sock.fileno()
+        if interface.sock is not None and interface.receiver is not None:
+            fd = interface.receiver.fileno()
             self.by_fd.pop(fd, None)
             self.poller.unregister(fd)
             for index in [i for i, known in self.by_index.items() if known is interface]:
                 del self.by_index[index]
-            interface.sock.close()
-            interface.sock = None
-        if interface.active:
+            InterfaceSockets(interface.sock, interface.receiver, MROUTE).close()
+            interface.sock = interface.receiver = None
+        if interface.active and interface.receive_path == MROUTE:
             try:
                 self.mroute.del_vif(interface.vif)
             except OSError:
                 pass
         interface.active = False
+        interface.receive_path = None
 
     def _schedule_retry(self, interface: Interface) -> None:
         self._cancel(interface, "retry_timer")
@@ -438,6 +470,9 @@ class Router:
 
     def on_readable(self, interface: Interface) -> None:
         """Read the interface's socket until EAGAIN (or a batch), handling each packet."""
+        if interface.receive_path == PACKET:
+            self.on_packets_readable(interface)
+            return
         sock = interface.sock
         if sock is None:
             return
@@ -460,6 +495,36 @@ class Router:
             if packet[0] == NO_OPTIONS and packet[16:19] != LINK_LOCAL_PREFIX:
                 continue  # the routing socket has this one too (on_unalerted_readable)
             interface.counters["received"] += 1
+            self.handle(interface, packet, now)
+
+    def on_packets_readable(self, interface: Interface) -> None:
+        """Read the interface's packet socket until EAGAIN (or a batch). Its filter kept only
+        IGMP from the link; packets.ip_frame does what the kernel's IPv4 input does before a
+        raw socket sees a packet (padding, lengths, header checksum, fragments)."""
+        sock = interface.receiver
+        if sock is None:
+            return
+        buffer, view, counters = self.buffer, self.view, interface.counters
+        now = self.clock()
+        for _ in range(READ_BATCH):
+            try:
+                size = sock.recv_into(buffer)
+            except BlockingIOError:
+                return
+            except InterruptedError:
+                continue
+            except OSError as exc:
+                self._receive_failed(interface, exc.errno or 0)
+                return
+            if size == 0:
+                self._receive_failed(interface, None)
+                return
+            counters["received"] += 1
+            packet = packets.ip_frame(view, size)
+            if isinstance(packet, packets.Malformed):
+                sender = socket.inet_ntoa(view[12:16]) if size >= 16 else "?"
+                self.malformed(interface, packet, sender)
+                continue
             self.handle(interface, packet, now)
 
     def on_unalerted_readable(self) -> None:
@@ -688,6 +753,7 @@ class Router:
         return {
             "pid": os.getpid(),
             "started": self.started,
+            "multicast_routing": self.routing.snapshot(),
             "interfaces": {
                 i.name: self._interface_state(i, now, streamed) for i in self.interfaces
             },
@@ -707,6 +773,7 @@ class Router:
             "mode": interface.config.mode,
             "version": interface.config.version,
             "status": "active" if interface.active else "inactive",
+            "receive_path": interface.receive_path if interface.active else self.routing.planned,
             "failed_step": failure.get("step"),
             "call": failure.get("call"),
             "errno": err,

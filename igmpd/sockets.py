@@ -1,4 +1,6 @@
-"""The socket steps that activate one interface, in the catalog's order, one function each.
+"""The socket steps of an interface's raw IGMP socket and the router's epoll instance, one
+function each (igmpd.activation runs them in the catalog's order, with those of the receive
+path in use: igmpd.mroute or igmpd.packetsock).
 
 Each step raises StepFailed(step, call, errno) naming the catalog step (which decides the
 event: 41024, 41025, 41028, 41029, 41030, 41023) and the system call or option that failed.
@@ -10,12 +12,8 @@ import select
 import socket
 import struct
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from harness.catalog import Step
-
-if TYPE_CHECKING:
-    from igmpd.mroute import MrouteSocket
 
 IP_ROUTER_ALERT = 5
 IP_OPTIONS = 4
@@ -35,20 +33,24 @@ class StepFailed(Exception):
         self.reason = reason
 
 
-def _attempt(step: Step, call: str, action: Callable[[], object]) -> None:
+def attempt(step: Step, call: str, action: Callable[[], object]) -> None:
+    """Run action; an OSError becomes StepFailed(step, call, its errno)."""
     try:
         action()
     except OSError as exc:
         raise StepFailed(step, call, exc.errno or 0) from exc
 
 
-def create_socket() -> socket.socket:
-    """Step 41024: the interface's raw IGMP socket, non-blocking."""
+def create_socket(receives: bool = True) -> socket.socket:
+    """Step 41024: the interface's raw IGMP socket, non-blocking. One that only sends (on the
+    packet receive path) keeps the default receive buffer."""
     try:
         sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_IGMP)
     except OSError as exc:
         raise StepFailed(Step.CREATE_SOCKET, "socket", exc.errno or 0) from exc
     sock.setblocking(False)
+    if not receives:
+        return sock
     try:  # room for a burst of reports; the kernel caps it at net.core.rmem_max
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
     except OSError:
@@ -58,7 +60,7 @@ def create_socket() -> socket.socket:
 
 def bind_to_device(sock: socket.socket, name: str) -> None:
     """Step 41025: SO_BINDTODEVICE (never bind((addr, 0)): that stops multicast reception)."""
-    _attempt(
+    attempt(
         Step.BIND,
         "SO_BINDTODEVICE",
         lambda: sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, name.encode()),
@@ -69,32 +71,30 @@ def _mreqn(group: str, ifindex: int) -> bytes:
     return struct.pack("4s4si", socket.inet_aton(group), bytes(4), ifindex)
 
 
-def request_multicast(sock: socket.socket, ifindex: int, vif: int, mroute: MrouteSocket) -> None:
-    """Step 41028: TTL 1, no loopback, outgoing interface, the joins, Router Alert delivery,
-    MRT_INIT (once per router) and this interface's VIF. The failing sub-call is named."""
+def request_multicast(sock: socket.socket, ifindex: int) -> None:
+    """Step 41028, the part both receive paths share: TTL 1, no loopback, outgoing interface,
+    the joins and Router Alert delivery. The failing sub-call is named."""
     step = Step.REQUEST_MULTICAST
     ip = socket.IPPROTO_IP
-    _attempt(step, "IP_MULTICAST_TTL", lambda: sock.setsockopt(ip, socket.IP_MULTICAST_TTL, 1))
-    _attempt(step, "IP_MULTICAST_LOOP", lambda: sock.setsockopt(ip, socket.IP_MULTICAST_LOOP, 0))
-    _attempt(
+    attempt(step, "IP_MULTICAST_TTL", lambda: sock.setsockopt(ip, socket.IP_MULTICAST_TTL, 1))
+    attempt(step, "IP_MULTICAST_LOOP", lambda: sock.setsockopt(ip, socket.IP_MULTICAST_LOOP, 0))
+    attempt(
         step,
         "IP_MULTICAST_IF",
         lambda: sock.setsockopt(ip, socket.IP_MULTICAST_IF, _mreqn("0.0.0.0", ifindex)),
     )
     for group in JOINED_GROUPS:
-        _attempt(
+        attempt(
             step,
             f"IP_ADD_MEMBERSHIP {group}",
             lambda g=group: sock.setsockopt(ip, socket.IP_ADD_MEMBERSHIP, _mreqn(g, ifindex)),
         )
-    _attempt(step, "IP_ROUTER_ALERT", lambda: sock.setsockopt(ip, IP_ROUTER_ALERT, 1))
-    mroute.ensure()
-    mroute.add_vif(vif, ifindex)
+    attempt(step, "IP_ROUTER_ALERT", lambda: sock.setsockopt(ip, IP_ROUTER_ALERT, 1))
 
 
 def set_router_alert(sock: socket.socket) -> None:
     """Step 41029 (router interfaces): the Router Alert IP option on every packet sent."""
-    _attempt(
+    attempt(
         Step.ROUTER_ALERT,
         "IP_OPTIONS",
         lambda: sock.setsockopt(socket.IPPROTO_IP, IP_OPTIONS, ROUTER_ALERT_OPTION),
@@ -104,7 +104,7 @@ def set_router_alert(sock: socket.socket) -> None:
 def set_header_include(sock: socket.socket) -> None:
     """Step 41030 (internal interfaces): igmpd writes the IP header itself (never with
     IP_OPTIONS as well: Linux then fails every send with EINVAL)."""
-    _attempt(
+    attempt(
         Step.HEADER_INCLUDE,
         "IP_HDRINCL",
         lambda: sock.setsockopt(socket.IPPROTO_IP, socket.IP_HDRINCL, 1),
@@ -129,7 +129,7 @@ class Poller:
     def register(self, fd: int) -> None:
         """Step 41023: watch fd for read readiness."""
         epoll = self.ensure()
-        _attempt(Step.EVENT_SELECT, "epoll_ctl", lambda: epoll.register(fd, select.EPOLLIN))
+        attempt(Step.EVENT_SELECT, "epoll_ctl", lambda: epoll.register(fd, select.EPOLLIN))
 
     def unregister(self, fd: int) -> None:
         """Stop watching fd (it may already be closed)."""
@@ -138,43 +138,3 @@ class Poller:
                 self.epoll.unregister(fd)
             except (OSError, ValueError):
                 pass
-
-
-def setup_steps(mode: str) -> tuple[Step, ...]:
-    """The setup steps of an interface in this mode, in the catalog's order."""
-    if mode == "internal":
-        return (
-            Step.CREATE_SOCKET,
-            Step.BIND,
-            Step.REQUEST_MULTICAST,
-            Step.HEADER_INCLUDE,
-            Step.EVENT_SELECT,
-        )
-    return (
-        Step.CREATE_SOCKET,
-        Step.BIND,
-        Step.REQUEST_MULTICAST,
-        Step.ROUTER_ALERT,
-        Step.EVENT_SELECT,
-    )
-
-
-def open_interface(
-    name: str, ifindex: int, vif: int, mode: str, mroute: MrouteSocket, poller: Poller
-) -> socket.socket:
-    """Run every setup step for one interface; on failure undo what was done and re-raise."""
-    sock = create_socket()
-    try:
-        bind_to_device(sock, name)
-        request_multicast(sock, ifindex, vif, mroute)
-        if mode == "internal":
-            set_header_include(sock)
-        else:
-            set_router_alert(sock)
-        poller.register(sock.fileno())
-        mroute.watch(poller)  # once per router: the unalerted reports only it receives
-    except BaseException:
-        mroute.del_vif(vif)
-        sock.close()
-        raise
-    return sock

@@ -68,11 +68,12 @@ def _hold_mrt() -> socket.socket:
     return sock
 
 
+@pytest.mark.mrt
 def test_mrt_held_fails_every_interface_then_recovers(make_lab, start_igmpd) -> None:
     lab = make_lab(TWO)
     router_node = lab.node("r1")
     holder = router_node.call(_hold_mrt)
-    router = start_igmpd(router_node, ["e0", "e1"])
+    router = start_igmpd(router_node, ["e0", "e1"])  # auto: EADDRINUSE is no reason to fall back
     for name in ("e0", "e1"):
         record = router.wait_event(id=41028, interface=name)
         assert record["call"] == "MRT_INIT" and record["errno_name"] == "EADDRINUSE"
@@ -80,6 +81,12 @@ def test_mrt_held_fails_every_interface_then_recovers(make_lab, start_igmpd) -> 
     holder.close()
     for name in ("e0", "e1"):
         router.wait_event(id=41052, interface=name, timeout=3.0)
+    assert not router.find(id=41900)
+    wait_for(
+        "auto decided for the mroute path",
+        lambda: router.state().get("multicast_routing") == {"requested": "auto", "in_use": True},
+        last=router.state,
+    )
 
 
 def test_igmp_max_memberships_zero_is_enobufs_at_the_join(make_lab, start_igmpd) -> None:
@@ -153,7 +160,9 @@ def test_receive_failure_closes_the_socket_instead_of_spinning(make_lab, start_i
     lab.node("h1").set_sysctl("net.ipv4.conf.e0.force_igmp_version", 2)
     from igmpd_testlib import join
 
-    join(lab.node("h1"), "e0", "239.5.5.5")  # a report makes the socket readable
+    # A report makes the socket readable; the member is kept open until it was read (closed
+    # at once, the kernel would cancel its delayed report and send no leave either).
+    member = join(lab.node("h1"), "e0", "239.5.5.5")
     record = router.wait_event(id=41012, interface="e0", timeout=3.0)
     assert record["errno_name"] == "ENOMEM" and record["step"] == "receive"
     router.wait_event(id=41052, interface="e0", timeout=3.0)  # first activation
@@ -162,3 +171,4 @@ def test_receive_failure_closes_the_socket_instead_of_spinning(make_lab, start_i
     with open(f"/proc/{router.proc.pid}/stat") as stat:
         cpu_ticks = sum(int(x) for x in stat.read().split()[13:15])
     assert cpu_ticks < 300  # well under the 3 s of CPU a busy loop would have used
+    member.close()

@@ -1,8 +1,11 @@
-"""IGMP without Router Alert: v1 and v2 reports learned, v3 reports refused, each packet once.
+"""IGMP without Router Alert on the mroute path: v1 and v2 reports learned, v3 reports refused,
+each packet once.
 
 Linux gives an IGMP packet without Router Alert to a group the router has not joined to the
 multicast routing socket only (ip_mr_input); igmpd reads it there. Packets are built with scapy
 and sent from a raw socket in h1, exactly as given (a v1 host sends no IP options at all).
+These tests need the kernel's multicast routing (igmpd runs with --multicast-routing on); the
+same packets on the packet path are in test_igmpd_packet_path.py.
 """
 
 from __future__ import annotations
@@ -15,11 +18,12 @@ from typing import Any
 import pytest
 from igmpd_testlib import join, seccomp_errno, wait_for
 
-pytestmark = pytest.mark.netns
+pytestmark = [pytest.mark.netns, pytest.mark.mrt]
 
 HOST, ROUTER = "10.0.1.2", "10.0.1.1"
 PAIR = {"nodes": ["r1", "h1"], "links": [{"a": f"r1:e0 {ROUTER}/24", "b": f"h1:e0 {HOST}/24"}]}
 V1_REPORT, V2_REPORT, LEAVE = 0x12, 0x16, 0x17
+ON = ("--multicast-routing", "on")
 
 
 def _ip(igmp: Any, destination: str, alert: bool) -> bytes:
@@ -68,7 +72,7 @@ class Host:
 def pair(make_lab, start_igmpd) -> tuple[Any, Host]:
     """igmpd (v3) on r1:e0 and a sending host h1."""
     lab = make_lab(PAIR)
-    return lab, start_igmpd(lab.node("r1"), ["e0"]), Host(lab.node("h1"))
+    return lab, start_igmpd(lab.node("r1"), ["e0"], *ON), Host(lab.node("h1"))
 
 
 def _counters(router: Any) -> dict[str, int]:
@@ -160,7 +164,9 @@ def test_a_failed_read_of_the_routing_socket_pauses_it_instead_of_spinning(
     make_lab, start_igmpd
 ) -> None:
     lab = make_lab(PAIR)
-    router = start_igmpd(lab.node("r1"), ["e0"], preexec=seccomp_errno("recvmsg", errno.ENOMEM))
+    router = start_igmpd(
+        lab.node("r1"), ["e0"], *ON, preexec=seccomp_errno("recvmsg", errno.ENOMEM)
+    )
     host = Host(lab.node("h1"))
     host.send(v1v2(V1_REPORT, "239.5.6.1", alert=False))
     record = router.wait_event(id=41012, interface="e0")
