@@ -10,6 +10,12 @@ happened before the fault cannot satisfy them.
 
 The same thread also watches process exits (a pidfd per process), so that "the router exits with
 status N" is awaited the same way as an event.
+
+inotify is not enough everywhere: a folder shared into a VM over 9p, or an NFS/CIFS/FUSE
+workspace, does not deliver notifications for writes made elsewhere (seen: igmpd's events on a
+9p share were never reported). So the thread also looks at the files on a timer: every
+``REMOTE_POLL`` seconds on such file systems (found with statfs), every ``LOCAL_POLL`` seconds
+elsewhere as a safety net. ``FAULTLAB_EVENT_POLL`` (seconds) overrides both.
 """
 
 from __future__ import annotations
@@ -47,6 +53,21 @@ _IN_CLOEXEC = os.O_CLOEXEC
 _WATCH_MASK = _IN_MODIFY | _IN_CLOSE_WRITE | _IN_MOVED_TO | _IN_CREATE
 _EVENT_HEADER = struct.Struct("iIII")
 _LAST_LINES = 20
+
+#: Seconds between two looks at the followed files where inotify may miss writes, and elsewhere.
+REMOTE_POLL = 0.005
+LOCAL_POLL = 0.1
+POLL_ENV = "FAULTLAB_EVENT_POLL"
+#: statfs f_type of file systems whose writes may not reach inotify (linux/magic.h and others).
+REMOTE_FS_TYPES: dict[int, str] = {
+    0x01021997: "9p",
+    0x6969: "nfs",
+    0xFF534D42: "cifs",
+    0xFE534D42: "smb2",
+    0x65735546: "fuse",
+    0x00C36400: "ceph",
+    0x5346414F: "afs",
+}
 
 
 @dataclass(frozen=True)
@@ -252,6 +273,32 @@ class EventTimeout(ExpectationFailed):
         super().__init__(f"no {awaited} within {waited * 1000:.0f} ms; last lines seen:\n  {seen}")
 
 
+def fs_type(path: Path) -> int | None:
+    """The statfs(2) f_type of the file system holding ``path`` (None when it cannot be read)."""
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+    buffer = ctypes.create_string_buffer(256)  # struct statfs is 120 bytes on 64-bit Linux
+    if libc.statfs(os.fsencode(path), buffer) != 0:
+        return None
+    return int(ctypes.c_long.from_buffer(buffer).value) & 0xFFFFFFFF
+
+
+def poll_interval(directories: Iterable[Path]) -> float:
+    """How often to look at files in ``directories`` besides inotify: often where inotify may
+    miss writes (9p, NFS, CIFS, FUSE ...), rarely elsewhere; ``FAULTLAB_EVENT_POLL`` wins."""
+    forced = os.environ.get(POLL_ENV)
+    if forced:
+        try:
+            value = float(forced)
+        except ValueError:
+            raise HarnessBug(f"{POLL_ENV}={forced!r}: expected seconds, e.g. 0.005") from None
+        if value > 0:
+            return value
+    for directory in directories:
+        if fs_type(directory) in REMOTE_FS_TYPES:
+            return REMOTE_POLL
+    return LOCAL_POLL
+
+
 class _Inotify:
     """A minimal inotify(7) binding through ctypes: watch directories, read changed names."""
 
@@ -337,9 +384,31 @@ class _Counters:
     """Changes per file name seen through inotify (lets a caller wait for a file to be rewritten)."""
 
     by_path: dict[Path, int] = field(default_factory=dict)
+    signatures: dict[Path, tuple[int, int, int] | None] = field(default_factory=dict)
 
     def bump(self, path: Path) -> None:
         self.by_path[path] = self.by_path.get(path, 0) + 1
+
+    def poll(self) -> bool:
+        """Bump every asked-about file whose inode, size or mtime changed (the fallback when
+        inotify is silent); True when one did."""
+        changed = False
+        for path, before in list(self.signatures.items()):
+            now = _signature(path)
+            if now != before:
+                self.signatures[path] = now
+                if now is not None:
+                    self.bump(path)
+                    changed = True
+        return changed
+
+
+def _signature(path: Path) -> tuple[int, int, int] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_ino, info.st_size, info.st_mtime_ns
 
 
 class EventStream:
@@ -372,6 +441,7 @@ class EventStream:
         self._stopping = False
         self._thread: threading.Thread | None = None
         self._inotify: _Inotify | None = None
+        self.poll_every = poll_interval(self._watch_dirs)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -379,7 +449,10 @@ class EventStream:
         """Start following (the files need not exist yet: their directories are watched)."""
         self._inotify = _Inotify()
         for directory in self._watch_dirs:
-            self._inotify.watch(directory)
+            try:
+                self._inotify.watch(directory)
+            except HarnessBug:  # e.g. out of inotify watches: the timer alone follows the files
+                self.poll_every = REMOTE_POLL
         self._thread = threading.Thread(target=self._follow, name="faultlab-events", daemon=True)
         self._thread.start()
         return self
@@ -434,9 +507,13 @@ class EventStream:
         pidfds: dict[int, int] = {}
         try:
             self._read_files()
+            timeout_ms = max(1, round(self.poll_every * 1000))
             while not self._stopping:
-                for fd, _flags in poller.poll():
+                ready = poller.poll(timeout_ms)
+                for fd, _flags in ready:
                     self._on_ready(fd, poller, pidfds)
+                if not ready:
+                    self._poll_files()
         except BaseException as exc:  # noqa: BLE001 - reported to the waiters, never lost
             with self.condition:
                 self.errors.append(exc)
@@ -466,12 +543,20 @@ class EventStream:
                 self.exits[pid].seen = self.clock()
                 self.condition.notify_all()
 
-    def _read_files(self) -> None:
+    def _poll_files(self) -> None:
+        """The timer's look at the files: new lines, and rewrites of asked-about files."""
+        with self.condition:
+            changed = self._changes.poll()
+        self._read_files(notify=changed)
+
+    def _read_files(self, notify: bool = True) -> None:
         """Parse every complete new line; append events and wake the waiters (one lock per batch)."""
         batch: list[tuple[str, Mapping[str, Any] | None]] = []
         for followed in self._files:
             for line in followed.read_lines():
                 batch.append((line, self.source.parse(line, followed.path)))
+        if not batch and not notify:
+            return
         seen = self.clock()
         with self.condition:
             for line, record in batch:
@@ -500,8 +585,12 @@ class EventStream:
             return list(self._last_lines)
 
     def changes(self, path: Path) -> int:
-        """How many inotify notifications concerned ``path`` so far (it is in a watched dir)."""
+        """How many changes of ``path`` were seen so far (it is in a watched dir): inotify's
+        notifications, or the timer's when inotify is silent (the file is watched from the
+        first call on)."""
         with self.condition:
+            if path not in self._changes.signatures:
+                self._changes.signatures[path] = _signature(path)
             return self._changes.by_path.get(path, 0)
 
     def wait_for(

@@ -290,10 +290,14 @@ class _InterfaceResolver:
         return _name_of_address(sock, raw[offset : offset + 4]) if len(raw) >= 8 else None
 
     def _from_sockaddr(self, call: Call, address: int) -> str | None:
+        """The interface a bind(2) address names: an IPv4 address's holder, or for a packet
+        socket (sockaddr_ll: family, protocol, ifindex) the interface by index."""
         raw = _read_memory(call.pid, address, 8)
         sock = self._target_socket(call, call.args[0])
         if sock is None or len(raw) < 8:
             return None
+        if struct.unpack_from("H", raw)[0] == socket.AF_PACKET:
+            return _name_of_index(sock, struct.unpack_from("i", raw, 4)[0])
         return _name_of_address(sock, raw[4:8])
 
     def _from_socket(self, call: Call, fd: int) -> str | None:
@@ -307,6 +311,11 @@ class _InterfaceResolver:
         name = bound.split(b"\0", 1)[0].decode()
         if name:
             return name
+        if sock.family == socket.AF_PACKET:  # getsockname: (ifname, protocol, ...)
+            try:
+                return str(sock.getsockname()[0]) or None
+            except OSError:
+                return None
         try:
             address = socket.inet_aton(sock.getsockname()[0])
         except OSError:

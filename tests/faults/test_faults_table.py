@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from harness import doctor
 from harness.faults import make_fault
 from harness.faults.table import ROWS, FaultRow, render_markdown
 
@@ -15,12 +16,27 @@ def _id(row: FaultRow) -> str:
     return f"{row.kind}{scope}-{row.step.value}-{row.call.split()[0]}"
 
 
-@pytest.mark.parametrize("row", ROWS, ids=[_id(r) for r in ROWS])
+def _params() -> list[object]:
+    """Each row; rows whose fault needs multicast routing carry the ``mrt`` marker."""
+    return [
+        pytest.param(
+            row,
+            id=_id(row),
+            marks=[pytest.mark.mrt] if "mrt" in make_fault(row.fault_spec()).features() else [],
+        )
+        for row in ROWS
+    ]
+
+
+@pytest.mark.parametrize("row", _params())
 def test_row_yields_its_errno_at_its_step_and_clear_restores_it(row, start_probe, fault_ctx):
     fault = make_fault(row.fault_spec())
     missing = fault.requires()
     if missing:
         pytest.skip(f"{row.kind} needs: {'; '.join(missing)}")
+    absent = doctor.missing(fault.features())  # e.g. mrt where the kernel has no MRT
+    if absent:
+        pytest.skip(f"{row.kind}: {absent}")
     probe = start_probe(fault)
     for command in row.setup:
         assert probe.errno(command) is None, f"setup {command!r} failed before the fault"
