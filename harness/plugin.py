@@ -100,6 +100,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "scenario: a faultlab scenario file")
     config.stash[_OPTIONS] = _options(config)
     _prepare_environment(config)
+    from harness.htmlreport.plugin import register  # report.html in the artifacts root
+
+    register(config, config.stash[_OPTIONS].artifacts, config.stash[_OPTIONS].run_id)
 
 
 def _prepare_environment(config: pytest.Config) -> None:
