@@ -116,6 +116,9 @@ def _run_parser(commands: Any) -> None:
         help="a skipped scenario is a failure (exit 1): for CI lanes that must cover everything",
     )
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    from harness.kernellab.commands import add_kernel_option
+
+    add_kernel_option(run)
     run.set_defaults(handler=cmd_run)
 
 
@@ -322,6 +325,11 @@ def new_run_id() -> str:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from harness.shard import parse_shard
+
+    if getattr(args, "kernels", None):  # --kernel: in a guest per kernel (harness/kernellab)
+        from harness.kernellab import commands as kernellab
+
+        return kernellab.cmd_run(args)
 
     if args.shard:
         parse_shard(args.shard)  # a bad flag is exit 2 before anything else

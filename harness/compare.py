@@ -424,11 +424,19 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="report and artifacts")
     parser.add_argument("--slow", type=float, default=1.0, help="stretch every window")
+    from harness.kernellab.commands import add_kernel_option
+
+    add_kernel_option(parser)
     parser.set_defaults(handler=cmd_compare)
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from harness.scenario import load_many
+
+    if getattr(args, "kernels", None):  # --kernel: inside a guest per kernel (harness/kernellab)
+        from harness.kernellab import commands as kernellab
+
+        return kernellab.cmd_compare(args)
 
     routers = [name.strip() for name in args.routers.split(",") if name.strip()]
     scenarios = load_many(args.scenarios or [DEFAULT_SCENARIOS])

@@ -734,6 +734,10 @@ def _suite(paths: list[str]) -> tuple[list, str] | None:  # type: ignore[type-ar
 def doctor_command(args: argparse.Namespace) -> int:
     """``faultlab doctor [PATH ...]``: probe, print (with what each short feature costs the
     suite), and return the exit code."""
+    if getattr(args, "kernels", None):  # --kernel: the same checks in a guest (harness/kernellab)
+        from harness.kernellab import commands as kernellab
+
+        return kernellab.cmd_doctor(args)
     started = time.monotonic()
     results = run_checks()
     suite = _suite(list(getattr(args, "paths", None) or []))
@@ -760,6 +764,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="scenario files or directories to say the costs for (default: ./scenarios)",
     )
+    from harness.kernellab.commands import add_kernel_option
+
+    add_kernel_option(parser)
     parser.set_defaults(func=doctor_command, handler=doctor_command)
 
 

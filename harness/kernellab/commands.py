@@ -1,0 +1,292 @@
+"""``faultlab run/doctor/compare --kernel KERNEL``: what the CLI hands off to the kernel lab.
+
+For each kernel, in the order given: ``host`` runs natively in this process (the normal
+``faultlab run``), any other kernel in a guest (launcher.py) that runs the same command with the
+same options; the outputs land in ``<artifacts>/<release>/`` and are stamped with the release
+(stamp.py). With several kernels, the kernel x scenario table (table.py) is written in the
+artifacts root, and a line per kernel says how it ran (KVM or emulation, boot time, stretch).
+
+``--junit-xml FILE`` with one kernel writes FILE; with several, FILE-<release>.xml per kernel
+(each also in ``<artifacts>/<release>/junit.xml``). The exit code is the worst one: 2 (bad
+input) over 3 (a kernel could not run: no guest, nothing runnable) over 1 (a scenario failed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from harness.errors import EnvironmentProblem, ExitCode
+from harness.kernellab import launcher, stamp, stretch, table
+from harness.kernellab.guest import RESULT_NAME
+from harness.kernellab.kernels import Kernel, resolve_all
+
+KERNELS_NAME = "kernels.json"  # per kernel: release, accel, boot time, stretch, exit code
+_SEVERITY = [ExitCode.USAGE, ExitCode.ENVIRONMENT, ExitCode.FAILED, ExitCode.OK]
+_PYTHON_CLI = [sys.executable, "-m", "harness.cli"]
+
+
+def add_kernel_option(parser: argparse.ArgumentParser) -> None:
+    """``--kernel KERNEL`` (repeatable) on a faultlab subcommand."""
+    parser.add_argument(
+        "--kernel",
+        action="append",
+        dest="kernels",
+        metavar="KERNEL",
+        help="run on this kernel, in a virtme-ng guest: an image path, a release under /boot, "
+        "or 'host' (natively); repeat for a kernel x scenario table (docs/kernels.md)",
+    )
+
+
+def worst(codes: list[int]) -> int:
+    """The exit code of several kernels' runs: the most severe one (130 when interrupted)."""
+    if 130 in codes:
+        return 130
+    for code in _SEVERITY:
+        if code in codes:
+            return int(code)
+    return int(ExitCode.FAILED) if codes else int(ExitCode.OK)
+
+
+def _echo_for(release: str):  # type: ignore[no-untyped-def]
+    def echo(line: str) -> None:
+        print(f"[{release}] {line}", flush=True)
+
+    return echo
+
+
+def _guest(
+    kernel: Kernel,
+    argv: list[str],
+    dest: Path | None,
+    slow: float | None,
+    rwdirs: tuple[Path, ...],
+    host: stretch.Timing,
+) -> tuple[int, dict[str, Any]]:
+    """Run ``argv`` (guest.py placeholders allowed) on ``kernel``; its code and its facts."""
+    job: dict[str, Any] = {"argv": argv, "slow": slow, "host_timing": host.to_json()}
+    if dest is not None:
+        dest.mkdir(parents=True, exist_ok=True)
+        job["dest"] = str(dest)
+    outcome = launcher.run(
+        launcher.GuestSpec(kernel, job, rwdirs=(launcher.PROJECT_ROOT, *rwdirs)),
+        echo=_echo_for(kernel.release),
+    )
+    facts: dict[str, Any] = {
+        "release": kernel.release,
+        "accel": outcome.accel,
+        "boot_seconds": round(outcome.boot_seconds, 1),
+        "total_seconds": round(outcome.total_seconds, 1),
+        "notes": outcome.notes,
+    }
+    if dest is not None and (dest / RESULT_NAME).is_file():
+        facts.update(json.loads((dest / RESULT_NAME).read_text()))
+    code = outcome.returncode
+    if code not in (0, 1, 2, 3, 130):
+        print(
+            f"faultlab: the guest on {kernel.release} ended with status {code} (a kernel "
+            "panic or a crash); its console's last lines:\n" + "\n".join(outcome.console),
+            file=sys.stderr,
+        )
+        code = int(ExitCode.ENVIRONMENT)
+    facts["returncode"] = code
+    return code, facts
+
+
+def _say_facts(facts: dict[str, Any]) -> None:
+    how = (
+        "natively"
+        if facts.get("accel") == "native"
+        else (
+            f"in a guest under {'KVM' if facts.get('accel') == 'kvm' else 'emulation (TCG)'}, "
+            f"booted in {facts.get('boot_seconds')} s, stretch factor {facts.get('stretch', '?')}"
+        )
+    )
+    print(
+        f"faultlab: kernel {facts['release']}: exit {facts['returncode']}, {how}, "
+        f"{facts.get('seconds', facts.get('total_seconds', 0)):.0f} s",
+        flush=True,
+    )
+
+
+# -- faultlab run --kernel ----------------------------------------------------------------------
+
+
+def _run_options(args: argparse.Namespace) -> list[str]:
+    """The options of ``faultlab run`` forwarded to the guest's run (all but the host's paths)."""
+    argv: list[str] = []
+    for flag, name in (
+        ("-n", "workers"),
+        ("--shard", "shard"),
+        ("-k", "keyword"),
+        ("-m", "markexpr"),
+    ):
+        value = getattr(args, name, None)
+        if value:
+            argv += [flag, str(value)]
+    for flag, name in (
+        ("-x", "exitfirst"),
+        ("--keep-artifacts", "keep_artifacts"),
+        ("--strict", "strict"),
+    ):
+        if getattr(args, name, False):
+            argv.append(flag)
+    return argv
+
+
+def _junit_for(args: argparse.Namespace, release: str, several: bool) -> Path | None:
+    if not getattr(args, "junit_xml", None):
+        return None
+    path = Path(args.junit_xml)
+    return path.with_name(f"{path.stem}-{release}{path.suffix}") if several else path
+
+
+def _run_native(
+    args: argparse.Namespace, kernel: Kernel, dest: Path, junit: Path | None
+) -> tuple[int, dict[str, Any]]:
+    from harness import cli
+
+    native = copy.copy(args)
+    native.kernels = None
+    native.artifacts = str(dest)
+    native.junit_xml = str(junit) if junit else None
+    started = time.monotonic()
+    code = int(cli.cmd_run(native))
+    facts = {
+        "release": kernel.release,
+        "accel": "native",
+        "returncode": code,
+        "stretch": 1.0,
+        "seconds": time.monotonic() - started,
+    }
+    return code, facts
+
+
+def _run_guest(
+    args: argparse.Namespace,
+    kernel: Kernel,
+    dest: Path,
+    junit: Path | None,
+    host: stretch.Timing,
+    root: Path,
+) -> tuple[int, dict[str, Any]]:
+    from harness.cli import suite_paths
+
+    paths = [str(Path(path).resolve()) for path in suite_paths(args.paths)]
+    argv = [
+        *_PYTHON_CLI,
+        "run",
+        *paths,
+        *_run_options(args),
+        "--no-progress",
+        "--slow",
+        "@SLOW@",
+        "--artifacts",
+        "@OUT@",
+    ]
+    if junit is not None:
+        argv += ["--junit-xml", "@OUT@/junit.xml"]
+    code, facts = _guest(kernel, argv, dest, args.slow, (root,), host)
+    if junit is not None and (dest / "junit.xml").is_file():
+        junit.parent.mkdir(parents=True, exist_ok=True)
+        if junit.resolve() != (dest / "junit.xml").resolve():
+            shutil.copyfile(dest / "junit.xml", junit)
+    return code, facts
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """``faultlab run --kernel K [--kernel K ...] [PATH ...]``."""
+    from harness import cli
+
+    cli.load_suite(args.paths)  # every scenario file checked before anything boots
+    kernels = resolve_all(args.kernels)
+    root = Path(args.artifacts or Path("artifacts") / cli.new_run_id()).resolve()
+    several = len(kernels) > 1
+    host = stretch.measure() if any(not k.native for k in kernels) else None
+    codes, facts, verdicts = [], [], {}
+    for kernel in kernels:
+        dest, junit = root / kernel.release, _junit_for(args, kernel.release, several)
+        try:
+            if kernel.native:
+                code, fact = _run_native(args, kernel, dest, junit)
+            else:
+                assert host is not None
+                code, fact = _run_guest(args, kernel, dest, junit, host, root)
+        except EnvironmentProblem as exc:
+            print(f"faultlab: kernel {kernel.release}: {exc}", file=sys.stderr)
+            code, fact = int(exc.exit_code), {"release": kernel.release, "error": str(exc)}
+            fact["returncode"] = code
+        stamp.stamp_run(dest, kernel.release, junit)
+        if junit is not None:
+            stamp.stamp_junit(dest / "junit.xml", kernel.release)
+        codes.append(code)
+        facts.append(fact)
+        verdicts[kernel.release] = stamp.statuses(dest)
+        if "error" not in fact:
+            _say_facts(fact)
+    (root / KERNELS_NAME).write_text(json.dumps(facts, indent=1, default=str) + "\n")
+    if several:
+        markdown, page = table.write(verdicts, root)
+        print(markdown.read_text(), end="")
+        print(f"kernel x scenario table: {page}")
+    return worst(codes)
+
+
+# -- faultlab doctor --kernel / faultlab compare --kernel ------------------------------------
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """``faultlab doctor --kernel K``: the doctor's checks inside that kernel's guest."""
+    codes = []
+    for kernel in resolve_all(args.kernels):
+        if kernel.native:
+            from harness import doctor
+
+            native = copy.copy(args)
+            native.kernels = None
+            codes.append(doctor.doctor_command(native))
+            continue
+        paths = [str(Path(path).resolve()) for path in getattr(args, "paths", None) or []]
+        argv = [*_PYTHON_CLI, "doctor", *(["--json"] if getattr(args, "json", False) else [])]
+        argv += paths
+        code, facts = _guest(kernel, argv, None, 1.0, (), stretch.measure())
+        print(f"faultlab: doctor on kernel {kernel.release} ({facts['accel']}): exit {code}")
+        codes.append(code)
+    return worst(codes)
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """``faultlab compare --kernel K``: the routers compared inside that kernel's guest."""
+    from harness import compare
+
+    out = Path(args.out).resolve()
+    codes = []
+    for kernel in resolve_all(args.kernels):
+        dest = out / kernel.release
+        if kernel.native:
+            native = copy.copy(args)
+            native.kernels, native.out = None, dest
+            codes.append(compare.cmd_compare(native))
+            continue
+        paths = [str(Path(p).resolve()) for p in (args.scenarios or [compare.DEFAULT_SCENARIOS])]
+        argv = [
+            *_PYTHON_CLI,
+            "compare",
+            "--routers",
+            args.routers,
+            "--out",
+            "@OUT@",
+            "--slow",
+            "@SLOW@",
+            *paths,
+        ]
+        code, facts = _guest(kernel, argv, dest, args.slow, (out,), stretch.measure())
+        _say_facts(facts)
+        codes.append(code)
+    return worst(codes)
