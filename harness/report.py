@@ -450,7 +450,7 @@ class RunReporter:
             return
         self.out.print("skipped, by reason:", markup=False)
         for reason, count in reasons:
-            self.out.print(f"  {count:>3} x {reason}", markup=False)
+            self.out.print(f"  {count:>3} x {reason}", markup=False, soft_wrap=True)
 
     def all_skipped(self) -> bool:
         """Every selected scenario was skipped: nothing ran, so the run proves nothing."""
@@ -465,7 +465,9 @@ class RunReporter:
             if self.empty_ok:
                 self.out.print("no scenario in this shard")
                 return ExitCode.OK
-            self.console.print(f"faultlab: no scenario selected from {self.searched}", markup=False)
+            self.console.print(
+                f"faultlab: no scenario selected from {self.searched}", markup=False, soft_wrap=True
+            )
             return ExitCode.USAGE
         if pytest_exit == 3:
             raise HarnessBug("pytest reported an internal error (see above)")
@@ -478,6 +480,7 @@ class RunReporter:
                 "faultlab: every selected scenario was skipped: nothing ran "
                 "(`faultlab doctor` says what this machine lacks)",
                 markup=False,
+                soft_wrap=True,
             )
             return ExitCode.ENVIRONMENT
         return ExitCode.OK

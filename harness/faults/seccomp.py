@@ -20,7 +20,7 @@ from harness.errors import FaultConfigError
 from harness.faults.base import Fault, FaultContext, Launch
 from harness.faults.constants import MRT_ADD_VIF, MRT_DEL_VIF, MRT_DONE, MRT_INIT, resolve
 from harness.faults.filters import ArgMatch, SyscallMatch, syscall_number
-from harness.faults.stepcalls import ARG_MASKS, ARG_NAMES, STEP_CALLS
+from harness.faults.stepcalls import ARG_MASKS, ARG_NAMES, NAMED_ONLY, STEP_CALLS
 from harness.faults.supervisor import NotifyRule
 
 MRT_OPTIONS = frozenset({MRT_INIT, MRT_DONE, MRT_ADD_VIF, MRT_DEL_VIF})
@@ -203,7 +203,7 @@ class StepErrorFault(SyscallErrorFault):
                 f"step-error: call {call!r} is not a call of step {step!r}{hint} "
                 f"(calls: {', '.join(calls)})"
             )
-        chosen = [call] if call else list(calls)
+        chosen = [call] if call else [c for c in calls if c not in NAMED_ONLY.get(self.step, ())]
         self.matches = [build_match(calls[c][0], calls[c][1], label=c) for c in chosen]
         self._notify_options(**notify)
 

@@ -28,10 +28,19 @@ ARG_NAMES: dict[str, tuple[str, ...]] = {
 # Default masks for arguments that carry flags besides the value a rule means.
 ARG_MASKS: dict[tuple[str, str], int] = {("socket", "type"): 0xFF}
 
+#: The calls of the packet receive path (igmpd without multicast routing, docs/igmpd.md): a
+#: step-error fails them only when it names them (``call:``), so that a fault on "every call of
+#: the step" means what it meant before igmpd had that path (its nth counts the same calls).
+NAMED_ONLY: dict[Step, frozenset[str]] = {
+    Step.CREATE_SOCKET: frozenset({"socket AF_PACKET"}),
+    Step.REQUEST_MULTICAST: frozenset({"SO_ATTACH_FILTER", "PACKET_ADD_MEMBERSHIP"}),
+}
+
 # step -> call name -> (syscall, {argument: symbol or number})
 STEP_CALLS: dict[Step, dict[str, tuple[str, dict[str, int | str]]]] = {
     Step.CREATE_SOCKET: {
         "socket": ("socket", {"domain": "AF_INET", "type": "SOCK_RAW", "protocol": "IPPROTO_IGMP"}),
+        "socket AF_PACKET": ("socket", {"domain": "AF_PACKET"}),
     },
     Step.BIND: {
         "bind": ("bind", {}),
@@ -45,6 +54,11 @@ STEP_CALLS: dict[Step, dict[str, tuple[str, dict[str, int | str]]]] = {
         ),
         "MRT_INIT": ("setsockopt", {"level": "IPPROTO_IP", "optname": "MRT_INIT"}),
         "MRT_ADD_VIF": ("setsockopt", {"level": "IPPROTO_IP", "optname": "MRT_ADD_VIF"}),
+        "SO_ATTACH_FILTER": ("setsockopt", {"level": "SOL_SOCKET", "optname": "SO_ATTACH_FILTER"}),
+        "PACKET_ADD_MEMBERSHIP": (
+            "setsockopt",
+            {"level": "SOL_PACKET", "optname": "PACKET_ADD_MEMBERSHIP"},
+        ),
     },
     Step.ROUTER_ALERT: {
         "IP_OPTIONS": ("setsockopt", {"level": "IPPROTO_IP", "optname": "IP_OPTIONS"}),

@@ -132,3 +132,94 @@ def test_netns_names_follow_the_lab_convention() -> None:
     assert len(names) == 50
     for name in names:
         assert name.startswith("fl") and name.endswith("-doctor") and len(name) <= 15
+
+
+# --- What a short feature costs a suite ---------------------------------------------------
+
+MRT_SCENARIO = """\
+name: {name}
+topology:
+  nodes: [r1, h1]
+  links:
+    - {{a: "r1:e0 10.0.1.1/24", b: "h1:e0 10.0.1.2/24"}}
+router: {{node: r1, interfaces: [e0]{router}}}
+faults:
+  - {fault}
+expect:
+  events:
+    - {{id: 41028, interface: e0, within: 2s}}
+"""
+
+
+def _suite(tmp_path, cases: dict[str, tuple[str, str]]):  # type: ignore[no-untyped-def]
+    from harness.scenario import load_many
+
+    for stem, (fault, router) in cases.items():
+        text = MRT_SCENARIO.format(name=stem, fault=fault, router=router)
+        (tmp_path / f"{stem}.yaml").write_text(text)
+    return load_many([str(tmp_path)])
+
+
+def test_only_what_needs_multicast_routing_is_counted_against_mrt(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    scenarios = _suite(
+        tmp_path,
+        {
+            "held": ("{kind: mrt-held}", ""),
+            "vif": ("{kind: stale-vif}", ""),
+            "init": (
+                "{kind: step-error, step: request_multicast, call: MRT_INIT, errno: EPERM}",
+                "",
+            ),
+            "on": ("{kind: link-down, interface: e0}", ", multicast_routing: 'on'"),
+            "join": ("{kind: step-error, step: request_multicast, errno: ENOBUFS}", ""),
+            "auto": ("{kind: link-down, interface: e0}", ""),
+            "proxy": ("{kind: link-down, interface: e0}", ", kind: igmpproxy"),
+        },
+    )
+    results = with_status(all_ok(), "mrt", Status.MISSING, "MRT_INIT: ENOPROTOOPT")
+    cost = doctor.suite_cost(results, scenarios, str(tmp_path))
+    assert sorted(cost.by_feature["mrt"]) == sorted(
+        f"{tmp_path.name}/{stem}" for stem in ("held", "vif", "init", "on", "proxy")
+    )
+    assert (cost.total, cost.runnable) == (7, 2)
+    line = doctor.cost_lines(cost, "mrt")
+    assert line is not None and line.startswith("costs 5 of 7 scenarios: ")
+    text = doctor.verdict(results, cost)
+    assert text.startswith("faultlab can run 2 of the 7 scenarios") and "mrt (5)" in text
+    assert doctor.suite_exit_code(results, cost) is ExitCode.OK
+
+
+def test_when_none_of_the_suite_can_run_the_doctor_never_says_it_can(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    scenarios = _suite(tmp_path, {"held": ("{kind: mrt-held}", "")})
+    results = with_status(all_ok(), "mrt", Status.MISSING, "MRT_INIT: ENOPROTOOPT")
+    cost = doctor.suite_cost(results, scenarios, "x")
+    text = doctor.verdict(results, cost)
+    assert "can run" not in text.replace("cannot run", "")
+    assert text.startswith("faultlab cannot run any of the 1 scenarios in x here")
+    assert doctor.suite_exit_code(results, cost) is ExitCode.ENVIRONMENT
+
+
+def test_a_sysctl_that_is_not_per_namespace_costs_its_scenarios(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    scenarios = _suite(tmp_path, {"optmem": ("{kind: optmem-max, value: 0}", "")})
+    name = "sysctl:net.core.optmem_max"
+    results = with_status(all_ok(), name, Status.MISSING, "not per namespace")
+    cost = doctor.suite_cost(results, scenarios, "x")
+    assert cost.by_feature == {name: [f"{tmp_path.name}/optmem"]}
+    assert cost.runnable == 0
+
+
+def test_any_net_sysctl_is_a_known_feature_probed_on_demand(
+    fake_checks: list[Check], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[str] = []
+
+    def probe(key: str) -> Check:
+        asked.append(key)
+        return Check(f"sysctl:{key}", Status.MISSING, f"{key} not per namespace", "")
+
+    monkeypatch.setattr(doctor, "sysctl_check", probe)
+    reason = doctor.missing(["netns", "sysctl:net.ipv4.tcp_rmem"])
+    assert asked == ["net.ipv4.tcp_rmem"]
+    assert reason == "sysctl:net.ipv4.tcp_rmem missing: net.ipv4.tcp_rmem not per namespace"
+    with pytest.raises(ValueError):
+        doctor.missing(["sysctl:kernel.pid_max"])

@@ -116,3 +116,10 @@ def test_a_probe_child_killed_at_its_deadline_leaves_no_namespace() -> None:
     assert all(c.status is Status.MISSING for c in results)
     assert "probe" in results[0].detail
     assert set(leftover_doctor_namespaces()) <= before
+
+
+def test_sysctl_keys_are_probed_in_a_namespace_of_their_own() -> None:
+    assert doctor.sysctl_check("net.ipv4.igmp_max_memberships").status is Status.OK
+    absent = doctor.sysctl_check("net.core.no_such_key")
+    assert absent.status is Status.MISSING
+    assert "cannot be written inside a network namespace" in absent.detail

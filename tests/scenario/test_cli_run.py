@@ -66,7 +66,8 @@ def test_a_failed_scenario_exits_1_and_writes_the_reports(
 ) -> None:
     assert run(str(suite), "--artifacts", "out", "--junit-xml", "junit.xml") == ExitCode.FAILED
     out = capsys.readouterr().out
-    assert "observed: nothing" in out and "1 failed, 2 passed" in out
+    assert "observed: nothing" in out
+    assert "faultlab: 3 selected: 3 ran, 2 passed, 1 failed, 0 skipped" in out
     matrix = Path("out/fault-matrix.html").read_text()
     assert "<th>request_multicast</th>" in matrix and "<th>send</th>" in matrix
     assert "class='mixed'" in matrix and "class='passed'" in matrix  # mrt-held: one of each
@@ -98,3 +99,56 @@ def test_shards_run_every_scenario_exactly_once(suite: Path) -> None:
         run(str(suite), "--shard", f"{index}/2", "--artifacts", f"out{index}")
         names += [row["name"] for row in json.loads(Path(f"out{index}/results.json").read_text())]
     assert sorted(names) == ["link down", "mrt broken", "mrt held"]
+
+
+def fake_skipping_run(scenario: Any, options: Any) -> Verdict:
+    """Scenarios whose name says "mrt" are skipped as on a kernel without multicast routing."""
+    if "mrt" in scenario.name:
+        reason = "mrt missing: MRT_INIT: ENOPROTOOPT (Protocol not available)"
+        return Verdict(scenario.name, str(scenario.path), passed=False, skipped_reason=reason)
+    return fake_run(scenario, options)
+
+
+def test_a_run_where_everything_was_skipped_exits_3_with_the_reasons_counted(
+    suite: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(runner, "run", fake_skipping_run)
+    assert run(str(suite), "-k", "mrt", "--artifacts", "out") == ExitCode.ENVIRONMENT
+    captured = capsys.readouterr()
+    assert "  2 x mrt missing: MRT_INIT: ENOPROTOOPT (Protocol not available)" in captured.out
+    assert "faultlab: 2 selected: 0 ran, 0 passed, 0 failed, 2 skipped" in captured.out
+    assert "every selected scenario was skipped" in captured.err
+
+
+def test_some_skipped_is_still_green_unless_strict(
+    suite: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(runner, "run", fake_skipping_run)
+    assert run(str(suite), "--artifacts", "out") == ExitCode.OK
+    assert "faultlab: 3 selected: 1 ran, 1 passed, 0 failed, 2 skipped" in capsys.readouterr().out
+    assert run(str(suite), "--artifacts", "out2", "--strict") == ExitCode.FAILED
+    out = capsys.readouterr().out
+    assert "skipped under --strict: mrt missing" in out
+    assert "faultlab: 3 selected: 3 ran, 1 passed, 2 failed, 0 skipped" in out
+
+
+def test_a_suite_folder_of_any_name_is_collected(
+    suite: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    team = suite.parent / "igmp-suite" / "bind"
+    team.mkdir(parents=True)
+    for path in suite.glob("*.yaml"):
+        (team / path.name).write_text(path.read_text())
+    assert run("igmp-suite", "-k", "not broken", "--artifacts", "out") == ExitCode.OK
+    assert "faultlab: 2 selected: 2 ran, 2 passed" in capsys.readouterr().out
+    assert {row["name"] for row in json.loads(Path("out/results.json").read_text())} == {
+        "mrt held",
+        "link down",
+    }
+
+
+def test_an_empty_selection_names_what_was_searched(
+    suite: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(str(suite), "-k", "nomatch", "--artifacts", "out") == ExitCode.USAGE
+    assert f"no scenario selected from {suite} (-k 'nomatch')" in capsys.readouterr().err

@@ -76,7 +76,7 @@ def test_matrix_is_a_step_by_cause_grid_in_catalog_order() -> None:
 
 def test_markdown_summary_counts_and_details() -> None:
     text = markdown_summary(rows())
-    assert text.startswith("### faultlab: 2 failed, 1 passed, 1 skipped")
+    assert text.startswith("### faultlab: 4 selected: 3 ran, 1 passed, 2 failed, 1 skipped")
     assert "| b | send | link-down | 41019 Y | **FAIL** | 1.00s |" in text
     assert "<details><summary>b</summary>" in text and "x expected" in text
 
