@@ -554,6 +554,14 @@ def _is_known(name: str) -> bool:
     )
 
 
+def _unshare_netns() -> None:
+    """unshare(CLONE_NEWNET) through libc (os.unshare is Python 3.12 and newer)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.unshare(rootless.CLONE_NEWNET) != 0:
+        code = ctypes.get_errno()
+        raise OSError(code, f"unshare(CLONE_NEWNET): {os.strerror(code)}")
+
+
 @functools.cache
 def sysctl_check(key: str) -> Check:
     """Whether ``key`` is per network namespace here, probed in a forked child that enters a
@@ -563,7 +571,7 @@ def sysctl_check(key: str) -> Check:
     if pid == 0:
         os.close(read_fd)
         try:
-            os.unshare(os.CLONE_NEWNET)
+            _unshare_netns()
             payload: object = _probe_sysctl_key(key).to_json()
         except BaseException as exc:  # report anything, never return into the parent's code
             payload = {"error": f"{type(exc).__name__}: {exc}"}

@@ -6,6 +6,7 @@ sees what a lab sees and leaves nothing behind.
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import os
 import socket
@@ -14,12 +15,18 @@ import struct
 MRT_INIT = 200
 
 
+def _unshare_netns() -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.unshare(0x40000000) != 0:  # CLONE_NEWNET
+        raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWNET)")
+
+
 def _in_new_netns(probe: str) -> int:
     pid = os.fork()
     if pid == 0:
         code = 1
         try:
-            os.unshare(os.CLONE_NEWNET)
+            _unshare_netns()
             code = _PROBES[probe]()
         finally:
             os._exit(code)
