@@ -444,6 +444,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
         raise InputError(f"no scenario found in {args.scenarios or [DEFAULT_SCENARIOS]}")
     observations = compare(scenarios, routers, args.out, args.slow)
     markdown, page = write_report(observations, args.out)
+    from harness import htmlreport  # the run's report.html: the robustness tables as a section
+
+    body = render_html(observations).split("<body>", 1)[1].rsplit("</body>", 1)[0]
+    section = htmlreport.Section("Robustness", f"<style>{_STYLE}</style>{body}", "robustness")
+    htmlreport.write(args.out / htmlreport.REPORT_NAME, [], [section], title="faultlab compare")
     print(markdown.read_text())
     print(f"wrote {markdown} and {page}")
     return 0
