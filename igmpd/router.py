@@ -500,12 +500,18 @@ class Router:
     def on_packets_readable(self, interface: Interface) -> None:
         """Read the interface's packet socket until EAGAIN (or a batch). Its filter kept only
         IGMP from the link; packets.ip_frame does what the kernel's IPv4 input does before a
-        raw socket sees a packet (padding, lengths, header checksum, fragments)."""
+        raw socket sees a packet (padding, lengths, header checksum, fragments).
+
+        When the link goes down (or is down at bind), the kernel reports ENETDOWN on the packet
+        socket once and resumes it by itself when the link comes back: that read is a notice,
+        not a failure, so the interface stays active as on the mroute path (where a down link
+        shows as 41019 on the next send). ENETDOWN twice in a row is a real failure (41012)."""
         sock = interface.receiver
         if sock is None:
             return
         buffer, view, counters = self.buffer, self.view, interface.counters
         now = self.clock()
+        link_down_told = False
         for _ in range(READ_BATCH):
             try:
                 size = sock.recv_into(buffer)
@@ -514,6 +520,9 @@ class Router:
             except InterruptedError:
                 continue
             except OSError as exc:
+                if exc.errno == errnos.ENETDOWN and not link_down_told:
+                    link_down_told = True  # the link went down: the kernel's one notice
+                    continue
                 self._receive_failed(interface, exc.errno or 0)
                 return
             if size == 0:

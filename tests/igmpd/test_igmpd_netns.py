@@ -1,4 +1,8 @@
-"""igmpd on real namespaces: kernel hosts join and leave, queries on the wire, the election."""
+"""igmpd on real namespaces: kernel hosts join and leave, queries on the wire, the election.
+
+Each behaviour runs with the default (auto: the mroute path where the kernel has multicast
+routing, packet sockets where it has not) and with --multicast-routing off (packet sockets on
+every kernel)."""
 
 from __future__ import annotations
 
@@ -12,14 +16,18 @@ from igmpd import packets
 pytestmark = pytest.mark.netns
 
 PAIR = {"nodes": ["r1", "h1"], "links": [{"a": "r1:e0 10.0.1.1/24", "b": "h1:e0 10.0.1.2/24"}]}
+ROUTING = pytest.mark.parametrize("routing", ["auto", "off"])
 
 
+@ROUTING
 @pytest.mark.parametrize("host_version", [2, 3])
-def test_kernel_host_join_and_leave_are_followed(make_lab, start_igmpd, host_version: int) -> None:
+def test_kernel_host_join_and_leave_are_followed(
+    make_lab, start_igmpd, host_version: int, routing: str
+) -> None:
     lab = make_lab(PAIR)
     host = lab.node("h1")
     host.set_sysctl("net.ipv4.conf.e0.force_igmp_version", host_version)
-    router = start_igmpd(lab.node("r1"), ["e0"])
+    router = start_igmpd(lab.node("r1"), ["e0"], "--multicast-routing", routing)
     member = join(host, "e0", "239.1.2.3")
     group = wait_for(
         "the group in igmpd's state", lambda: router.groups("e0").get("239.1.2.3"), 0.5 + 0.3
@@ -48,7 +56,8 @@ def test_queries_on_the_wire(make_lab, start_igmpd, mode: str, version: int) -> 
     assert isinstance(IGMP(igmp), IGMPv3_MQ) == (version == 3)
 
 
-def test_two_routers_elect_the_lower_address(make_lab, start_igmpd) -> None:
+@ROUTING
+def test_two_routers_elect_the_lower_address(make_lab, start_igmpd, routing: str) -> None:
     lab = make_lab(
         {
             "nodes": ["r1", "r2", "h1"],
@@ -60,8 +69,8 @@ def test_two_routers_elect_the_lower_address(make_lab, start_igmpd) -> None:
             ],
         }
     )
-    high = start_igmpd(lab.node("r2"), ["e0"])
-    low = start_igmpd(lab.node("r1"), ["e0"])
+    high = start_igmpd(lab.node("r2"), ["e0"], "--multicast-routing", routing)
+    low = start_igmpd(lab.node("r1"), ["e0"], "--multicast-routing", routing)
     querier = lambda d: d.state().get("interfaces", {}).get("e0", {}).get("querier")  # noqa: E731
     wait_for("r2 to yield to 10.0.3.1", lambda: querier(high) == "10.0.3.1", 2.0)
     wait_for("r1 to report itself querier", lambda: querier(low) == "self", 2.0)

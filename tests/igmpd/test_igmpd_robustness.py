@@ -103,10 +103,15 @@ def _flood_packets() -> list[tuple[str, bytes]]:
     ]
 
 
-def test_malformed_flood_is_survived_and_a_real_join_still_learned(make_lab, start_igmpd) -> None:
+@pytest.mark.parametrize("routing", ["auto", "off"])
+def test_malformed_flood_is_survived_and_a_real_join_still_learned(
+    make_lab, start_igmpd, routing: str
+) -> None:
     lab = make_lab(PAIR)
     host = lab.node("h1")
-    router = start_igmpd(lab.node("r1"), ["e0"], "--max-sources", "64")
+    router = start_igmpd(
+        lab.node("r1"), ["e0"], "--max-sources", "64", "--multicast-routing", routing
+    )
     sender = host.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
     sender.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b"e0")
     flood = _flood_packets()

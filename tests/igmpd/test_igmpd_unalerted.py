@@ -16,56 +16,24 @@ import time
 from typing import Any
 
 import pytest
-from igmpd_testlib import join, seccomp_errno, wait_for
+from igmpd_testlib import (
+    HOST,
+    LEAVE,
+    ROUTER,
+    V1_REPORT,
+    V2_REPORT,
+    Host,
+    join,
+    seccomp_errno,
+    v1v2,
+    v3,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.netns, pytest.mark.mrt]
 
-HOST, ROUTER = "10.0.1.2", "10.0.1.1"
 PAIR = {"nodes": ["r1", "h1"], "links": [{"a": f"r1:e0 {ROUTER}/24", "b": f"h1:e0 {HOST}/24"}]}
-V1_REPORT, V2_REPORT, LEAVE = 0x12, 0x16, 0x17
 ON = ("--multicast-routing", "on")
-
-
-def _ip(igmp: Any, destination: str, alert: bool) -> bytes:
-    """The IP packet (TTL 1, from h1) around an IGMP message, with Router Alert or no options.
-
-    The message goes in as raw bytes: scapy would "igmpize" an IP/IGMP stack and add the very
-    Router Alert option these tests leave out."""
-    from scapy.layers.inet import IP, IPOption_Router_Alert
-    from scapy.packet import Raw
-
-    options = [IPOption_Router_Alert()] if alert else []
-    header = IP(src=HOST, dst=destination, ttl=1, proto=socket.IPPROTO_IGMP, options=options)
-    return bytes(header / Raw(load=bytes(igmp)))
-
-
-def v1v2(kind: int, group: str, alert: bool, destination: str | None = None) -> tuple[str, bytes]:
-    """(destination, packet) of a v1 report, v2 report or leave; reports go to the group."""
-    from scapy.layers.igmp import IGMP
-
-    if destination is None:
-        destination = "224.0.0.2" if kind == LEAVE else group
-    return destination, _ip(IGMP(type=kind, gaddr=group), destination, alert)
-
-
-def v3(record_type: int, group: str, alert: bool, destination: str = "224.0.0.22") -> tuple:
-    """(destination, packet) of an IGMPv3 report with one record."""
-    from scapy.layers.igmp import IGMPv3_MR, IGMPv3_MR_Group
-
-    report = IGMPv3_MR(records=[IGMPv3_MR_Group(rtype=record_type, maddr=group)])
-    return destination, _ip(report, destination, alert)
-
-
-class Host:
-    """h1 sending hand-built IGMP packets on its e0."""
-
-    def __init__(self, node: Any) -> None:
-        self.sock = node.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b"e0")
-
-    def send(self, *packets: tuple[str, bytes]) -> None:
-        for destination, packet in packets:
-            self.sock.sendto(packet, (destination, 0))
 
 
 @pytest.fixture
