@@ -84,7 +84,7 @@ class Interface:
     link: netif.Link | None = None
     sock: socket.socket | None = None  # the raw IGMP socket: sends (and, on mroute, receives)
     receiver: socket.socket | None = None  # what the loop reads: sock or the packet socket
-    receive_path: str | None = None  # MROUTE or PACKET while active
+    receive_path: str | None = None  # MROUTE or PACKET while the sockets are open
     active: bool = False
     failure: dict[str, Any] = field(default_factory=dict)
     querier: Querier | None = None
@@ -328,7 +328,8 @@ class Router:
             self.poller.unregister(fd)
             for index in [i for i, known in self.by_index.items() if known is interface]:
                 del self.by_index[index]
-            InterfaceSockets(interface.sock, interface.receiver, MROUTE).close()
+            path = interface.receive_path or MROUTE
+            InterfaceSockets(interface.sock, interface.receiver, path).close()
             interface.sock = interface.receiver = None
         if interface.active and interface.receive_path == MROUTE:
             try:

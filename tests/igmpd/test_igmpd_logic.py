@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import socket
+import struct
 from pathlib import Path
 
 import pytest
 
-from igmpd import packets
+from harness.catalog import Step
+from igmpd import bpf, packets
+from igmpd.activation import MulticastRouting
 from igmpd.cli import build_parser, config_from
 from igmpd.config import ConfigError, Limits, Timers
 from igmpd.events import EventLog, RateLimiter
 from igmpd.membership import EXCLUDE, INCLUDE, Membership
+from igmpd.mroute import MrtUnavailable
 from igmpd.querier import Querier
+from igmpd.sockets import StepFailed
 
 TIMERS = Timers(query_interval=1.0, query_response_interval=0.5, last_member_query_interval=0.2)
 G = socket.inet_aton("239.1.1.1")
@@ -245,3 +251,85 @@ def test_a_query_interval_alone_gets_a_response_interval_that_fits() -> None:
         _config("--interface", "e0", "--query-interval", "60").timers.query_response_interval
         == 10.0
     )
+
+
+# --- --multicast-routing ---------------------------------------------------------------------
+
+
+def test_multicast_routing_defaults_to_auto_and_the_command_line_wins(tmp_path: Path) -> None:
+    assert _config("-i", "e0").multicast_routing == "auto"
+    path = tmp_path / "igmpd.toml"
+    path.write_text('interfaces = ["e0"]\nmulticast_routing = "off"\n')
+    assert _config("--config", str(path)).multicast_routing == "off"
+    assert _config("--config", str(path), "--multicast-routing", "on").multicast_routing == "on"
+
+
+@pytest.mark.parametrize("value", ["yes", True, 1])
+def test_multicast_routing_in_a_file_must_be_one_of_the_names(tmp_path: Path, value) -> None:
+    path = tmp_path / "igmpd.json"
+    path.write_text(json.dumps({"interfaces": ["e0"], "multicast_routing": value}))
+    with pytest.raises(ConfigError, match="auto, on, off"):
+        _config("--config", str(path))
+
+
+def test_multicast_routing_on_the_command_line_is_a_choice() -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["-i", "e0", "--multicast-routing", "maybe"])
+
+
+def _mrt_failure(err: int) -> StepFailed:
+    kind = MrtUnavailable if err == errno.ENOPROTOOPT else StepFailed
+    return kind(Step.REQUEST_MULTICAST, "MRT_INIT", err)
+
+
+def test_auto_falls_back_only_on_enoprotoopt_and_only_once() -> None:
+    routing = MulticastRouting("auto")
+    assert (routing.in_use, routing.path, routing.planned) == (None, "mroute", None)
+    assert not routing.fall_back(_mrt_failure(errno.EADDRINUSE))  # another router holds it
+    assert routing.in_use is None  # undecided: the next activation asks MRT_INIT again
+    assert routing.fall_back(_mrt_failure(errno.ENOPROTOOPT))
+    assert (routing.in_use, routing.path, routing.planned) == (False, "packet", "packet")
+    assert not routing.fall_back(_mrt_failure(errno.ENOPROTOOPT))  # decided: said once
+    assert routing.snapshot() == {"requested": "auto", "in_use": False}
+
+
+def test_auto_decided_by_a_working_mrt_init_and_on_never_falls_back() -> None:
+    routing = MulticastRouting("auto")
+    routing.succeeded("mroute")
+    assert routing.in_use is True and not routing.fall_back(_mrt_failure(errno.ENOPROTOOPT))
+    on = MulticastRouting("on")
+    assert on.in_use is True and not on.fall_back(_mrt_failure(errno.ENOPROTOOPT))
+    off = MulticastRouting("off")
+    assert (off.in_use, off.path) == (False, "packet")
+
+
+def test_enoprotoopt_before_mrt_init_is_no_reason_to_fall_back() -> None:
+    """Only MRT_INIT's own ENOPROTOOPT is MrtUnavailable: the filter or IP_PKTINFO set before
+    it failing with that errno (a fault) stays a plain step failure."""
+    assert not MulticastRouting("auto").fall_back(
+        StepFailed(Step.REQUEST_MULTICAST, "MRT_INIT", errno.ENOPROTOOPT)
+    )
+
+
+def test_the_packet_socket_filter_keeps_igmp_from_the_link_only() -> None:
+    """Run bpf.INCOMING_IGMP on a tiny classic-BPF interpreter (the four opcodes it uses)."""
+    keep = [(proto, kind) for proto in (2, 6, 17) for kind in range(6) if _run_bpf(proto, kind)]
+    assert keep == [(2, 0), (2, 1), (2, 2)]  # IGMP to this host, broadcast, multicast
+
+
+def _run_bpf(protocol: int, pkttype: int) -> bool:
+    program = bpf.INCOMING_IGMP
+    pc, a = 0, 0
+    packet = bytes(9) + bytes([protocol]) + bytes(10)
+    while True:
+        code, jt, jf, k = struct.unpack_from("HBBI", program, pc * 8)
+        if code == 0x06:
+            return k > 0
+        if code == 0x30:
+            a = packet[k]
+        elif code == 0x20:
+            assert k == bpf.SKF_AD_PKTTYPE
+            a = pkttype
+        elif code in (0x15, 0x25):
+            pc += jt if (a == k if code == 0x15 else a > k) else jf
+        pc += 1

@@ -112,3 +112,39 @@ def test_internal_mode_ip_header_has_ttl_1_router_alert_and_valid_checksum() -> 
     assert parsed.ttl == 1 and parsed.proto == 2 and parsed.len == 32
     assert parsed.options[0].option == 20  # Router Alert
     assert packets.checksum_ok(header)
+
+
+# --- what a packet socket reads: the IPv4 input's checks, done by igmpd ------------------------
+
+
+def _frame(igmp: bytes, pad: int = 0, flags: int = 0, corrupt: bool = False) -> memoryview:
+    header = bytearray(packets.encode_ip_header("10.0.1.2", "239.1.1.1", len(igmp)))
+    header[6:8] = flags.to_bytes(2, "big")
+    header[10:12] = b"\0\0"
+    header[10:12] = packets.checksum(bytes(header)).to_bytes(2, "big")
+    if corrupt:
+        header[11] ^= 1
+    return memoryview(bytes(header) + igmp + bytes(pad))
+
+
+def test_ip_frame_trims_link_padding_to_the_total_length() -> None:
+    query = packets.encode_query(2, 1.0)
+    frame = _frame(query, pad=14)
+    packet = packets.ip_frame(frame, len(frame))
+    assert packet == bytes(frame[: 24 + 8])
+    assert packets.decode(packet[24:]) == packets.decode(query)  # a v2 query, not a v3 one
+
+
+@pytest.mark.parametrize(
+    ("frame", "size", "event", "reason"),
+    [
+        (_frame(b"\x16" * 8, corrupt=True), None, packets.CORRUPT, "bad IPv4 header checksum"),
+        (_frame(b"\x16" * 8, flags=0x2000), None, packets.CORRUPT, "IPv4 fragment"),
+        (_frame(b"\x16" * 8, flags=0x0001), None, packets.CORRUPT, "IPv4 fragment"),
+        (_frame(b"\x16" * 8), 30, packets.CORRUPT, "total length 32 in 30 bytes"),
+        (_frame(b"\x16" * 8), 19, packets.TOO_SMALL, "shorter than an IPv4 header"),
+    ],
+)
+def test_ip_frame_refuses_what_the_kernel_would_drop(frame, size, event, reason) -> None:
+    bad = packets.ip_frame(frame, len(frame) if size is None else size)
+    assert isinstance(bad, packets.Malformed) and bad.event == event and reason in bad.reason
