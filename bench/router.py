@@ -1,22 +1,27 @@
-"""Benchmark: IGMP reports handled per second by igmpd holding 10k groups, and memory per group.
+"""Benchmark: IGMP reports handled per second by igmpd holding 10k groups, and memory per group,
+on each receive path (mroute: kernel multicast routing; packet: packet sockets), side by side.
 
 A host namespace replays prebuilt report packets (full IP headers, TTL 1, Router Alert) from a
 raw socket at igmpd's interface. Figures:
   * baseline: the replay rate, and the rate a bare Python raw-socket sink in the router's
-    namespace reads the same IGMPv3 reports (the ceiling for any Python reader here);
-  * igmpd: reports handled per second (v2 and v3) with 10k groups held, as counted by igmpd;
+    namespace reads the same IGMPv3 reports (the ceiling for any Python reader here), from a raw
+    IGMP socket and from a packet socket;
+  * igmpd: reports handled per second (v2 and v3) with 10k groups held, as counted by igmpd,
+    once per receive path (--multicast-routing on, then off); where the kernel has no multicast
+    routing (MRT_INIT: ENOPROTOOPT), the mroute column says so and only the packet path runs;
   * memory: igmpd's RSS before and after it learned 10k groups, per group. Nothing but the
     reports happens in between (no SIGUSR1 dump: igmpd's own state-file writes, which it does
     after every change of the group set, are part of what it costs); the group count is read
     from the state file igmpd writes by itself. Cross-check: tracemalloc of the same reports
     decoded and applied to igmpd's Membership in this process (the data structures alone).
 Targets (issue 3): >= 50k reports/s and <= 1 KiB per group.
-Run as root: python bench/router.py [--groups 10000] [--packets 200000]
+Run as root: python bench/router.py [--groups 10000] [--packets 200000] [--path mroute|packet]
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import signal
@@ -35,12 +40,23 @@ from netns.lab import Lab
 from netns.topology import Topology
 
 TOPOLOGY = {"nodes": ["r1", "h1"], "links": [{"a": "r1:e0 10.0.9.1/24", "b": "h1:e0 10.0.9.2/24"}]}
-SINK = """
-import socket, struct, sys, time
+PATHS = {"mroute": "on", "packet": "off"}  # receive path -> --multicast-routing
+MRT_INIT = 200
+SINK_SOCKETS = {
+    "raw": """
 s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_IGMP)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b"e0")
-s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
 s.setsockopt(0, socket.IP_ADD_MEMBERSHIP, struct.pack("4s4si", socket.inet_aton("224.0.0.22"), bytes(4), socket.if_nametoindex("e0")))
+""",
+    "packet": """
+s = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(0x0800))
+s.bind(("e0", 0x0800))
+""",
+}
+SINK = """
+import socket, struct, sys, time
+%s
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
 s.settimeout(1.0)
 print("ready", flush=True)
 n, buf, first, last = 0, bytearray(2048), None, None
@@ -169,12 +185,29 @@ def traced_bytes_per_group(prebuilt: list[tuple[str, bytes]], version: int) -> i
     return round((after - before) / len(prebuilt))
 
 
-def measure_igmpd(lab: Lab, work: Path, groups: int, count: int, version: int) -> dict:
+def mrt_unavailable(lab: Lab) -> str | None:
+    """Why the mroute path cannot run in the router's namespace (None: it can)."""
+
+    def probe() -> str | None:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_IGMP)
+        try:
+            sock.setsockopt(socket.IPPROTO_IP, MRT_INIT, 1)
+        except OSError as exc:
+            return f"MRT_INIT: {errno.errorcode.get(exc.errno or 0, exc.errno)} ({exc.strerror})"
+        finally:
+            sock.close()
+        return None
+
+    return lab.node("r1").call(probe)
+
+
+def measure_igmpd(lab: Lab, work: Path, groups: int, count: int, version: int, path: str) -> dict:
     router, host = lab.node("r1"), lab.node("h1")
-    state = work / f"state-v{version}.json"
+    tag = f"{path}-v{version}"
+    state = work / f"state-{tag}.json"
     argv = [sys.executable, "-m", "igmpd", "-i", "e0", "--version", str(version),
-            "--max-groups", str(groups * 2), "--event-log", str(work / f"events-v{version}"),
-            "--state", str(state)]  # fmt: skip
+            "--max-groups", str(groups * 2), "--event-log", str(work / f"events-{tag}"),
+            "--state", str(state), "--multicast-routing", PATHS[path]]  # fmt: skip
     proc = router.popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         while not state.exists():
@@ -200,6 +233,7 @@ def measure_igmpd(lab: Lab, work: Path, groups: int, count: int, version: int) -
         busy = last_cpu - cpu_before
         return {
             "version": version,
+            "path": json.loads(state.read_text())["interfaces"]["e0"]["receive_path"],
             "sent": count,
             "handled": done,
             "reports_per_s": round(done / (last_time - start)),
@@ -214,9 +248,10 @@ def measure_igmpd(lab: Lab, work: Path, groups: int, count: int, version: int) -
         proc.wait(timeout=5)
 
 
-def measure_sink(lab: Lab, count: int, groups: int) -> dict:
+def measure_sink(lab: Lab, count: int, groups: int, kind: str) -> dict:
     router, host = lab.node("r1"), lab.node("h1")
-    proc = router.popen([sys.executable, "-c", SINK], stdout=subprocess.PIPE, text=True)
+    code = SINK % SINK_SOCKETS[kind]
+    proc = router.popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
     sender = host.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
     sender.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b"e0")
@@ -225,34 +260,70 @@ def measure_sink(lab: Lab, count: int, groups: int) -> dict:
     proc.wait(timeout=5)
     return {
         "replay_per_s": round(count / elapsed),
-        "sink_received": int(received),
-        "sink_per_s": round(int(received) / max(float(span), 1e-9)),
+        f"{kind}_sink_received": int(received),
+        f"{kind}_sink_per_s": round(int(received) / max(float(span), 1e-9)),
     }
+
+
+def side_by_side(results: dict) -> str:
+    """The figures of both paths as a text table, one row per figure and report version."""
+    figures = ("reports_per_s", "reports_per_cpu_s", "bytes_per_group", "traced_bytes_per_group")
+    lines = [f"{'':28} {'mroute':>12} {'packet':>12}"]
+    for version in (2, 3):
+        for figure in figures:
+            cells = []
+            for path in PATHS:
+                measured = results[path]
+                cell = (
+                    measured.get(f"v{version}", {}).get(figure)
+                    if "unavailable" not in measured
+                    else None
+                )
+                cells.append("n/a" if cell is None else f"{cell:,}")
+            lines.append(f"v{version} {figure:25} {cells[0]:>12} {cells[1]:>12}")
+    for path in PATHS:
+        if "unavailable" in results[path]:
+            lines.append(f"{path}: unavailable here ({results[path]['unavailable']})")
+    return "\n".join(lines)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--groups", type=int, default=10_000)
     parser.add_argument("--packets", type=int, default=200_000)
+    parser.add_argument("--path", choices=tuple(PATHS), action="append", help="default: both")
     args = parser.parse_args()
     with (
         tempfile.TemporaryDirectory(prefix="igmpd-bench-") as tmp,
         Lab(Topology.from_dict(TOPOLOGY), workdir=tmp) as lab,
     ):
-        work = Path(tmp)
-        results = {"baseline": measure_sink(lab, args.packets, args.groups)}
-        for version in (2, 3):
-            results[f"igmpd_v{version}"] = measure_igmpd(
-                lab, work, args.groups, args.packets, version
-            )
+        results = measure_all(lab, Path(tmp), args.groups, args.packets, args.path or list(PATHS))
     print(json.dumps(results, indent=1))
-    ok = all(
-        r["reports_per_cpu_s"] >= 50_000 and r["bytes_per_group"] <= 1024
-        for k, r in results.items()
-        if k.startswith("igmpd")
+    print(side_by_side(results))
+    measured = [r for path in PATHS for key, r in results[path].items() if key.startswith("v")]
+    ok = bool(measured) and all(
+        r["reports_per_cpu_s"] >= 50_000 and r["bytes_per_group"] <= 1024 for r in measured
     )
     print("targets (>= 50k reports/s, <= 1 KiB/group):", "met" if ok else "NOT met")
     return 0
+
+
+def measure_all(lab: Lab, work: Path, groups: int, count: int, paths: list[str]) -> dict:
+    """Baselines, then each receive path's v2 and v3 figures (or why a path cannot run)."""
+    results: dict = {"baseline": {}}
+    for kind in SINK_SOCKETS:
+        results["baseline"].update(measure_sink(lab, count, groups, kind))
+    unavailable = {"mroute": mrt_unavailable(lab), "packet": None}
+    for path in PATHS:
+        if path not in paths:
+            results[path] = {"unavailable": "not selected (--path)"}
+        elif unavailable[path] is not None:
+            results[path] = {"unavailable": unavailable[path]}
+        else:
+            results[path] = {
+                f"v{v}": measure_igmpd(lab, work, groups, count, v, path) for v in (2, 3)
+            }
+    return results
 
 
 if __name__ == "__main__":
