@@ -17,7 +17,19 @@ pytestmark = pytest.mark.netns
 
 
 @pytest.mark.parametrize(
-    "sample", ["41012", "41019", "41023", "41024", "41025", "41028", "41029", "41030"]
+    "sample",
+    [
+        "41012",
+        "41019",
+        "41023",
+        "41024",
+        "41025",
+        # EADDRINUSE at request_multicast: the real cause is mrt-held, which needs the kernel's
+        # multicast routing
+        pytest.param("41028", marks=pytest.mark.mrt),
+        "41029",
+        "41030",
+    ],
 )
 def test_each_field_event_reproduces_on_linux(sample: str, tmp_path: Path) -> None:
     (written,) = reproduce_export(DATA / f"{sample}.xml", tmp_path / "out").written
@@ -27,9 +39,9 @@ def test_each_field_event_reproduces_on_linux(sample: str, tmp_path: Path) -> No
 
 
 def test_a_wrong_expectation_is_reported_not_reproduced(tmp_path: Path) -> None:
-    (written,) = reproduce_export(DATA / "41028.xml", tmp_path / "out").written
+    (written,) = reproduce_export(DATA / "41024.xml", tmp_path / "out").written
     document = yaml.safe_load(written.path.read_text())
-    document["expect"]["events"][0]["errno"] = "ENOBUFS"  # not what mrt-held yields
+    document["expect"]["events"][0]["errno"] = "ENOBUFS"  # not what its fault yields
     document["expect"]["events"][0]["within"] = "0.5s"
     written.path.write_text(yaml.safe_dump(document), encoding="utf-8")
     reproduced, summary = run_reproduction(written.path, tmp_path / "artifacts")
