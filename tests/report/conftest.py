@@ -1,9 +1,7 @@
 """A real run for the report's tests: two sample scenarios (one passes, one fails on purpose)
 run once per session by ``faultlab run`` with ``--keep-artifacts`` and ``--junit-xml``.
 
-The samples behave the same with and without the kernel's multicast routing (igmpd falls back
-to packet sockets), so when the doctor finds no MRT here the run is told it is present: the
-report is under test, not the kernel.
+The samples run on any kernel (igmpd takes packet sockets where there is no multicast routing).
 """
 
 from __future__ import annotations
@@ -36,16 +34,6 @@ class SampleRun:
         return json.loads((self.folder / "results.json").read_text())
 
 
-def _doctor_with_mrt() -> str:
-    from harness import doctor
-
-    checks = [check.to_json() for check in doctor.checks()]
-    for check in checks:
-        if check["name"] == "mrt":
-            check["status"] = "ok"
-    return json.dumps(checks)
-
-
 @pytest.fixture(scope="session")
 def sample_run(tmp_path_factory: pytest.TempPathFactory) -> SampleRun:
     if os.geteuid() != 0:
@@ -54,7 +42,7 @@ def sample_run(tmp_path_factory: pytest.TempPathFactory) -> SampleRun:
     scenarios = base / "scenarios"
     shutil.copytree(SAMPLES, scenarios)
     art, junit = base / "artifacts", base / "junit.xml"
-    env = {**os.environ, "FAULTLAB_DOCTOR": _doctor_with_mrt()}
+    env = {**os.environ}
     env.pop("FAULTLAB_RUN_ID", None)
     argv = [sys.executable, "-m", "harness.cli", "run", str(scenarios), "--artifacts", str(art)]
     argv += ["--keep-artifacts", "--junit-xml", str(junit), "--no-progress"]
