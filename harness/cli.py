@@ -267,9 +267,12 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
+    from harness.kernellab.launcher import sweep_folders
     from netns import sweep
 
     report = sweep()
+    for folder in sweep_folders():  # a kernel-lab guard killed by SIGKILL left its folder
+        print(f"removed kernel-lab folder: {folder}")
     for label, items in (
         ("removed namespace", report.removed_namespaces),
         ("killed pid", report.killed_pids),

@@ -27,7 +27,8 @@ from pathlib import Path
 
 PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
-STOP_GRACE = 5.0  # seconds between SIGTERM and SIGKILL (qemu stops at once on SIGTERM)
+#: Seconds between SIGTERM and SIGKILL (qemu stops at once on SIGTERM; tests shorten it).
+STOP_GRACE = float(os.environ.get("FAULTLAB_GUARD_GRACE", "5"))
 
 
 def prctl(option: int, value: int) -> None:
@@ -98,16 +99,18 @@ def stop_descendants(grace: float = STOP_GRACE) -> None:
         time.sleep(0.05)  # polling a process table, not synchronising a test
     left = descendants(me)
     if left:
-        print(
-            f"faultlab-guard: SIGKILL {left} (still running {grace:.0f} s after SIGTERM)",
-            file=sys.stderr,
-            flush=True,
-        )
+        _log(f"faultlab-guard: SIGKILL {left} (still running {grace:g} s after SIGTERM)")
         _signal_all(left, signal.SIGKILL)
     while descendants(me):
         _reap_children()
         time.sleep(0.02)
     _reap_children()
+
+
+def _log(line: str) -> None:
+    """A line on the console; never fails (faultlab, reading it, may be dead: EPIPE)."""
+    with contextlib.suppress(OSError):
+        print(line, flush=True)
 
 
 class _Stop(Exception):
@@ -126,7 +129,7 @@ def run(tmpdir: Path, argv: list[str]) -> int:
     try:
         env = {**os.environ, "TMPDIR": str(tmpdir)}
         child = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL)
-        print(f"faultlab-guard: pid {child.pid}", flush=True)
+        _log(f"faultlab-guard: pid {child.pid}")
         return child.wait()
     except _Stop as stop:
         return 128 + int(stop.args[0])

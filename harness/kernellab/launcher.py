@@ -40,6 +40,8 @@ TCG_BOOT_DEADLINE = 240.0  # an emulated boot took 16-22 s here; a busy CI machi
 RUN_DEADLINE = float(os.environ.get("FAULTLAB_KERNEL_TIMEOUT", 3600))
 STOP_DEADLINE = 15.0  # the guard stops qemu within its own 5 s grace; then SIGKILL
 CONSOLE_LINES = 30
+TMP_PREFIX = "faultlab-vm-"  # the guard's folder: the job file, and vng's TMPDIR
+OWNER_NAME = "guard.json"  # [[pid, start time]] of the guard that removes the folder
 ACCELS = ("auto", "kvm", "tcg")
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -221,7 +223,7 @@ class _Boot:
             self.stop()
 
     def _start(self) -> None:
-        tmpdir = Path(tempfile.mkdtemp(prefix="faultlab-vm-"))
+        tmpdir = Path(tempfile.mkdtemp(prefix=TMP_PREFIX))
         job = {"dest": str(tmpdir / "out"), "cwd": str(self.spec.cwd), **self.spec.job}
         (tmpdir / "guest-spec.json").write_text(json.dumps(job, indent=1))
         argv = [
@@ -252,6 +254,7 @@ class _Boot:
             shutil.rmtree(tmpdir, ignore_errors=True)
             raise
         self.record.open(self.process.pid)
+        (tmpdir / OWNER_NAME).write_text(json.dumps(self.record.entries[:1]))
 
     def _wait_for(self, wanted: Callable[[str], bool], seconds: float) -> bool:
         """Read console lines until one is ``wanted`` (True), EOF or the deadline (False)."""
@@ -299,6 +302,28 @@ class _Boot:
             if process.stdout is not None:
                 process.stdout.close()
             self.record.close()
+
+
+def sweep_folders(tmp: Path | None = None) -> list[Path]:
+    """Remove the temporary folders of guards that are gone (both killed by SIGKILL).
+
+    A guard removes its folder itself on every other exit path; ``faultlab sweep`` calls this.
+    A folder whose guard is alive is left alone, and so is one without an owner file that is
+    younger than a minute (its guard is being started).
+    """
+    from netns import registry
+
+    removed = []
+    for folder in Path(tmp or tempfile.gettempdir()).glob(f"{TMP_PREFIX}*"):
+        try:
+            owner = json.loads((folder / OWNER_NAME).read_text())
+            alive = any(registry.process_alive(pid, start) for pid, start in owner)
+        except (OSError, ValueError, TypeError):
+            alive = time.time() - folder.stat().st_mtime < 60
+        if not alive:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
 
 
 class ProcessRecord:
