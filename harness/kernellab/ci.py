@@ -29,7 +29,11 @@ from harness.kernellab.kernels import newest_debian
 
 SKIP = 77
 INSTALLER = launcher.PROJECT_ROOT / "scripts" / "install-kernel-lab.sh"
-SUITE = ["scenarios", "-n", "2", "-m", "not compare"]
+# The scenarios env's selection, less the two optmem-max scenarios: net.core.optmem_max is not
+# per network namespace before 6.x, so on Debian 12's 6.1 they skip for a missing kernel
+# feature, which --strict fails (the native run on a newer kernel covers them; the kernel x
+# scenario table of `faultlab run --kernel host --kernel <debian>` shows the difference).
+SUITE = ["scenarios", "-n", "2", "-m", "not compare", "-k", "not optmem"]
 MRT_TESTS = ["tests", "-m", "mrt", "-q", "-p", "no:cacheprovider", "-p", "no:timeout"]
 
 

@@ -1,0 +1,103 @@
+"""Kernel resolution, the stretch factor, stamping and the kernel x scenario table (no guest)."""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import xml.etree.ElementTree as ElementTree
+from pathlib import Path
+
+import pytest
+
+from harness.errors import ExitCode, InputError
+from harness.kernellab import commands, kernels, stamp, stretch, table
+
+
+def _bzimage(path: Path, version: str) -> Path:
+    """A file with an x86 boot header whose version pointer names ``version``."""
+    data = bytearray(0x1000)
+    data[0x202:0x206] = b"HdrS"
+    struct.pack_into("<H", data, 0x20E, 0x400 - 0x200)
+    data[0x400 : 0x400 + len(version)] = version.encode()
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_the_release_comes_from_the_image_not_its_name(tmp_path: Path) -> None:
+    image = _bzimage(tmp_path / "renamed", "6.1.0-57-amd64 (debian-kernel@lists) #1 SMP")
+    assert kernels.resolve(str(image)) == kernels.Kernel(str(image), "6.1.0-57-amd64", image)
+
+
+def test_releases_under_boot_by_name_or_unique_prefix(tmp_path: Path) -> None:
+    for release in ("6.1.0-57-amd64", "6.12.1-1-amd64"):
+        _bzimage(tmp_path / f"vmlinuz-{release}", release)
+    assert kernels.resolve("6.1.0-57-amd64", tmp_path).release == "6.1.0-57-amd64"
+    assert kernels.resolve("6.12", tmp_path).release == "6.12.1-1-amd64"
+    with pytest.raises(InputError, match="ambiguous, matches 6.1.0-57-amd64, 6.12.1-1-amd64"):
+        kernels.resolve("6.1", tmp_path)
+    with pytest.raises(InputError, match="valid: host, 6.1.0-57-amd64, 6.12.1-1-amd64"):
+        kernels.resolve("5.10", tmp_path)
+    assert kernels.newest_debian(tmp_path).release == "6.12.1-1-amd64"
+
+
+def test_host_is_native_and_a_release_twice_is_refused(tmp_path: Path) -> None:
+    assert kernels.resolve("host") == kernels.Kernel("host", os.uname().release)
+    assert kernels.resolve("host").native
+    with pytest.raises(InputError, match="given twice"):
+        kernels.resolve_all(["host", "host"], tmp_path)
+
+
+def test_an_empty_boot_says_how_to_install_a_kernel(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="install-kernel-lab.sh"):
+        kernels.resolve("6.1", tmp_path)
+
+
+def test_the_stretch_factor_follows_the_python_slowdown() -> None:
+    host = stretch.Timing(loop=0.02, spawn=0.03)
+    assert stretch.factor(host, stretch.Timing(loop=0.021, spawn=0.5)) == 1.0
+    assert stretch.factor(host, stretch.Timing(loop=0.26, spawn=3.0)) == 16.0
+
+
+def test_the_exit_code_of_several_kernels_is_the_worst() -> None:
+    assert commands.worst([0, 1, 3]) == ExitCode.ENVIRONMENT
+    assert commands.worst([0, 2, 3]) == ExitCode.USAGE
+    assert commands.worst([0, 0]) == ExitCode.OK
+    assert commands.worst([1, 130]) == 130
+
+
+def _run_folder(folder: Path) -> None:
+    folder.mkdir()
+    (folder / "results.json").write_text(json.dumps([{"name": "a", "status": "passed"}]))
+    (folder / "fault-matrix.html").write_text("<html><title>m</title><h1>m</h1>\n<p>x</p>")
+    (folder / "summary.md").write_text("# summary\n")
+    (folder / "junit.xml").write_text("<testsuites><testsuite name='pytest'/></testsuites>")
+
+
+def test_every_output_names_its_kernel_and_stamping_twice_changes_nothing(tmp_path: Path) -> None:
+    folder = tmp_path / "run"
+    _run_folder(folder)
+    for _ in range(2):
+        stamp.stamp_run(folder, "6.1.0-57-amd64", folder / "junit.xml")
+    assert json.loads((folder / "results.json").read_text())[0]["kernel"] == "6.1.0-57-amd64"
+    assert (folder / "fault-matrix.html").read_text().count("kernel: 6.1.0-57-amd64") == 1
+    assert (folder / "summary.md").read_text().startswith("kernel: `6.1.0-57-amd64`\n\n# sum")
+    suite = ElementTree.parse(folder / "junit.xml").getroot().find("testsuite")
+    assert [(p.get("name"), p.get("value")) for p in suite.iter("property")] == [
+        ("kernel", "6.1.0-57-amd64")
+    ]
+
+
+def test_the_table_marks_the_scenarios_whose_verdict_differs(tmp_path: Path) -> None:
+    verdicts = {
+        "6.18.44": {"optmem-max": "passed", "mrt-held": "skipped"},
+        "6.1.0-57-amd64": {"optmem-max": "skipped", "mrt-held": "passed", "only-here": "passed"},
+    }
+    markdown, page = table.write(verdicts, tmp_path)
+    lines = markdown.read_text().splitlines()
+    assert "3 of 3 scenarios differ" in lines[2]
+    assert "| only-here | - | passed | **differs** |" in lines
+    assert "| optmem-max | passed | skipped | **differs** |" in lines
+    assert page.read_text().count("<tr class='differs'>") == 3
+    same = {"a": {"x": "passed"}, "b": {"x": "passed"}}
+    assert "**differs**" not in table.render_markdown(same)
