@@ -39,6 +39,7 @@ SECCOMP_IOCTL_NOTIF_ID_VALID = 0x40082102
 SECCOMP_USER_NOTIF_FLAG_CONTINUE = 1
 SIOCGIFNAME = 0x8910
 SIOCGIFCONF = 0x8912
+SIOC_BASE = 0x8900  # socket ioctls (linux/sockios.h); the SIOCGIF* ones take a struct ifreq
 IFNAMSIZ = 16
 POLL_TICK_MS = 100
 
@@ -53,6 +54,9 @@ class Call:
     pid: int
     nr: int
     args: tuple[int, ...]
+
+
+Recorder = Callable[[Call, Callable[[Call], "str | None"]], None]
 
 
 @dataclass
@@ -110,6 +114,7 @@ class Supervisor:
         self.parent_end, self.child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.errors: list[str] = []
         self.handled = 0
+        self.recorders: list[Recorder] = []
         self._stop = threading.Event()
         self._listener: int | None = None
         self._thread = threading.Thread(target=self._run, name="faultlab-supervisor", daemon=True)
@@ -118,6 +123,13 @@ class Supervisor:
     def add(self, rule: NotifyRule) -> NotifyRule:
         self.rules.append(rule)
         return rule
+
+    def record(self, recorder: Recorder) -> Recorder:
+        """Record-only mode (faultlab explore): ``recorder(call, interface_of)`` sees every
+        notified call before the rules; with no rule each call continues unchanged
+        (SECCOMP_USER_NOTIF_FLAG_CONTINUE), so the router runs as it would unsupervised."""
+        self.recorders.append(recorder)
+        return recorder
 
     def start(self) -> None:
         """Start serving; the thread first waits for the child to send its listener fd."""
@@ -190,6 +202,8 @@ class Supervisor:
     def _decide(self, call: Call) -> int | None:
         resolver = _InterfaceResolver()
         try:
+            for recorder in self.recorders:
+                recorder(call, resolver)
             for rule in self.rules:
                 error = rule.decide(call, resolver)
                 if error is not None:
@@ -262,8 +276,11 @@ class _InterfaceResolver:
             return self._from_sockaddr(call, call.args[1])
         if name == "epoll_ctl":
             return self._from_socket(call, call.args[2])
-        if name in {"sendto", "sendmsg", "recvfrom", "recvmsg", "getsockopt"}:
+        if name in {"sendto", "sendmsg", "recvfrom", "recvmsg", "getsockopt", "connect"}:
             return self._from_socket(call, call.args[0])
+        if name == "ioctl" and _takes_ifreq(call.args[1]):  # struct ifreq: its name
+            raw = _read_memory(call.pid, call.args[2], IFNAMSIZ)
+            return raw.split(b"\0", 1)[0].decode(errors="replace") or None
         return None
 
     def _from_setsockopt(self, call: Call) -> str | None:
@@ -342,6 +359,11 @@ class _InterfaceResolver:
         return sock
 
 
+def _takes_ifreq(request: int) -> bool:
+    """A socket ioctl whose argument is a struct ifreq (every SIOC*IF* but SIOCGIFCONF)."""
+    return request & 0xFF00 == SIOC_BASE and request != SIOCGIFCONF
+
+
 _MREQ_OPTIONS = {socket.IP_ADD_MEMBERSHIP, socket.IP_DROP_MEMBERSHIP, socket.IP_MULTICAST_IF}
 _SYSCALL_NAMES: dict[int, str] = {}
 
@@ -360,6 +382,8 @@ def _load_names() -> dict[int, str]:
             "socket",
             "epoll_create1",
             "epoll_create",
+            "ioctl",
+            "connect",
         ):
             _SYSCALL_NAMES[syscall_number(name)] = name
     return _SYSCALL_NAMES

@@ -1,0 +1,15 @@
+"""``faultlab explore``: every socket call a router makes, every error it can get (issue 15).
+
+    discover  run the scenario with no fault; the supervisor records every socket call
+    plan      per call site, the errors its call can return (errnos.py, the one table)
+    run       each (site, errno) as its own scenario, in parallel workers; judge the reaction
+    classify  reported / vague / silent / tolerated / exit N / crash (signal); recovered or not
+    report    the call site x errno matrix (HTML section of report.html, Markdown, JSON)
+    cli       the command line (registered in harness.cli's EXTENSIONS)
+
+Importing the package registers its two fault kinds (harness.explore.faults).
+"""
+
+from __future__ import annotations
+
+from harness.explore import faults as _faults  # noqa: F401 - registers the fault kinds
