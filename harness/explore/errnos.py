@@ -87,7 +87,7 @@ CALLS: dict[str, ErrnoEntry] = {
 
 #: "syscall detail" -> more errors for that option, family or request (detail as discovered).
 EXTRA: dict[str, ErrnoEntry] = {
-    "socket SOCK_RAW": ErrnoEntry(("EPERM",), source="raw(7): no CAP_NET_RAW"),
+    "socket AF_INET SOCK_RAW": ErrnoEntry(("EPERM",), source="raw(7): no CAP_NET_RAW"),
     "socket AF_PACKET": ErrnoEntry(("EPERM",), source="packet(7): no CAP_NET_RAW"),
     "bind AF_PACKET": ErrnoEntry(("ENODEV", "ENETDOWN"), source="packet(7)"),
     "bind AF_NETLINK": ErrnoEntry(("EPERM",), source="netlink(7)"),
@@ -123,7 +123,7 @@ def errnos_for(syscall: str, details: tuple[str, ...], *, bugs: bool = False) ->
     if entry is None:
         return ()
     names = list(entry.env) + (list(entry.bugs) if bugs else [])
-    for word in details:
+    for word in _refinements(details):
         extra = EXTRA.get(f"{syscall} {word}")
         if extra is not None:
             names += list(extra.env) + (list(extra.bugs) if bugs else [])
@@ -133,8 +133,14 @@ def errnos_for(syscall: str, details: tuple[str, ...], *, bugs: bool = False) ->
 def sources_for(syscall: str, details: tuple[str, ...]) -> str:
     """The man pages behind a call's errors (for the report)."""
     parts = [CALLS[syscall].source] if syscall in CALLS else []
-    parts += [EXTRA[f"{syscall} {w}"].source for w in details if f"{syscall} {w}" in EXTRA]
+    keys = [f"{syscall} {w}" for w in _refinements(details)]
+    parts += [EXTRA[key].source for key in keys if key in EXTRA]
     return "; ".join(dict.fromkeys(p for p in parts if p))
+
+
+def _refinements(details: tuple[str, ...]) -> list[str]:
+    """The words of a site and each pair of neighbours ("AF_INET SOCK_RAW")."""
+    return [*details, *(f"{a} {b}" for a, b in zip(details, details[1:], strict=False))]
 
 
 def is_transient(name: str) -> bool:
