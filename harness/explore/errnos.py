@@ -108,7 +108,9 @@ EXTRA: dict[str, ErrnoEntry] = {
     "setsockopt MRT_ADD_VIF": ErrnoEntry(
         ("EADDRINUSE", "EADDRNOTAVAIL", "ENFILE", "ENOMEM"), source="ipmr.c"
     ),
-    "setsockopt PACKET_ADD_MEMBERSHIP": ErrnoEntry(("ENOBUFS", "ENODEV", "ENOMEM"), "packet(7)"),
+    "setsockopt PACKET_ADD_MEMBERSHIP": ErrnoEntry(
+        ("ENOBUFS", "ENODEV", "ENOMEM"), source="packet(7)"
+    ),
     "ioctl SIOCGIFADDR": ErrnoEntry(("EADDRNOTAVAIL",), source="netdevice(7): no address"),
     "ioctl SIOCGIFNETMASK": ErrnoEntry(("EADDRNOTAVAIL",), source="netdevice(7): no address"),
     "ioctl SIOCGIFBRDADDR": ErrnoEntry(("EADDRNOTAVAIL",), source="netdevice(7): no address"),

@@ -181,6 +181,10 @@ class ExploreFault(SyscallErrorFault):
             rule = SiteRule(match, self.error, self.nth, self.interface, held=self.held)
             self.rules.append(supervisor.add(rule))
 
+    def features(self) -> tuple[str, ...]:
+        """Never ``mrt``: discovery saw the router make this call on this kernel."""
+        return ("seccomp", "seccomp-notify")
+
     @property
     def hits(self) -> list[tuple[float, str | None, int]]:
         return [hit for rule in self.rules for hit in getattr(rule, "hits", [])]

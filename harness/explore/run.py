@@ -413,7 +413,8 @@ def run_all(
         else:
             todo.append((fault, print_))
     for fault, print_, obs in _execute(batch, todo):
-        store.save(fault, print_, obs)
+        if obs.error is None:  # a harness error is tried again by the next exploration
+            store.save(fault, print_, obs)
         results[fault.id] = obs
         if progress:
             progress(obs, False)

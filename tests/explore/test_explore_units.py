@@ -1,0 +1,200 @@
+"""faultlab explore without a kernel: the errno table, planning, budgets, classification, the
+report (complete, linked), the baseline diff and the findings written as scenarios."""
+
+from __future__ import annotations
+
+import errno
+import json
+from pathlib import Path
+
+import pytest
+
+import harness.explore  # noqa: F401 - registers the explore fault kinds
+from harness.errors import InputError
+from harness.explore import report
+from harness.explore.classify import Observation, acceptable, classify, score
+from harness.explore.cli import parse_budget
+from harness.explore.discover import CallSite, sites_of
+from harness.explore.errnos import CALLS, EXTRA, errnos_for, is_transient
+from harness.explore.faults import Recorded
+from harness.explore.plan import PlannedFault, Selection, plan
+from harness.explore.run import Batch, Store, fingerprint, run_all
+from harness.scenario import load
+from tests.explore.helpers import IGMPD
+
+SITE = CallSite(
+    "setsockopt",
+    "IPPROTO_IP IP_ADD_MEMBERSHIP",
+    (("level", 0), ("optname", 35)),
+    "e0",
+    True,
+    "start-up",
+    2,
+    "AF_INET",
+)
+STEADY = CallSite("sendto", "", (), "e1", True, "steady", 3, "AF_INET")
+
+
+def test_every_errno_of_the_table_exists_on_linux() -> None:
+    for entry in [*CALLS.values(), *EXTRA.values()]:
+        for name in (*entry.env, *entry.bugs):
+            assert isinstance(getattr(errno, name), int), name
+
+
+def test_refinements_add_errors_and_bugs_only_on_request() -> None:
+    plain = errnos_for("setsockopt", ("IPPROTO_IP", "IP_ADD_MEMBERSHIP"))
+    assert "ENOBUFS" in plain and "EBADF" not in plain
+    assert "EBADF" in errnos_for("setsockopt", ("IP_ADD_MEMBERSHIP",), bugs=True)
+    assert "EPERM" in errnos_for("socket", ("AF_INET", "SOCK_RAW", "IPPROTO_IGMP"))
+    assert "EPERM" not in errnos_for("socket", ("AF_NETLINK", "SOCK_RAW", "0"))
+    assert {"EINTR", "EAGAIN"} <= set(errnos_for("recvfrom", ()))
+    assert "EINTR" not in errnos_for("bind", ())
+    assert is_transient("EINTR") and not is_transient("ENOBUFS")
+
+
+def test_planned_fault_targets_its_site_only() -> None:
+    fault = PlannedFault(SITE, "ENOBUFS")
+    spec = fault.fault_spec()
+    assert spec == {
+        "syscall": "setsockopt",
+        "errno": "ENOBUFS",
+        "nth": 2,
+        "held": True,
+        "args": {"level": 0, "optname": 35},
+        "interface": "e0",
+    }
+    assert PlannedFault(SITE, "ENOBUFS").id == fault.id != PlannedFault(SITE, "ENOMEM").id
+
+
+def test_selection_budgets() -> None:
+    sites = [SITE, STEADY]
+    assert all(f.site.phase == "steady" for f in plan(sites, Selection(only_phase="steady")))
+    assert {f.errno for f in plan(sites, Selection(errnos="eintr,ENOBUFS"))} == {
+        "EINTR",
+        "ENOBUFS",
+    }
+    assert all(f.site is STEADY for f in plan(sites, Selection(keyword="sendto")))
+    assert all(f.site is SITE for f in plan(sites, Selection(keyword="*MEMBERSHIP @e0*")))
+    assert len(plan(sites, Selection(budget=3))) == 3
+    with pytest.raises(InputError, match="ENOBUF"):
+        plan(sites, Selection(errnos="ENOBUF"))
+    assert parse_budget("40") == (40, None)
+    assert parse_budget("10m") == (None, 600.0)
+    with pytest.raises(InputError):
+        parse_budget("soon")
+
+
+def test_sites_count_like_the_supervisor_and_split_phases() -> None:
+    def call(at: float, name: str, args: tuple[int, ...], interface: str | None) -> Recorded:
+        return Recorded(at, 7, name, args + (0,) * (6 - len(args)), interface, 2)
+
+    calls = [
+        call(1, "socket", (2, 3, 2), None),
+        call(2, "setsockopt", (3, 1, 25), "e0"),
+        call(3, "setsockopt", (3, 0, 35), "e0"),
+        call(4, "setsockopt", (3, 0, 35), "e0"),
+        call(5, "setsockopt", (4, 0, 35), "e1"),
+        call(6, "epoll_wait", (5,), None),
+        call(7, "sendto", (3,), "e0"),
+        call(8, "sendto", (3,), "e0"),
+    ]
+    sites = sites_of(calls, end=6)
+    keys = [s.key for s in sites]
+    assert keys == [
+        "start-up socket AF_INET SOCK_RAW IPPROTO_IGMP @e0 #1",
+        "start-up setsockopt SOL_SOCKET SO_BINDTODEVICE @e0 #1",
+        "start-up setsockopt IPPROTO_IP IP_ADD_MEMBERSHIP @e0 #1",
+        "start-up setsockopt IPPROTO_IP IP_ADD_MEMBERSHIP @e0 #2",
+        "start-up setsockopt IPPROTO_IP IP_ADD_MEMBERSHIP @e1 #1",
+        "steady sendto @e0 #1",
+    ]
+    assert not sites[0].by_interface and sites[1].by_interface
+
+
+def obs(outcome_inputs: dict, **fields: object) -> Observation:
+    base = Observation("f", SITE.key, "ENOBUFS", "e0", hit=True)
+    for key, value in {**outcome_inputs, **fields}.items():
+        setattr(base, key, value)
+    base.outcome, base.line = classify(base)
+    return base
+
+
+ERR = {"id": 41028, "level": "Error", "interface": "e0", "errno": errno.ENOBUFS, "line": "x"}
+
+
+@pytest.mark.parametrize(
+    ("inputs", "expected"),
+    [
+        ({"events": [ERR], "broken": ["e0 inactive"]}, "reported"),
+        ({"events": [{**ERR, "errno": None}], "broken": ["e0 inactive"]}, "vague"),
+        ({"events": [{**ERR, "interface": "e1"}], "broken": ["e0 inactive"]}, "vague"),
+        ({"broken": ["no general query on e0"]}, "silent"),
+        ({"events": [ERR], "collateral": ["e1"]}, "silent"),
+        ({}, "tolerated"),
+        ({"events": [{**ERR, "errno": None}]}, "tolerated"),
+        ({"exit_status": 3}, "exit 3"),
+        ({"exit_status": -6}, "crash (SIGABRT)"),
+        ({"hit": False}, "unreached"),
+    ],
+)
+def test_classify(inputs: dict, expected: str) -> None:
+    assert obs(inputs).outcome == expected
+
+
+def test_acceptance_and_score() -> None:
+    good = obs({"events": [ERR], "broken": ["x"]}, recovered=True)
+    stuck = obs({"events": [ERR], "broken": ["x"]}, recovered=False)
+    assert acceptable(good) and not acceptable(stuck) and acceptable(obs({}))
+    assert not acceptable(obs({"exit_status": 1}))
+    assert score([good, stuck, obs({})])["score"] == 1.0
+
+
+def exploration(observations: list[Observation]) -> report.RouterExploration:
+    faults = [PlannedFault(SITE, "ENOBUFS"), PlannedFault(SITE, "EINVAL")]
+    for fault, item in zip(faults, observations, strict=True):
+        item.site, item.errno, item.fault, item.folder = SITE.key, fault.errno, fault.id, "runs/x"
+    return report.RouterExploration("igmpd", [SITE], faults, observations, calls=10, wall=2.0)
+
+
+def test_report_is_complete(tmp_path: Path) -> None:
+    e = exploration([obs({"events": [ERR], "broken": ["x"]}, recovered=True), obs({})])
+    json_path, markdown, page = report.write(tmp_path, "x.yaml", [e, e])
+    data = json.loads(json_path.read_text())
+    router = data["routers"][0]
+    assert router["score"]["counts"]["reported"] == 1 and router["wall_s"] == 2.0
+    assert len(router["observations"]) == 2 and router["sites"][0]["key"] == SITE.key
+    text = markdown.read_text()
+    assert SITE.key in text and "R+" in text and "Side by side" in text
+    html = page.read_text()
+    assert "id='explore'" in html and 'href="igmpd/runs/x/"' in html
+    assert html.count('class="reported"') >= 1 and html.count('class="tolerated"') >= 1
+
+
+def test_baseline_diff_names_regressions() -> None:
+    before = report.to_json("x", [exploration([obs({}), obs({})])])
+    after = report.to_json("x", [exploration([obs({"broken": ["x"]}), obs({})])])
+    changes = report.diff(before, after)
+    assert len(changes) == 1 and changes[0].regression and "silent" in changes[0].describe()
+
+
+def test_findings_become_valid_scenarios(tmp_path: Path) -> None:
+    base = load(IGMPD)
+    finding = obs({"broken": ["x"]}, recovered=False, failed_positions=[2, 3])
+    e = exploration([finding, obs({})])
+    written = report.write_scenarios(tmp_path, base, e, {"e0": "h1:e0"})
+    assert len(written) == 1
+    scenario = load(written[0])
+    (fault,) = scenario.faults
+    assert fault.kind == "syscall-error" and fault.params["nth"] == [2, 3]
+    assert fault.params["interface"] == "e0" and scenario.expect.recovery is not None
+
+
+def test_a_second_run_reuses_finished_results(tmp_path: Path) -> None:
+    base = load(IGMPD)
+    fault = PlannedFault(SITE, "ENOBUFS")
+    stored = obs({})
+    Store(tmp_path).save(fault, fingerprint(base, fault), stored)
+    seen: list[bool] = []
+    batch = Batch(base, "igmpd", [fault], tmp_path, workers=1)
+    results = run_all(batch, lambda o, reused: seen.append(reused))
+    assert seen == [True] and results[0].outcome == "tolerated"
