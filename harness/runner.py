@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 import signal
 import threading
@@ -43,6 +44,18 @@ VERDICT_NAME = "verdict.json"
 STOP_TIMEOUT = 2.0  # seconds between the router's stop signal and SIGKILL
 
 
+SLOW_ENV = "FAULTLAB_SLOW"  # a stretch factor for every deadline (slow machines, emulated guests)
+
+
+def slow_factor() -> float:
+    """``FAULTLAB_SLOW`` as a factor (1 when unset or not a positive number)."""
+    try:
+        value = float(os.environ.get(SLOW_ENV, "") or 1)
+    except ValueError:
+        return 1.0
+    return value if value > 0 else 1.0
+
+
 @dataclass(frozen=True)
 class RunOptions:
     """How to run: where artifacts go, how much to stretch deadlines, what to keep.
@@ -53,7 +66,7 @@ class RunOptions:
     """
 
     artifacts_dir: Path = Path("artifacts")
-    slow: float = 1.0
+    slow: float = field(default_factory=lambda: slow_factor())
     capture: bool = True
     keep: bool = True
 

@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from harness.faults.base import FaultContext, Launch
+from harness.runner import slow_factor
 
 pytestmark = pytest.mark.netns
 CLONE_NEWNET = 0x40000000
@@ -143,6 +144,7 @@ class ProbeProcess:
 
     def _line(self, timeout: float) -> dict[str, Any]:
         assert self.proc.stdout is not None
+        timeout *= slow_factor()  # FAULTLAB_SLOW: an emulated kernel-lab guest is 10-30x slower
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             ready, _, _ = select.select([self.proc.stdout], [], [], deadline - time.monotonic())
