@@ -353,7 +353,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         searched=_searched(args),
     )
     code = _pytest(args, artifacts, reporter)
-    return reporter.finish(code)
+    result = reporter.finish(code)
+    from harness.kernellab.stamp import stamp_run
+
+    junit = Path(args.junit_xml) if args.junit_xml else None
+    stamp_run(artifacts, os.uname().release, junit)  # every report names its kernel
+    return result
 
 
 def _searched(args: argparse.Namespace) -> str:

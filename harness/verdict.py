@@ -9,6 +9,7 @@ from the router's start.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -143,6 +144,7 @@ class Verdict:
             "fault_applied_ms": _ms_rel(self, self.fault_applied_at),
             "router_exit": self.router_exit,
             "run_id": self.run_id,
+            "kernel": os.uname().release,  # the same suite gives other verdicts on other kernels
             # the router's start on the wall clock: puts the pcaps on the timeline's axis
             "started_unix": _unix(self.started_at),
             "faults": self.faults,
