@@ -32,7 +32,7 @@ from harness.errors import (
 
 DEFAULT_SUITE = "scenarios"
 # Other engineers' subcommands: each module has register(subparsers), handlers set ``handler``.
-EXTENSIONS = ("harness.doctor", "harness.reproduce", "harness.compare")
+EXTENSIONS = ("harness.doctor", "harness.reproduce", "harness.compare", "harness.explore.cli")
 
 
 class _Parser(argparse.ArgumentParser):
