@@ -126,8 +126,16 @@ def test_each_report_is_handled_once(pair) -> None:
     handled = lambda c: c["received"] - c["ignored"]  # noqa: E731
     assert handled(after) - handled(before) == len(sent) + 1, (before, after)
     assert after["corrupt"] == before["corrupt"]
+    assert _raw_igmp_queues(router.proc.pid) == [0]  # DROP_ALL: the send socket queues nothing
     for sock in joined:
         sock.close()
+
+
+def _raw_igmp_queues(pid: int) -> list[int]:
+    """Bytes queued on each raw IGMP socket of pid's namespace (/proc/PID/net/raw rx_queue)."""
+    lines = open(f"/proc/{pid}/net/raw").read().splitlines()[1:]
+    fields = [line.split() for line in lines]
+    return [int(f[4].split(":")[1], 16) for f in fields if f[1].endswith(":0002")]
 
 
 def test_v2_leave_is_answered_with_group_specific_queries(make_lab, start_igmpd) -> None:
