@@ -55,7 +55,7 @@ def fault_kinds() -> tuple[str, ...]:
         from harness.faults import FAULT_KINDS
     except ImportError:
         return ()
-    return tuple(sorted(FAULT_KINDS))
+    return tuple(sorted(kind for kind, cls in FAULT_KINDS.items() if not cls.internal))
 
 
 @cache

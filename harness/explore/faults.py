@@ -114,6 +114,7 @@ class RecordFault(Fault):
     """Record every socket-related call of the router; fail none (discovery)."""
 
     kind: ClassVar[str] = "explore-record"
+    internal: ClassVar[bool] = True
     steps: ClassVar[tuple[Step, ...]] = ()
     mechanism: ClassVar[str] = "exact"
     summary: ClassVar[str] = "records the router's socket calls (supervisor, record-only)"
@@ -163,6 +164,7 @@ class ExploreFault(SyscallErrorFault):
     """One planned fault: a call site (syscall, arguments, interface, occurrence) and an errno."""
 
     kind: ClassVar[str] = "explore-fault"
+    internal: ClassVar[bool] = True
     summary: ClassVar[str] = "fails one call site from its occurrence on (explore)"
     params: ClassVar[dict[str, dict[str, Any]]] = {
         **SyscallErrorFault.params,

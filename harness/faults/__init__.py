@@ -145,4 +145,5 @@ def fault_schema() -> dict[str, dict[str, Any]]:
             "description": (cls.__doc__ or "").strip().splitlines()[0],
         }
         for kind, cls in FAULT_KINDS.items()
+        if not cls.internal
     }

@@ -117,6 +117,8 @@ class Fault:
     """
 
     kind: ClassVar[str] = ""
+    #: A kind the harness uses for itself (faultlab explore's): not offered to scenario files.
+    internal: ClassVar[bool] = False
     steps: ClassVar[tuple[Step, ...]] = ()
     mechanism: ClassVar[str] = "real"
     summary: ClassVar[str] = ""
