@@ -46,7 +46,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if mrt_reason is not None:
             for item in items:
                 if item.get_closest_marker("mrt") is not None:
-                    item.add_marker(pytest.mark.skip(reason=f"needs multicast routing: {mrt_reason}"))
+                    item.add_marker(
+                        pytest.mark.skip(reason=f"needs multicast routing: {mrt_reason}")
+                    )
 
 
 @pytest.fixture
