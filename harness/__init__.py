@@ -1,4 +1,5 @@
 """faultlab's harness: scenarios, faults, runner, assertions, pytest plugin and CLI.
 
-Importing this package is cheap on purpose (the router imports ``harness.catalog``).
+The router (``igmpd``) never imports this package: the event catalog it shares with the harness
+lives in ``igmpcatalog``.
 """
