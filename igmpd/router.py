@@ -244,8 +244,8 @@ class Router:
         if link.address is not None:
             interface.address, interface.network = link.address, link.network
         version = str(interface.config.version)
-        if link.index is not None and link.address is None:
-            self._failed(interface, None, "the interface has no IPv4 address")
+        if link.call is not None and not link.missing:
+            self._lookup_failed(interface, link)
             return False
         target = Target(interface.name, link.index or 0, interface.vif, interface.config.mode)
         try:
@@ -288,10 +288,29 @@ class Router:
         self.routing.succeeded(sockets.path)
         return sockets
 
-    def _failed(self, interface: Interface, failure: StepFailed | None, reason: str | None) -> None:
-        """Log the failed step's event (if any) and 41055; retry after the retry interval."""
+    def _lookup_failed(self, interface: Interface, link: netif.Link) -> None:
+        """An ioctl about the interface failed before any socket step: 41055 names the ioctl
+        and its errno. Only EADDRNOTAVAIL means "no IPv4 address"; anything else (ENODEV as the
+        interface vanishes between two ioctls, ENOMEM ...) is said as what it is. A missing
+        interface (SIOCGIFINDEX, ENODEV) never comes here: its socket steps report it (41025)."""
+        err = link.errno or 0
+        if link.no_address:
+            reason = "the interface has no IPv4 address"
+        else:
+            reason = f"{link.call} failed: {catalog.describe_errno(err)}"
+        self._failed(interface, None, reason, {"call": link.call, "errno": err})
+
+    def _failed(
+        self,
+        interface: Interface,
+        failure: StepFailed | None,
+        reason: str | None,
+        fields: dict[str, Any] | None = None,
+    ) -> None:
+        """Log the failed step's event (if any) and 41055; retry after the retry interval.
+        ``fields`` (call, errno) are 41055's own when no socket step failed."""
         interface.active = False
-        fields: dict[str, Any] = {}
+        fields = dict(fields or {})
         if failure is not None:
             event = catalog.BY_STEP[failure.step]
             self.log.emit(

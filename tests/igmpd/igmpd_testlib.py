@@ -1,5 +1,10 @@
 """Helpers and fixtures for igmpd's namespace tests: a lab per test, igmpd started in it, and
-waits with deadlines on its event log, its state file and the wire (never a bare sleep)."""
+waits with deadlines on its event log, its state file and the wire (never a bare sleep).
+
+Every deadline here is stretched by ``FAULTLAB_SLOW`` (harness.runner.slow_factor): the kernel
+lab runs these tests in an emulated guest 15-30x slower, where igmpd's start alone takes
+seconds. Callers give the unstretched figure; ``stretched`` is for their own deadlines.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from harness.runner import slow_factor
 
 IGMPD = [sys.executable, "-m", "igmpd"]
 FAST = [
@@ -37,14 +44,21 @@ def _lab_api() -> tuple[Any, Any]:
     return Lab, Topology
 
 
+def stretched(seconds: float) -> float:
+    """A deadline of seconds on this machine, FAULTLAB_SLOW times that in a slower one."""
+    return seconds * slow_factor()
+
+
 def wait_for(
     what: str,
     probe: Callable[[], Any],
     timeout: float = 5.0,
     last: Callable[[], Any] = lambda: None,
 ) -> Any:
-    """Poll probe until it returns something truthy; fail naming what was awaited and last seen."""
+    """Poll probe until it returns something truthy within timeout (stretched); fail naming
+    what was awaited and what was last seen."""
     __tracebackhide__ = True
+    timeout = stretched(timeout)
     deadline = time.monotonic() + timeout
     while True:
         value = probe()
@@ -107,7 +121,7 @@ class Igmpd:
     def stop(self) -> int:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout=5)
+        return self.proc.wait(timeout=stretched(5.0))
 
 
 @pytest.fixture
@@ -178,9 +192,10 @@ def capture(node: Any, ifname: str) -> socket.socket:
 
 
 def igmp_frames(sock: socket.socket, timeout: float, want: Callable[[bytes], bool]) -> list[bytes]:
-    """IP packets (without the Ethernet header) carrying IGMP, until want(...) or timeout."""
+    """IP packets (without the Ethernet header) carrying IGMP, until want(...) or timeout
+    (stretched: a window for what must not arrive only grows, which keeps it meaningful)."""
     found: list[bytes] = []
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + stretched(timeout)
     while time.monotonic() < deadline:
         try:
             frame = sock.recv(65535)
