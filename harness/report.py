@@ -14,16 +14,17 @@ import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from harness import catalog
+from harness.artifacts import MATRIX_NAME, RESULTS_NAME, SUMMARY_NAME
 from harness.scenario import Scenario
 
-MATRIX_NAME = "fault-matrix.html"
-SUMMARY_NAME = "summary.md"
-RESULTS_NAME = "results.json"
+if TYPE_CHECKING:
+    from harness.faults import Fault
+    from harness.faults.table import FaultRow
 _STEP_ORDER = [step.value for step in catalog.Step]
 
 
@@ -84,13 +85,11 @@ def _params_match(row: dict[str, Any], params: Any) -> bool:
     )
 
 
-def fault_table() -> tuple[Any, ...]:
-    """The fault table's rows (empty when the fault engine is not installed)."""
-    try:
-        from harness.faults.table import ROWS
-    except ImportError:
-        return ()
-    return ROWS
+def fault_table() -> tuple[FaultRow, ...]:
+    """The fault table's rows (harness.faults.table, imported on first use)."""
+    from harness.faults.table import rows
+
+    return rows()
 
 
 def _step(scenario: Scenario) -> str:
@@ -118,17 +117,15 @@ def _cause(scenario: Scenario) -> str:
 
 
 def fault_steps(kind: str) -> list[str]:
-    """The steps a fault kind breaks, from the fault table (empty when it is not installed)."""
+    """The steps a fault kind breaks, from the fault table (empty when it has no row)."""
     steps = [str(row.step.value) for row in fault_table() if row.kind == kind]
     return list(dict.fromkeys(steps))
 
 
-def fault_classes() -> dict[str, Any]:
-    """kind -> Fault class, from ``harness.faults.FAULT_KINDS`` when the engine is there."""
-    try:
-        from harness.faults import FAULT_KINDS
-    except ImportError:
-        return {}
+def fault_classes() -> dict[str, type[Fault]]:
+    """kind -> Fault class, from ``harness.faults.FAULT_KINDS`` (imported on first use)."""
+    from harness.faults import FAULT_KINDS
+
     return dict(FAULT_KINDS)
 
 

@@ -9,18 +9,23 @@ says what is wrong and what is valid, with a did-you-mean for misspelt keys and 
 
 from __future__ import annotations
 
-import difflib
 import errno as _errno
 import json
 import sys
 from collections.abc import Iterable, Mapping
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness import catalog
 from harness.errors import Location
+from harness.suggest import closest
 from harness.yamlsource import Source
+
+if TYPE_CHECKING:
+    from harness.faults import Fault
+
+    FaultRegistry = tuple[tuple[str, type[Fault]], ...]
 
 SCHEMA_ID = "https://faultlab.invalid/schema/scenario.json"
 SCHEMA_FILE = Path(__file__).with_name("schema.json")
@@ -30,7 +35,6 @@ DURATION_PATTERN = r"^\s*[0-9]+(\.[0-9]+)?\s*(ms|s|m)\s*$"
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 ENDPOINT_REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*:[^\s:]+$"
 
-ROUTER_KINDS = ("igmpd", "igmpproxy", "smcroute", "pimd", "frr", "command")
 TIMERS = {
     "query_interval": "duration",
     "query_response_interval": "duration",
@@ -45,42 +49,52 @@ FAULT_COMMON_KEYS = ("kind", "node", "when", "clear", "comment")
 
 
 # --------------------------------------------------------------------------------------------
-# What the schema names: fault kinds and their parameters, errno names
+# What the schema names: router kinds, fault kinds and their parameters, errno names
 # --------------------------------------------------------------------------------------------
+# The registries (harness.routers.ADAPTERS, harness.faults.FAULT_KINDS) are imported when the
+# schema is first built, not with this module: `faultlab validate` stays light until it needs
+# them, and a registry that fails to import fails the schema loudly.
+
+
+def router_kinds() -> tuple[str, ...]:
+    """Every router kind with an adapter (harness.routers.ADAPTERS), in registration order."""
+    from harness.routers import ADAPTERS
+
+    return tuple(ADAPTERS)
+
+
+def _fault_registry() -> FaultRegistry:
+    """The fault classes offered to scenario files (faultlab explore's internal ones left out)."""
+    from harness.faults import FAULT_KINDS
+
+    return tuple((kind, cls) for kind, cls in FAULT_KINDS.items() if not cls.internal)
 
 
 def fault_kinds() -> tuple[str, ...]:
-    """The fault kinds the fault engine knows (empty while it is not installed)."""
-    try:
-        from harness.faults import FAULT_KINDS
-    except ImportError:
-        return ()
-    return tuple(sorted(kind for kind, cls in FAULT_KINDS.items() if not cls.internal))
+    """The fault kinds a scenario may name, sorted."""
+    return tuple(sorted(kind for kind, _ in _fault_registry()))
+
+
+def fault_parameter_schemas() -> dict[str, dict[str, Any]]:
+    """kind -> {properties, required} of its own parameters (each class's ``params``)."""
+    return _parameter_schemas(_fault_registry())
 
 
 @cache
-def fault_parameter_schemas() -> dict[str, dict[str, Any]]:
-    """kind -> {properties, required} of its own parameters, from ``harness.faults.fault_schema``."""
-    try:
-        from harness.faults import fault_schema
-    except ImportError:
-        return {}
-    result: dict[str, dict[str, Any]] = {}
-    for kind, schema in fault_schema().items():
-        properties = schema.get("properties", {})
-        result[str(kind)] = {
-            "properties": {k: v for k, v in properties.items() if k not in FAULT_COMMON_KEYS},
-            "required": [k for k in schema.get("required", ()) if k not in FAULT_COMMON_KEYS],
+def _parameter_schemas(registry: FaultRegistry) -> dict[str, dict[str, Any]]:
+    return {
+        kind: {
+            "properties": {k: v for k, v in cls.params.items() if k not in FAULT_COMMON_KEYS},
+            "required": [k for k in cls.required if k not in FAULT_COMMON_KEYS],
         }
-    return result
+        for kind, cls in registry
+    }
 
 
 def refused_kinds() -> dict[str, str]:
     """Fault kinds the engine refuses because they would change the host, and why."""
-    try:
-        from harness.faults import REFUSED_KINDS
-    except ImportError:
-        return {}
+    from harness.faults import REFUSED_KINDS
+
     return dict(REFUSED_KINDS)
 
 
@@ -347,7 +361,7 @@ def _topology() -> dict[str, Any]:
     }
 
 
-def _router() -> dict[str, Any]:
+def _router(kinds: tuple[str, ...]) -> dict[str, Any]:
     timers = {
         name: {"$ref": "#/$defs/duration"}
         if kind == "duration"
@@ -372,7 +386,7 @@ def _router() -> dict[str, Any]:
         "additionalProperties": False,
         "required": ["node", "interfaces"],
         "properties": {
-            "kind": {"enum": list(ROUTER_KINDS), "default": "igmpd"},
+            "kind": {"enum": list(kinds), "default": "igmpd"},
             "node": {"type": "string"},
             "interfaces": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/interface"}},
             "version": {"enum": [1, 2, 3], "default": 3},
@@ -395,11 +409,10 @@ def _router() -> dict[str, Any]:
     }
 
 
-def _fault() -> dict[str, Any]:
-    kinds = fault_kinds()
-    params = fault_parameter_schemas()
+def _fault(registry: FaultRegistry) -> dict[str, Any]:
+    params = _parameter_schemas(registry)
     common: dict[str, Any] = {
-        "kind": {"enum": list(kinds)} if kinds else {"type": "string"},
+        "kind": {"enum": sorted(params)},
         "node": {"type": "string"},
         "when": {"$ref": "#/$defs/when"},
         "clear": {"$ref": "#/$defs/clear"},
@@ -411,8 +424,6 @@ def _fault() -> dict[str, Any]:
         "properties": common,
         "description": "a fault from the fault table (faultlab list --faults)",
     }
-    if not params:
-        return fault  # no fault engine: its parameters are checked when it is there
     fault["allOf"] = [
         {
             "if": {"properties": {"kind": {"const": kind}}, "required": ["kind"]},
@@ -500,9 +511,14 @@ def _expect() -> dict[str, Any]:
     }
 
 
-@cache
 def build_schema() -> dict[str, Any]:
-    """The scenario file's JSON Schema (Draft 2020-12), built from the catalog and fault table."""
+    """The scenario file's JSON Schema (Draft 2020-12), built from the catalog and the router
+    and fault registries (rebuilt when an adapter or a fault kind is registered)."""
+    return _build_schema(router_kinds(), _fault_registry())
+
+
+@cache
+def _build_schema(routers: tuple[str, ...], faults: FaultRegistry) -> dict[str, Any]:
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
@@ -518,8 +534,8 @@ def build_schema() -> dict[str, Any]:
             "tags": {"type": "array", "items": {"type": "string", "pattern": r"^[A-Za-z0-9_-]+$"}},
             "timeout": {"$ref": "#/$defs/duration"},
             "topology": _topology(),
-            "router": _router(),
-            "faults": {"type": "array", "items": _fault()},
+            "router": _router(routers),
+            "faults": {"type": "array", "items": _fault(faults)},
             "traffic": {"type": "array", "items": _traffic()},
             "expect": _expect(),
         },
@@ -706,11 +722,10 @@ def _next_command(path: tuple) -> str:
 
 def _did_you_mean(value: Any, options: Iterable[Any]) -> str | None:
     words = [str(option) for option in options if option is not None]
-    close = difflib.get_close_matches(str(value), words, n=1, cutoff=0.6)
-    if not close and isinstance(value, str):
-        upper = [w for w in words if w.upper() == value.upper()]
-        close = upper[:1]
-    return f"did you mean {_quote(close[0])}?" if close else None
+    close = closest(value, words)
+    if close is None and isinstance(value, str):
+        close = next((w for w in words if w.upper() == value.upper()), None)
+    return f"did you mean {_quote(close)}?" if close is not None else None
 
 
 def _quote(word: str) -> str:

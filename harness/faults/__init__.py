@@ -11,7 +11,6 @@ Kinds that would change the host rather than the scenario's namespaces are refus
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -24,6 +23,7 @@ from harness.faults.missing import AddressRemoved, LinkDeleted, LinkDown, RouteR
 from harness.faults.permissions import NoCapNetRaw
 from harness.faults.seccomp import StepErrorFault, SyscallErrorFault
 from harness.faults.sysctl import SysctlFault
+from harness.suggest import did_you_mean
 
 __all__ = [
     "FAULT_KINDS",
@@ -101,7 +101,7 @@ def _fault_class(kind: str, locate: Locate | None) -> type[Fault]:
     if kind not in FAULT_KINDS:
         raise FaultConfigError(
             _where(locate, "kind")
-            + f"fault kind {kind!r} unknown{_did_you_mean(kind, FAULT_KINDS)} "
+            + f"fault kind {kind!r} unknown{did_you_mean(kind, FAULT_KINDS)} "
             "(faultlab list --faults)"
         )
     return FAULT_KINDS[kind]
@@ -113,18 +113,13 @@ def _check_params(cls: type[Fault], params: dict[str, Any], locate: Locate | Non
             known = ", ".join(cls.params) or "none"
             raise FaultConfigError(
                 _where(locate, key) + f"fault {cls.kind!r}: unknown parameter {key!r}"
-                f"{_did_you_mean(key, cls.params)} (parameters: {known})"
+                f"{did_you_mean(key, cls.params)} (parameters: {known})"
             )
     for key in cls.required:
         if key not in params:
             raise FaultConfigError(
                 _where(locate, "kind") + f"fault {cls.kind!r}: missing parameter {key!r}"
             )
-
-
-def _did_you_mean(word: str, choices: Any) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1)
-    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def _where(locate: Locate | None, key: str) -> str:

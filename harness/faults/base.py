@@ -114,16 +114,32 @@ class Fault:
     router's namespace, "exact" for an exact syscall error) and ``params`` (a JSON-Schema
     ``properties`` mapping of the fault's own parameters), and accept those parameters as
     keyword arguments.
+
+    The class is the one place for its kind's facts: the scenario schema reads ``params`` and
+    ``required``, the runner and the doctor ``features()``, ``faultlab reproduce``
+    ``not_before_start``, the fault table's docs ``mechanism``; every kind has a row in the fault
+    table (harness/faults/table.py, a test checks it) unless it is ``generic``.
     """
 
     kind: ClassVar[str] = ""
     #: A kind the harness uses for itself (faultlab explore's): not offered to scenario files.
     internal: ClassVar[bool] = False
+    #: A building block (the generic ``sysctl``): its table rows are those of the kinds built
+    #: on it (its subclasses), not rows of its own.
+    generic: ClassVar[bool] = False
     steps: ClassVar[tuple[Step, ...]] = ()
     mechanism: ClassVar[str] = "real"
     summary: ClassVar[str] = ""
     params: ClassVar[dict[str, dict[str, Any]]] = {}
     required: ClassVar[tuple[str, ...]] = ()
+    #: Why this real cause, applied before the router starts, cannot reproduce its setup step's
+    #: event (empty: it can). faultlab reproduce applies a setup step's fault before the start.
+    not_before_start: ClassVar[str] = ""
+
+    @classmethod
+    def can_apply_before_start(cls) -> bool:
+        """Whether applied before the router starts, the fault still yields its step's event."""
+        return not cls.not_before_start
 
     def prepare(self, launch: Launch) -> None:
         """Amend the router's launch (before it starts). Most real causes need nothing here."""

@@ -98,6 +98,9 @@ class AddressGone(Fault):
     """The address the router binds to is not on its interface (EADDRNOTAVAIL at bind)."""
 
     kind: ClassVar[str] = "address-gone"
+    not_before_start: ClassVar[str] = (
+        "the router then finds no address on the interface and logs 41055 alone"
+    )
     steps: ClassVar[tuple[Step, ...]] = (Step.BIND, Step.REQUEST_MULTICAST)
     summary: ClassVar[str] = "the interface address the router is configured with is gone"
     params: ClassVar[dict[str, dict[str, Any]]] = {"interface": IFACE}
@@ -123,6 +126,9 @@ class DeviceGone(Fault):
     """The device the router expects is not there: renamed away (ENODEV at SO_BINDTODEVICE)."""
 
     kind: ClassVar[str] = "device-gone"
+    not_before_start: ClassVar[str] = (
+        "the router then finds no interface and never reaches the socket step"
+    )
     steps: ClassVar[tuple[Step, ...]] = (Step.BIND,)
     summary: ClassVar[str] = "the interface was renamed, so the name the router uses is gone"
     params: ClassVar[dict[str, dict[str, Any]]] = {"interface": IFACE}

@@ -7,15 +7,12 @@ Python's ``socket`` module lacks (linux/mroute.h).
 
 from __future__ import annotations
 
-import difflib
 import socket
 
 from harness.errors import FaultConfigError
+from harness.mroute import MRT_ADD_VIF, MRT_DEL_VIF, MRT_DONE, MRT_INIT
+from harness.suggest import did_you_mean
 
-MRT_INIT = 200
-MRT_DONE = 201
-MRT_ADD_VIF = 202
-MRT_DEL_VIF = 203
 VIFF_USE_IFINDEX = 0x8
 # A VIF added from a socket that is not the namespace's multicast-routing socket gets the
 # kernel-internal flag VIFF_STATIC (0x8000, include/linux/mroute.h) and survives that socket.
@@ -70,8 +67,7 @@ def resolve(value: int | str, *, what: str) -> int:
         return int(text, 16)
     if text.upper() in SYMBOLS:
         return SYMBOLS[text.upper()]
-    close = difflib.get_close_matches(text.upper(), SYMBOLS, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
+    hint = did_you_mean(text.upper(), SYMBOLS)
     raise FaultConfigError(
         f"{what}: unknown symbol {value!r}{hint} (known: {', '.join(sorted(SYMBOLS))})"
     )

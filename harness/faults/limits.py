@@ -19,6 +19,7 @@ class IgmpMaxMemberships(SysctlFault):
     """net.ipv4.igmp_max_memberships lowered in the namespace (ENOBUFS at IP_ADD_MEMBERSHIP)."""
 
     kind: ClassVar[str] = "igmp-max-memberships"
+    generic: ClassVar[bool] = False
     steps: ClassVar[tuple[Step, ...]] = (Step.REQUEST_MULTICAST,)
     summary: ClassVar[str] = "the namespace allows no more multicast group memberships per socket"
     required: ClassVar[tuple[str, ...]] = ()
@@ -34,6 +35,7 @@ class OptmemMax(SysctlFault):
     """net.core.optmem_max lowered in the namespace (ENOBUFS at IP_ADD_MEMBERSHIP)."""
 
     kind: ClassVar[str] = "optmem-max"
+    generic: ClassVar[bool] = False
     steps: ClassVar[tuple[Step, ...]] = (Step.REQUEST_MULTICAST,)
     summary: ClassVar[str] = "socket option memory is exhausted in the namespace"
     required: ClassVar[tuple[str, ...]] = ()
@@ -55,6 +57,10 @@ class FdLimit(Fault):
     """
 
     kind: ClassVar[str] = "fd-limit"
+    not_before_start: ClassVar[str] = (
+        "lowers the limit of a running router (needs its pid); at launch the limit "
+        "would have to match the router's own descriptor count"
+    )
     steps: ClassVar[tuple[Step, ...]] = (Step.CREATE_SOCKET, Step.EVENT_SELECT)
     summary: ClassVar[str] = "the router ran out of file descriptors"
     params: ClassVar[dict[str, dict[str, Any]]] = {

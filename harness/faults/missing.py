@@ -73,6 +73,9 @@ class LinkDeleted(Fault):
     """The veth is deleted (ENODEV at send after SO_BINDTODEVICE, ENODEV at joins)."""
 
     kind: ClassVar[str] = "link-deleted"
+    not_before_start: ClassVar[str] = (
+        "the router then finds no interface and never reaches the socket step"
+    )
     steps: ClassVar[tuple[Step, ...]] = (Step.SEND, Step.REQUEST_MULTICAST, Step.BIND)
     summary: ClassVar[str] = "the interface was deleted (cable, VM NIC or veth gone)"
     params: ClassVar[dict[str, dict[str, Any]]] = {"interface": IFACE}

@@ -28,7 +28,8 @@ import struct
 import sys
 from collections.abc import Callable
 
-MRT_INIT, MRT_DONE, MRT_ADD_VIF = 200, 201, 202
+from harness.mroute import MRT_ADD_VIF, MRT_INIT
+
 IP_RECVERR = 11
 SIOCGIFADDR = 0x8915
 ROUTER_ALERT = bytes([0x94, 0x04, 0x00, 0x00])

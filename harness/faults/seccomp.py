@@ -12,18 +12,17 @@ by name, number or Winsock code. Two mechanisms, chosen by the parameters:
 
 from __future__ import annotations
 
-import difflib
 from typing import Any, ClassVar
 
 from harness.catalog import Step, UnknownErrno, errno_name, errno_number
 from harness.errors import FaultConfigError
 from harness.faults.base import Fault, FaultContext, Launch
-from harness.faults.constants import MRT_ADD_VIF, MRT_DEL_VIF, MRT_DONE, MRT_INIT, resolve
+from harness.faults.constants import resolve
 from harness.faults.filters import ArgMatch, SyscallMatch, syscall_number
 from harness.faults.stepcalls import ARG_MASKS, ARG_NAMES, NAMED_ONLY, STEP_CALLS
 from harness.faults.supervisor import NotifyRule
-
-MRT_OPTIONS = frozenset({MRT_INIT, MRT_DONE, MRT_ADD_VIF, MRT_DEL_VIF})
+from harness.mroute import MRT_OPTIONS
+from harness.suggest import did_you_mean
 
 ERRNO_SCHEMA: dict[str, Any] = {
     "description": "error to return: a name (EADDRINUSE), an errno number (98) or a Winsock code (10048)",
@@ -66,8 +65,7 @@ def parse_errno(value: Any) -> int:
     except (UnknownErrno, TypeError, ValueError) as exc:
         import errno as errno_mod
 
-        close = difflib.get_close_matches(str(value).upper(), errno_mod.errorcode.values(), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
+        hint = did_you_mean(str(value).upper(), errno_mod.errorcode.values())
         raise FaultConfigError(f"errno {value!r}: {exc}{hint}") from exc
 
 
@@ -197,8 +195,7 @@ class StepErrorFault(SyscallErrorFault):
         self.error = parse_errno(errno)
         calls = STEP_CALLS[self.step]
         if call is not None and call not in calls:
-            close = difflib.get_close_matches(call, calls, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            hint = did_you_mean(call, calls)
             raise FaultConfigError(
                 f"step-error: call {call!r} is not a call of step {step!r}{hint} "
                 f"(calls: {', '.join(calls)})"
@@ -223,8 +220,7 @@ def _step(value: str) -> Step:
     try:
         return Step(value)
     except ValueError:
-        close = difflib.get_close_matches(value, [s.value for s in Step], n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
+        hint = did_you_mean(value, [s.value for s in Step])
         raise FaultConfigError(
             f"unknown step {value!r}{hint} (steps: {', '.join(s.value for s in Step)})"
         ) from None
@@ -250,8 +246,7 @@ def _arg_index(syscall: str, key: str, names: tuple[str, ...]) -> int:
         return int(key[3:])
     if key in names:
         return names.index(key)
-    close = difflib.get_close_matches(key, names, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
+    hint = did_you_mean(key, names)
     raise FaultConfigError(
         f"{syscall}: unknown argument {key!r}{hint} (arguments: {', '.join(names) or 'arg0..arg5'})"
     )

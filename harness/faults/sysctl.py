@@ -59,6 +59,8 @@ class SysctlFault(Fault):
     """Set one per-namespace sysctl in the router's namespace; clear restores the old value."""
 
     kind: ClassVar[str] = "sysctl"
+    # Its table rows are those of igmp-max-memberships and optmem-max (harness/faults/limits.py).
+    generic: ClassVar[bool] = True
     steps: ClassVar[tuple[Step, ...]] = ()
     summary: ClassVar[str] = "a per-namespace kernel setting changed"
     required: ClassVar[tuple[str, ...]] = ("key", "value")

@@ -3,7 +3,9 @@
 This is data, in one place. ``docs/faults.md`` is generated from it
 (``python -m harness.faults.table``), and tests/faults/test_faults_table.py applies every row to
 the probe program in a real namespace and checks that the kernel returns the listed errno at the
-listed step, and that ``clear`` restores the step where the row says it is recoverable.
+listed step, and that ``clear`` restores the step where the row says it is recoverable. Every
+fault kind (harness.faults.FAULT_KINDS) has a row here (a test fails otherwise); what belongs to
+the kind itself (its mechanism, parameters, features) is read from its class.
 
 Each row also carries the probe recipe that proves it: ``setup`` commands run before the fault
 is applied, ``check`` the command whose errno is the row's.
@@ -17,9 +19,19 @@ from pathlib import Path
 from typing import Any
 
 from harness.catalog import BY_STEP, SETUP_ORDER, Step
+from harness.faults import FAULT_KINDS
 from harness.faults.stepcalls import STEP_CALLS
 
-__all__ = ["ROWS", "STEP_CALLS", "FaultRow", "render_markdown"]
+__all__ = [
+    "ROWS",
+    "STEP_CALLS",
+    "FaultRow",
+    "add_rows",
+    "kinds_without_rows",
+    "remove_rows",
+    "render_markdown",
+    "rows",
+]
 
 
 @dataclass(frozen=True)
@@ -32,11 +44,15 @@ class FaultRow:
     cause: str
     call: str
     errno: str
-    mechanism: str  # "real" (a real cause in the namespace) or "exact" (seccomp)
     recoverable: bool  # clear() restores the step while the router runs
     check: str
     setup: tuple[str, ...] = ()
     note: str = ""
+
+    @property
+    def mechanism(self) -> str:
+        """The fault class's mechanism: "real" (a cause in the namespace) or "exact" (seccomp)."""
+        return FAULT_KINDS[self.kind].mechanism
 
     @property
     def event(self) -> int:
@@ -60,9 +76,7 @@ def _real(
     recoverable: bool = True,
     note: str = "",
 ) -> FaultRow:
-    return FaultRow(
-        kind, params or {}, step, cause, call, errno, "real", recoverable, check, setup, note
-    )
+    return FaultRow(kind, params or {}, step, cause, call, errno, recoverable, check, setup, note)
 
 
 SOCK = ("socket e0",)
@@ -302,7 +316,6 @@ EXACT_ROWS: tuple[FaultRow, ...] = tuple(
         "exact error: any errno at this step (seccomp; nth/interface/window by supervisor)",
         " / ".join(STEP_CALLS[step]),
         "EINVAL",
-        "exact",
         False,
         check,
         setup,
@@ -321,7 +334,6 @@ EXACT_ROWS: tuple[FaultRow, ...] = tuple(
         "exact error: one syscall with integer-argument matches",
         "setsockopt IP_HDRINCL",
         "EPERM",
-        "exact",
         False,
         "hdrincl e0",
         SOCK,
@@ -338,7 +350,6 @@ EXACT_ROWS: tuple[FaultRow, ...] = tuple(
         "exact error switched on and off while the router runs",
         "MRT_INIT",
         "EADDRINUSE",
-        "exact",
         True,
         "mrt_init",
         (),
@@ -346,6 +357,41 @@ EXACT_ROWS: tuple[FaultRow, ...] = tuple(
 )
 
 ROWS: tuple[FaultRow, ...] = REAL_ROWS + EXACT_ROWS
+_ADDED: list[FaultRow] = []  # rows of fault kinds registered elsewhere (a test's own kind)
+
+
+def rows() -> tuple[FaultRow, ...]:
+    """Every row: the table above, then any added with :func:`add_rows`."""
+    return ROWS + tuple(_ADDED)
+
+
+def add_rows(*added: FaultRow) -> None:
+    """Add the rows of a fault kind registered outside this module (its kind must exist)."""
+    unknown = [row.kind for row in added if row.kind not in FAULT_KINDS]
+    if unknown:
+        raise ValueError(f"fault kind(s) {unknown} not in harness.faults.FAULT_KINDS")
+    _ADDED.extend(added)
+
+
+def remove_rows(*removed: FaultRow) -> None:
+    """Take rows added with :func:`add_rows` out again."""
+    for row in removed:
+        _ADDED.remove(row)
+
+
+def kinds_without_rows() -> list[str]:
+    """Fault kinds offered to scenarios that have no row in the table (should be none).
+
+    A ``generic`` kind (the plain ``sysctl``) has its rows through the kinds built on it.
+    """
+    covered = {row.kind for row in rows()}
+    return [
+        kind
+        for kind, cls in FAULT_KINDS.items()
+        if not cls.internal
+        and kind not in covered
+        and not (cls.generic and any(issubclass(FAULT_KINDS[k], cls) for k in covered))
+    ]
 
 
 def _params(row: FaultRow) -> str:
@@ -369,7 +415,7 @@ def render_markdown() -> str:
         "|---|---|---|---|---|---|---|---|",
     ]
     for step in Step:
-        for row in (r for r in ROWS if r.step == step):
+        for row in (r for r in rows() if r.step == step):
             lines.append(
                 f"| {step.value} | `{row.kind}` ({_params(row)}) | {row.cause} | {row.call} | "
                 f"{row.errno} | {row.event} {BY_STEP[step].symbol} | {row.mechanism} | "
@@ -381,7 +427,7 @@ def render_markdown() -> str:
 
 def _footer() -> list[str]:
     setup = ", ".join(s.value for s in SETUP_ORDER)
-    notes = [f"- `{r.kind}` at {r.step.value}: {r.note}" for r in ROWS if r.note]
+    notes = [f"- `{r.kind}` at {r.step.value}: {r.note}" for r in rows() if r.note]
     return [
         "",
         "## Follow-up event",
@@ -407,7 +453,7 @@ def _footer() -> list[str]:
 def main(argv: list[str]) -> int:
     target = Path(argv[0]) if argv else Path(__file__).resolve().parents[2] / "docs/faults.md"
     target.write_text(render_markdown())
-    print(f"wrote {target} ({len(ROWS)} rows)")
+    print(f"wrote {target} ({len(rows())} rows)")
     return 0
 
 

@@ -23,10 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.artifacts import REPORT_NAME
 from harness.htmlreport.model import RunView, ScenarioView, anchor_for, load_run, load_view
 from harness.report import Row
-
-REPORT_NAME = "report.html"
 
 __all__ = [
     "REPORT_NAME",

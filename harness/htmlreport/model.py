@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import catalog
+from harness.artifacts import EVENT_LOG_NAME, RESULTS_NAME, SCENARIO_NAME, VERDICT_NAME
 from harness.htmlreport.packets import Packet, load_packets
 from harness.report import Row
 
@@ -124,8 +125,8 @@ def load_view(row: Row, base: Path) -> ScenarioView:
     folder = Path(row.artifacts) if row.artifacts else None
     if folder is not None and folder.is_dir():
         view.folder = folder
-        view.verdict = _json(folder / "verdict.json")
-        view.spec = _json(folder / "scenario.json")
+        view.verdict = _json(folder / VERDICT_NAME)
+        view.spec = _json(folder / SCENARIO_NAME)
     view.tags = list(view.spec.get("tags") or _tags_from_file(row.path))
     if view.verdict and view.status in ("passed", "failed", "error"):
         _fill_timeline(view)
@@ -135,7 +136,7 @@ def load_view(row: Row, base: Path) -> ScenarioView:
 def load_run(folder: Path, rows: Sequence[Row] | None = None, **info: Any) -> RunView:
     """The run in ``folder``: the given rows, else those of its ``results.json``."""
     if rows is None:
-        rows = [Row(**data) for data in _json_list(folder / "results.json")]
+        rows = [Row(**data) for data in _json_list(folder / RESULTS_NAME)]
     views = [load_view(row, folder) for row in rows]
     return RunView(views, folder, **info)
 
@@ -209,7 +210,7 @@ def _estimate_start(view: ScenarioView) -> float | None:
     """The router's start on the wall clock, for verdicts older than ``started_unix``: the
     first event's wall time in the event log less its time on the verdict's axis."""
     events = [e for e in view.verdict.get("timeline", []) if e["kind"] == "event"]
-    log = view.folder / "events.jsonl" if view.folder else None
+    log = view.folder / EVENT_LOG_NAME if view.folder else None
     if not events or log is None or not log.is_file():
         return None
     from datetime import datetime

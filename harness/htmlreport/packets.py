@@ -16,9 +16,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.artifacts import PCAP_SUFFIX
 from harness.capture import Frame, IgmpPacket, decode
 
-PCAP_SUFFIX = ".pcap"
 _RECORD_TYPES = {1: "IS_IN", 2: "IS_EX", 3: "TO_IN", 4: "TO_EX", 5: "ALLOW", 6: "BLOCK"}
 _MAX_SOURCES = 4  # sources shown per group before "+N more" (the pcap holds them all)
 

@@ -14,10 +14,9 @@ import json
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
+from harness.artifacts import MATRIX_NAME, RESULTS_NAME, SUMMARY_NAME
+
 KERNEL_KEY = "kernel"
-MATRIX_NAME = "fault-matrix.html"  # harness.report.MATRIX_NAME
-SUMMARY_NAME = "summary.md"  # harness.report.SUMMARY_NAME
-RESULTS_NAME = "results.json"  # harness.report.RESULTS_NAME
 
 
 def stamp_results(path: Path, release: str) -> None:

@@ -1,7 +1,10 @@
 """Router adapters by name: the runner looks a scenario's ``router.kind`` up here.
 
 Adapters register themselves in ``ADAPTERS``; a kind without an adapter in this checkout makes
-the scenario skip with a reason rather than fail.
+the scenario skip with a reason rather than fail. ``ADAPTERS`` is the one list of router kinds:
+the scenario schema's ``router.kind``, the doctor's ``router:<kind>`` checks and
+``faultlab compare``'s routers, windows and queriers are all read from the adapter classes
+(``python -m harness.routers --list`` prints them for scripts).
 """
 
 from __future__ import annotations
@@ -25,15 +28,27 @@ from harness.routers.igmpd import IgmpdAdapter
 if TYPE_CHECKING:
     from harness.scenario import RouterSpec
 
-ADAPTERS: dict[str, type[RouterAdapter]] = {
-    IgmpdAdapter.name: IgmpdAdapter,
-    CommandAdapter.name: CommandAdapter,
-}
+ADAPTERS: dict[str, type[RouterAdapter]] = {IgmpdAdapter.name: IgmpdAdapter}
 
 
 def register(adapter: type[RouterAdapter]) -> None:
     """Make an adapter class available as ``router.kind: <adapter.name>``."""
     ADAPTERS[adapter.name] = adapter
+
+
+def unregister(kind: str) -> None:
+    """Forget router kind ``kind`` (a test's own adapter, once the test is over)."""
+    ADAPTERS.pop(kind, None)
+
+
+def comparable_kinds() -> tuple[str, ...]:
+    """The router kinds ``faultlab compare`` runs by default, in registration order."""
+    return tuple(kind for kind, adapter in ADAPTERS.items() if adapter.comparable)
+
+
+def installable() -> dict[str, type[RouterAdapter]]:
+    """Kind -> adapter for the routers that need programs installed (the doctor's checks)."""
+    return {kind: adapter for kind, adapter in ADAPTERS.items() if adapter.programs}
 
 
 def _register_bundled() -> None:
@@ -43,7 +58,7 @@ def _register_bundled() -> None:
     from harness.routers.pimd import PimdAdapter
     from harness.routers.smcroute import SmcrouteAdapter
 
-    for adapter in (IgmpproxyAdapter, SmcrouteAdapter, PimdAdapter, FrrAdapter):
+    for adapter in (IgmpproxyAdapter, SmcrouteAdapter, PimdAdapter, FrrAdapter, CommandAdapter):
         register(adapter)
 
 
@@ -74,6 +89,9 @@ __all__ = [
     "RouterAdapter",
     "RouterState",
     "adapter_for",
+    "comparable_kinds",
     "extract_errno",
+    "installable",
     "register",
+    "unregister",
 ]

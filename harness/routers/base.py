@@ -24,14 +24,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+# The router's standard streams, in the scenario's artifacts folder (re-exported here).
+from harness.artifacts import STDERR_NAME, STDOUT_NAME
 from harness.events import Event, EventSource
 
 if TYPE_CHECKING:
     from harness.scenario import RouterSpec
-
-# Where the runner sends the router's standard streams, inside the scenario's artifacts folder.
-STDOUT_NAME = "router.stdout"
-STDERR_NAME = "router.stderr"
 
 READY_ACTIVATION_IDS = (41052, 41055)  # one of these per interface: activation is decided
 
@@ -59,16 +57,56 @@ class RouterState:
         }
 
 
+def find_program(name: str, *candidates: Path) -> str | None:
+    """The first executable among ``candidates``, else ``name`` on PATH (or in /usr/sbin)."""
+    for candidate in candidates:
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin:/usr/lib/frr")
+    return found
+
+
 class RouterAdapter(ABC):
     """How to run one kind of router in a lab node and read what it did.
 
     ``name`` is the ``router.kind`` a scenario gives. ``stop_signal`` asks the router to stop
     (the runner waits a bounded time, then SIGKILLs). ``start_timeout`` bounds readiness.
+
+    The class also carries the router's facts, which the schema, ``faultlab doctor``,
+    ``faultlab compare`` and the install script's test read from the registry
+    (harness.routers.ADAPTERS) instead of keeping lists of their own:
+
+    - ``programs``: what must be installed (the doctor's ``router:<kind>`` check), looked up in
+      ``program_dirs`` first (where Debian's package or scripts/install-routers.sh puts them),
+      then on PATH; none for a router that ships with faultlab;
+    - ``package``: the Debian package that has them (``package_note`` is said after it in skip
+      reasons; ``unpacked``: the install script unpacks its .deb instead of installing it);
+    - ``compare_window``: seconds ``faultlab compare`` watches after the fault, and again after
+      clearing it; ``querier``: whether it queries and learns host joins (compare judges
+      "join learned" only then); ``comparable``: whether ``faultlab compare`` runs it by
+      default (not for a router that needs a command line from the scenario).
     """
 
     name: ClassVar[str] = ""
     stop_signal: ClassVar[int] = signal.SIGTERM
     start_timeout: ClassVar[float] = 5.0
+    programs: ClassVar[tuple[str, ...]] = ()
+    program_dirs: ClassVar[tuple[str, ...]] = ()
+    package: ClassVar[str] = ""
+    package_note: ClassVar[str] = ""
+    unpacked: ClassVar[bool] = False
+    compare_window: ClassVar[float] = 4.0
+    querier: ClassVar[bool] = True
+    comparable: ClassVar[bool] = True
+
+    @classmethod
+    def program_paths(cls) -> list[str]:
+        """Where each of ``programs`` is on this host; empty when any of them is missing."""
+        found = [
+            find_program(name, *(Path(folder) / name for folder in cls.program_dirs))
+            for name in cls.programs
+        ]
+        return [path for path in found if path] if all(found) else []
 
     @classmethod
     def for_spec(cls, spec: RouterSpec) -> RouterAdapter:

@@ -23,6 +23,7 @@ class CommandAdapter(LogPatternAdapter):
     """A router given as a command line plus log patterns, straight from the scenario."""
 
     name: ClassVar[str] = "command"
+    comparable: ClassVar[bool] = False  # its command line comes from the scenario
 
     def __init__(self, spec: RouterSpec | None = None) -> None:
         self.spec = spec

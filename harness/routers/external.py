@@ -23,7 +23,6 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-import shutil
 import subprocess
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -31,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from harness.events import Event, EventSource
-from harness.routers.base import LogPattern, LogPatternAdapter
+from harness.routers.base import LogPattern, LogPatternAdapter, find_program
 
 if TYPE_CHECKING:
     from harness.scenario import RouterSpec
@@ -47,15 +46,6 @@ PROBLEM = re.compile(
     r"address has been removed|goes down",
     re.IGNORECASE,
 )
-
-
-def find_program(name: str, *candidates: Path) -> str | None:
-    """The first executable among ``candidates``, else ``name`` on PATH (or in /usr/sbin)."""
-    for candidate in candidates:
-        if candidate.is_file() and os.access(candidate, os.X_OK):
-            return str(candidate)
-    found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin:/usr/lib/frr")
-    return found
 
 
 @dataclass(frozen=True)
@@ -204,7 +194,6 @@ class ExternalAdapter(LogPatternAdapter):
     address_lines: ClassVar[tuple[AddressLine, ...]] = ()
     ignore: ClassVar[re.Pattern[str] | None] = None
     ready_id: ClassVar[int | None] = None
-    package: ClassVar[str] = ""
 
     def __init__(self, spec: RouterSpec | None = None) -> None:
         self.spec = spec
@@ -220,7 +209,7 @@ class ExternalAdapter(LogPatternAdapter):
     @classmethod
     def program(cls) -> str | None:
         """The router's main binary, or None when it is not installed here."""
-        return find_program(cls.binary)
+        return find_program(cls.binary, *(Path(folder) / cls.binary for folder in cls.program_dirs))
 
     def features(self, spec: RouterSpec) -> tuple[str, ...]:
         """Every router but igmpd does MRT_INIT: they need the kernel's multicast routing."""
@@ -230,9 +219,15 @@ class ExternalAdapter(LogPatternAdapter):
         if self.program() is None:
             return [
                 f"{self.name}: {self.binary!r} is not installed "
-                f"(Debian package {self.package or self.binary}; run {INSTALLER})"
+                f"(Debian package {self.package_text()}; run {INSTALLER})"
             ]
         return []
+
+    @classmethod
+    def package_text(cls) -> str:
+        """The package as a skip reason names it: ``pimd (unpacked: ...)``."""
+        package = cls.package or cls.binary
+        return f"{package} ({cls.package_note})" if cls.package_note else package
 
     def mapper(self) -> LineMapper:
         return LineMapper(self.name, self.router_patterns, self.address_lines, self.ignore)

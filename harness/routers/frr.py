@@ -92,6 +92,8 @@ class FrrAdapter(ExternalAdapter):
     # unshare's parent ignores SIGTERM while it waits for its child; SIGKILL ends it at once,
     # --kill-child then kills pimd (the PID namespace's init) and the kernel ends zebra.
     stop_signal: ClassVar[int] = signal.SIGKILL
+    programs: ClassVar[tuple[str, ...]] = ("zebra", "pimd")
+    program_dirs: ClassVar[tuple[str, ...]] = (str(FRR_DIR),)
     package: ClassVar[str] = "frr"
     router_patterns = PATTERNS
     ignore = IGNORE

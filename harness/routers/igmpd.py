@@ -15,14 +15,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import igmpd
+from harness.artifacts import EVENT_LOG_NAME, STATE_NAME
 from harness.events import EventSource, parse_json_line
 from harness.routers.base import InterfaceState, RouterAdapter, RouterState
 
 if TYPE_CHECKING:
     from harness.scenario import RouterSpec
 
-EVENT_LOG_NAME = "events.jsonl"
-STATE_NAME = "state.json"
 _CHECKOUT = Path(igmpd.__file__).resolve().parent.parent
 
 

@@ -65,7 +65,10 @@ class IgmpproxyAdapter(ExternalAdapter):
 
     name: ClassVar[str] = "igmpproxy"
     binary: ClassVar[str] = "igmpproxy"
+    programs: ClassVar[tuple[str, ...]] = ("igmpproxy",)
     package: ClassVar[str] = "igmpproxy"
+    # Its startup queries are 6-13 s apart and not configurable.
+    compare_window: ClassVar[float] = 14.0
     router_patterns = PATTERNS
     address_lines = ADDRESS_LINES
     ignore = IGNORE

@@ -88,13 +88,15 @@ class PimdAdapter(ExternalAdapter):
 
     name: ClassVar[str] = "pimd"
     binary: ClassVar[str] = "pimd"
-    package: ClassVar[str] = "pimd (unpacked: it conflicts with smcroute and frr)"
+    programs: ClassVar[tuple[str, ...]] = ("pimd",)
+    program_dirs: ClassVar[tuple[str, ...]] = (str(PIMD_DIR / "usr/sbin"),)
+    package: ClassVar[str] = "pimd"
+    package_note: ClassVar[str] = "unpacked: it conflicts with smcroute and frr"
+    unpacked: ClassVar[bool] = True
+    # Its timers tick every 5 s, so its queries come 5 s apart even with a shorter interval.
+    compare_window: ClassVar[float] = 8.0
     router_patterns = PATTERNS
     address_lines = ADDRESS_LINES
-
-    @classmethod
-    def program(cls) -> str | None:
-        return find_program("pimd", PIMD_DIR / "usr/sbin/pimd")
 
     def requires(self, spec: RouterSpec) -> list[str]:
         reasons = super().requires(spec)

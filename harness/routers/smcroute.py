@@ -69,7 +69,12 @@ class SmcrouteAdapter(ExternalAdapter):
 
     name: ClassVar[str] = "smcroute"
     binary: ClassVar[str] = "smcrouted"
+    programs: ClassVar[tuple[str, ...]] = ("smcrouted",)
     package: ClassVar[str] = "smcroute"
+    # It needs ~6 s of failed joins (one socket each) to run past FD_SETSIZE and abort under
+    # igmp_max_memberships=0.
+    compare_window: ClassVar[float] = 8.0
+    querier: ClassVar[bool] = False  # a static multicast router: it ignores host joins
     router_patterns = PATTERNS
     ready_id: ClassVar[int | None] = 41010
 

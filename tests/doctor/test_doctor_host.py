@@ -56,15 +56,15 @@ def test_every_feature_is_present_here_as_root() -> None:
 
 
 def test_router_checks_agree_with_the_filesystem() -> None:
+    from harness.routers import ADAPTERS
+
     for check in doctor.run_checks():
         if check.name.startswith("router:"):
-            kind = check.name.removeprefix("router:")
+            adapter = ADAPTERS[check.name.removeprefix("router:")]
             present = all(
-                shutil.which(
-                    p, path=os.pathsep.join([*doctor.ROUTER_DIRS.get(kind, ()), "/usr/sbin"])
-                )
+                shutil.which(p, path=os.pathsep.join([*adapter.program_dirs, "/usr/sbin"]))
                 or shutil.which(p)
-                for p in doctor.ROUTERS[kind]
+                for p in adapter.programs
             )
             assert (check.status is Status.OK) == bool(present), check.line()
 
