@@ -10,6 +10,7 @@ import yaml
 
 from harness.errors import ExitCode
 from harness.reproduce import register, reproduce_export, run_reproduction
+from harness.runner import slow_factor
 
 DATA = Path(__file__).parents[1] / "data" / "winevents"
 
@@ -33,7 +34,7 @@ pytestmark = pytest.mark.netns
 )
 def test_each_field_event_reproduces_on_linux(sample: str, tmp_path: Path) -> None:
     (written,) = reproduce_export(DATA / f"{sample}.xml", tmp_path / "out").written
-    reproduced, summary = run_reproduction(written.path, tmp_path / "artifacts")
+    reproduced, summary = run_reproduction(written.path, tmp_path / "artifacts", slow_factor())
     assert reproduced, summary
     assert summary.startswith("passed")
 
@@ -44,7 +45,7 @@ def test_a_wrong_expectation_is_reported_not_reproduced(tmp_path: Path) -> None:
     document["expect"]["events"][0]["errno"] = "ENOBUFS"  # not what its fault yields
     document["expect"]["events"][0]["within"] = "0.5s"
     written.path.write_text(yaml.safe_dump(document), encoding="utf-8")
-    reproduced, summary = run_reproduction(written.path, tmp_path / "artifacts")
+    reproduced, summary = run_reproduction(written.path, tmp_path / "artifacts", slow_factor())
     assert not reproduced
     assert summary.startswith("failed") and "ENOBUFS" in summary
 
