@@ -235,6 +235,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         markdown, page = table.write(verdicts, root)
         print(markdown.read_text(), end="")
         print(f"kernel x scenario table: {page}")
+        print(f"report: {table.write_report(verdicts, root)}")
     return worst(codes)
 
 

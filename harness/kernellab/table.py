@@ -73,6 +73,43 @@ def render_html(verdicts: Verdicts) -> str:
     )
 
 
+def render_fragment(verdicts: Verdicts) -> str:
+    """The table alone (no page around it), for a section of the run's report.html, with a
+    link to each kernel's own report."""
+    kernels = list(verdicts)
+    names = scenarios(verdicts)
+    head = "".join(
+        f"<th><a href='{html.escape(k)}/report.html'>{html.escape(k)}</a></th>" for k in kernels
+    )
+    rows = []
+    for name in names:
+        cells = "".join(_cell(verdicts[k].get(name, "-")) for k in kernels)
+        mark = "<td class='differs'>differs</td>" if differs(verdicts, name) else "<td></td>"
+        rows.append(f"<tr><th>{html.escape(name)}</th>{cells}{mark}</tr>")
+    return (
+        f"<p>{sum(differs(verdicts, n) for n in names)} of {len(names)} scenarios differ "
+        "between kernels.</p>\n"
+        f"<table><tr><th>scenario</th>{head}<th></th></tr>\n" + "\n".join(rows) + "\n</table>\n"
+    )
+
+
+def write_report(verdicts: Verdicts, folder: Path) -> Path:
+    """The run's report.html at the root of a several-kernel run: the kernel x scenario table
+    as a section (harness.htmlreport), each kernel's own report one folder down."""
+    from harness import htmlreport
+
+    section = htmlreport.Section(
+        "Scenario verdicts per kernel", render_fragment(verdicts), "kernels"
+    )
+    return htmlreport.write(
+        folder / htmlreport.REPORT_NAME,
+        [],
+        [section],
+        title="faultlab run on several kernels",
+        kernel=", ".join(verdicts),
+    )
+
+
 def _cell(status: str) -> str:
     colour = _COLOURS.get(status)
     style = f" style='background:{colour}'" if colour else ""

@@ -101,3 +101,14 @@ def test_the_table_marks_the_scenarios_whose_verdict_differs(tmp_path: Path) -> 
     assert page.read_text().count("<tr class='differs'>") == 3
     same = {"a": {"x": "passed"}, "b": {"x": "passed"}}
     assert "**differs**" not in table.render_markdown(same)
+
+
+def test_the_kernel_table_is_a_section_of_the_run_report(tmp_path: Path) -> None:
+    verdicts = {
+        "6.18.44": {"optmem-max": "passed", "mrt-held": "skipped"},
+        "6.1.0-57-amd64": {"optmem-max": "skipped", "mrt-held": "passed"},
+    }
+    report = table.write_report(verdicts, tmp_path).read_text()
+    assert "Scenario verdicts per kernel" in report and "2 of 2 scenarios differ" in report
+    assert "<a href='6.1.0-57-amd64/report.html'>" in report
+    assert "6.18.44, 6.1.0-57-amd64" in report  # the overview names both kernels
