@@ -8,10 +8,11 @@ Prints the figures and each as a ratio to that baseline.
     python bench/explore.py [--workers 2] [--budget N] [--out DIR]
 
 Measured here (2-core Debian 12 VM, kernel without multicast routing, igmpd on its packet
-receive path, 2 workers): 113 calls recorded, 74 call sites (70 start-up, 4 steady state),
-322 faults, 171.7 s wall for the whole exploration, 1.06 s median per fault (one healthy run
-of the scenario: about 1 s). Outcomes: 267 reported (all recovered), 27 tolerated, 8 vague,
-20 exit, 0 silent, 0 crash (docs/explore.md names each exception).
+receive path, 2 workers): 112 calls recorded, 74 call sites (70 start-up, 4 steady state),
+322 faults, 189.6 s wall for the whole exploration, 1.11 s median per fault (one healthy run
+of the scenario: about 1 s). Outcomes: 274 reported (all recovered), 28 tolerated, 0 vague,
+20 exit (the once-per-process start-up calls, each a one-line message naming the call and the
+errno), 0 silent, 0 crash (docs/explore.md names each exception).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ SCENARIO = ROOT / "tests" / "explore" / "data" / "igmpd.yaml"
 def baseline_run(out: Path) -> float:
     """Seconds for one healthy run of the scenario (the unit every figure is compared to)."""
     from harness import runner
-    from harness.scenario import load
+    from harness.scenario_loader import load
 
     begun = time.monotonic()
     verdict = runner.run(load(SCENARIO), runner.RunOptions(artifacts_dir=out, keep=False))
