@@ -31,6 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from harness.artifacts import EVENT_LOG_NAME  # noqa: E402
 from harness.faults import FaultContext, make_fault  # noqa: E402
 from harness.runner import RunOptions, run  # noqa: E402
 from harness.scenario import Scenario, load, scenario_files  # noqa: E402
@@ -108,7 +109,7 @@ def _write_to_seen(verdict, folder: Path, offset: float) -> list[float]:  # noqa
     import json
 
     seen = [e for e in verdict.to_json()["timeline"] if e["kind"] == "event"]
-    written = [json.loads(line) for line in (folder / "events.jsonl").read_text().splitlines()]
+    written = [json.loads(line) for line in (folder / EVENT_LOG_NAME).read_text().splitlines()]
     started = (verdict.started_at or 0) + offset
     latencies = []
     for entry, record in zip(seen, written, strict=False):

@@ -25,22 +25,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.artifacts import OBSERVATION_NAME
 from harness.catalog import SOCKET_OPERATION_IDS, errno_name
 from harness.errors import FaultlabError, InputError, MissingCapability
-from harness.routers import ADAPTERS
+from harness.routers import ADAPTERS, RouterAdapter, comparable_kinds
 
-ROUTERS = ("igmpd", "igmpproxy", "smcroute", "pimd", "frr")
 DEFAULT_SCENARIOS = Path("scenarios/compare")
 DEFAULT_OUT = Path("artifacts/compare")
 ERROR_IDS = frozenset(SOCKET_OPERATION_IDS) | {41055}
 MRDISC_ADVERT = 0x30  # multicast router discovery: what a non-querier (smcroute) sends
-# How long to watch after the fault (and again after clearing it), by router: igmpproxy's
-# startup queries are 6-13 s apart and not configurable; smcroute needs ~6 s of failed joins
-# (one socket each) to run past FD_SETSIZE and abort under igmp_max_memberships=0; pimd's
-# timers tick every 5 s, so its queries come 5 s apart even with a shorter query interval.
-WINDOWS = {"igmpproxy": 14.0, "smcroute": 8.0, "pimd": 8.0}
-DEFAULT_WINDOW = 4.0
-NON_QUERIERS = frozenset({"smcroute"})  # not IGMP queriers: they ignore host joins
+# The routers compared by default, how long to watch each after the fault (and again after
+# clearing it), and which are not IGMP queriers (they ignore host joins) are facts of each
+# adapter class: harness.routers.comparable_kinds(), RouterAdapter.compare_window, .querier.
+DEFAULT_WINDOW = RouterAdapter.compare_window
+
+
+def window_for(kind: str) -> float:
+    """Seconds to watch router ``kind`` after the fault, and again after clearing it."""
+    adapter = ADAPTERS.get(kind)
+    return adapter.compare_window if adapter is not None else DEFAULT_WINDOW
 
 
 @dataclass
@@ -158,15 +161,16 @@ def observe(scenario: Any, kind: str, artifacts: Path, slow: float = 1.0) -> Obs
     options = runner.RunOptions(artifacts_dir=artifacts / kind, slow=slow, capture=True)
     try:
         with runner.session(target, options) as live:
-            _watch(live, result, sides_of(scenario), WINDOWS.get(kind, DEFAULT_WINDOW) * slow)
+            _watch(live, result, sides_of(scenario), window_for(kind) * slow)
     except MissingCapability as exc:
         result.skipped = str(exc)
     except (FaultlabError, OSError) as exc:
         result.error = f"{type(exc).__name__}: {exc}"
     except ExceptionGroup as group:
         result.error = "; ".join(f"{type(e).__name__}: {e}" for e in group.exceptions)
-    (options.folder(target) / "observation.json").parent.mkdir(parents=True, exist_ok=True)
-    (options.folder(target) / "observation.json").write_text(json.dumps(result.to_json(), indent=1))
+    observation = options.folder(target) / OBSERVATION_NAME
+    observation.parent.mkdir(parents=True, exist_ok=True)
+    observation.write_text(json.dumps(result.to_json(), indent=1))
     return result
 
 
@@ -230,7 +234,7 @@ def _judge_fault(
     ]
     result.wrong_interface_queries = len(wrong)
     wanted = {name: groups for name, groups in sides.joins.items() if name in sides.healthy}
-    if live.adapter.name in NON_QUERIERS or not wanted:
+    if not live.adapter.querier or not wanted:
         return
     state = live.read_state(live.stream.clock() + 2.0)
     if state is None:
@@ -419,9 +423,8 @@ def register(subparsers: Any) -> None:
         description=__doc__.split("\n")[0],
     )
     parser.add_argument("scenarios", nargs="*", type=Path, help="files or folders")
-    parser.add_argument(
-        "--routers", default=",".join(ROUTERS), help=f"comma list (default {','.join(ROUTERS)})"
-    )
+    routers = ",".join(comparable_kinds())
+    parser.add_argument("--routers", default=routers, help=f"comma list (default {routers})")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="report and artifacts")
     parser.add_argument("--slow", type=float, default=1.0, help="stretch every window")
     from harness.kernellab.commands import add_kernel_option

@@ -24,11 +24,8 @@ import errno as _errno
 import functools
 import json
 import os
-import random
 import select
-import shutil
 import socket
-import string
 import struct
 import sys
 import threading
@@ -40,12 +37,13 @@ from pathlib import Path
 
 from harness import rootless
 from harness.errors import ExitCode
+from harness.mroute import MRT_DONE, MRT_INIT
+from netns.naming import new_run_id
 
-MRT_INIT = 200
-MRT_DONE = 201
 PROBE_DEADLINE = 10.0  # seconds the probe child may take before it is killed (normally ~0.3 s)
 SYSCTL_PROBE = "net/ipv4/igmp_max_memberships"
 SYSCTL_PREFIX = "sysctl:"  # feature sysctl:<key>: that key is per network namespace here
+ROUTER_PREFIX = "router:"  # feature router:<kind>: the programs of that router are installed
 #: The keys faults set, probed with the rest; any other key is probed when a scenario asks.
 NAMESPACED_SYSCTLS = ("net.ipv4.igmp_max_memberships", "net.core.optmem_max")
 SYSCTL_KEY_COST = "faults that set it are skipped (it is not per namespace on this kernel)"
@@ -83,19 +81,9 @@ ESSENTIAL: frozenset[str] = frozenset(
     {Feature.PRIVILEGE, Feature.NETNS, Feature.VETH, Feature.RAW_SOCKET}
 )
 
-#: Optional routers: feature ``router:<kind>`` -> the programs it needs (first found wins per
-#: program; the directories are where Debian and scripts/install-routers.sh put them).
-ROUTERS: dict[str, tuple[str, ...]] = {
-    "igmpproxy": ("igmpproxy",),
-    "smcroute": ("smcrouted",),
-    "pimd": ("pimd",),
-    "frr": ("zebra", "pimd"),
-}
-ROUTER_DIRS: dict[str, tuple[str, ...]] = {
-    "frr": ("/usr/lib/frr",),
-    "pimd": (os.environ.get("FAULTLAB_PIMD_DIR", "/opt/faultlab/pimd") + "/usr/sbin",),
-}
-ROUTER_FIX = "sudo scripts/install-routers.sh (or apt-get install igmpproxy smcroute frr)"
+#: Optional routers: feature ``router:<kind>`` for every adapter that needs programs installed
+#: (harness.routers.installable(): the adapter class names its programs, the directories
+#: Debian and scripts/install-routers.sh put them in, and its package).
 
 #: What a missing feature costs, shown on its line.
 COSTS: dict[str, str] = {
@@ -180,8 +168,7 @@ def _degraded(feature: str, detail: str) -> Check:
 
 def doctor_netns_name() -> str:
     """``fl<6 base-36 characters>-doctor``: unique per probe, recognisably faultlab's."""
-    alphabet = string.ascii_lowercase + string.digits
-    return "fl" + "".join(random.choices(alphabet, k=6)) + "-doctor"
+    return "fl" + new_run_id() + "-doctor"
 
 
 def _probe_netns(name: str) -> Check:
@@ -482,21 +469,39 @@ def host_root_check(who: rootless.Identity) -> Check:
     return _degraded(Feature.HOST_ROOT, "rootless: root only inside a user namespace")
 
 
+def router_kinds() -> list[str]:
+    """The kinds the doctor checks: every router adapter that needs programs installed."""
+    from harness.routers import installable
+
+    return list(installable())
+
+
+def router_fix() -> str:
+    """How to install the optional routers: the script, or their Debian packages."""
+    from harness.routers import installable
+    from harness.routers.external import INSTALLER
+
+    packages = [a.package for a in installable().values() if a.package and not a.unpacked]
+    return f"sudo {INSTALLER} (or apt-get install {' '.join(dict.fromkeys(packages))})"
+
+
 def find_router(kind: str) -> list[str]:
     """Paths of the programs router ``kind`` needs; empty if any is missing."""
-    dirs = [*ROUTER_DIRS.get(kind, ()), *os.get_exec_path(), "/usr/sbin", "/sbin"]
-    found = [shutil.which(prog, path=os.pathsep.join(dirs)) for prog in ROUTERS[kind]]
-    return [path for path in found if path] if all(found) else []
+    from harness.routers import ADAPTERS
+
+    return ADAPTERS[kind].program_paths()
 
 
 def router_check(kind: str) -> Check:
-    name = f"router:{kind}"
+    from harness.routers import ADAPTERS
+
+    name = ROUTER_PREFIX + kind
     paths = find_router(kind)
     if paths:
         return _ok(name, " ".join(paths))
-    progs = ", ".join(ROUTERS[kind])
+    progs = ", ".join(ADAPTERS[kind].programs)
     detail = f"{progs} not found; scenarios with router kind {kind} are skipped"
-    return _missing(name, detail, fix=ROUTER_FIX)
+    return _missing(name, detail, fix=router_fix())
 
 
 def run_checks(deadline: float = PROBE_DEADLINE) -> list[Check]:
@@ -507,7 +512,7 @@ def run_checks(deadline: float = PROBE_DEADLINE) -> list[Check]:
         lab = [_missing(f, "needs privilege", fix="") for f in LAB_FEATURES]
     else:
         lab = run_lab_probes(enter_userns=who.mode == "user", deadline=deadline)
-    routers = [router_check(kind) for kind in ROUTERS]
+    routers = [router_check(kind) for kind in router_kinds()]
     return [privilege, *lab, host_root_check(who), *routers]
 
 
@@ -544,7 +549,7 @@ def known_features() -> list[str]:
     return [
         *(f.value for f in Feature),
         *(SYSCTL_PREFIX + key for key in NAMESPACED_SYSCTLS),
-        *(f"router:{kind}" for kind in ROUTERS),
+        *(ROUTER_PREFIX + kind for kind in router_kinds()),
     ]
 
 
@@ -603,6 +608,9 @@ def missing(features: Iterable[str]) -> str | None:
     for name in wanted:
         if name not in by_name and name.startswith(SYSCTL_PREFIX):
             by_name[name] = sysctl_check(name.removeprefix(SYSCTL_PREFIX))
+        elif name not in by_name and name.startswith(ROUTER_PREFIX):
+            # An adapter registered after this run probed (its check was not shared yet).
+            by_name[name] = router_check(name.removeprefix(ROUTER_PREFIX))
     reasons = [
         f"{name} {by_name[name].status.value}: {by_name[name].detail}"
         for name in wanted

@@ -15,8 +15,6 @@ Options: ``--slow FACTOR``, ``--artifacts DIR``, ``--keep-artifacts``, ``--shard
 from __future__ import annotations
 
 import os
-import secrets
-import string
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -24,14 +22,14 @@ from typing import Any
 
 import pytest
 
+from harness.artifacts import EVENT_LOG_NAME, STDERR_NAME
 from harness.errors import FaultlabError, InputError, MissingCapability, ScenarioError
 from harness.report import describe, row_property
 from harness.scenario import Scenario, load, slugify
 from harness.shard import Shard, parse_shard
+from netns.naming import new_run_id
 
 SCENARIO_DIR_NAME = "scenarios"
-STDERR_NAME = "router.stderr"  # harness.routers.STDERR_NAME (not imported: collection stays light)
-EVENT_LOG_NAME = "events.jsonl"  # igmpd's event log in a scenario's folder
 SUFFIXES = (".yaml", ".yml")
 _EVENT_LOG_TAIL = 20
 _RUN_ID_KEY = "faultlab_run_id"
@@ -147,8 +145,7 @@ def _run_id(config: pytest.Config) -> str:
     workerinput = getattr(config, "workerinput", None)
     if workerinput and _RUN_ID_KEY in workerinput:
         return str(workerinput[_RUN_ID_KEY])
-    alphabet = string.ascii_lowercase + string.digits
-    return os.environ.get("FAULTLAB_RUN_ID") or "".join(secrets.choice(alphabet) for _ in range(6))
+    return os.environ.get("FAULTLAB_RUN_ID") or new_run_id()
 
 
 @pytest.hookimpl(optionalhook=True)

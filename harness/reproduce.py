@@ -29,9 +29,11 @@ from typing import Any
 import yaml
 
 from harness import catalog
+from harness.artifacts import EVENT_LOG_NAME
 from harness.catalog import Step
 from harness.errors import ExitCode, InputError
-from harness.faults.table import FaultRow
+from harness.faults import FAULT_KINDS
+from harness.faults.table import FaultRow, rows
 from harness.winevents import WinEvent, dword, events_xml, read_export, system_time
 
 DEFAULT_OUTPUT = Path("reproduced")
@@ -73,16 +75,6 @@ TYPICAL_ERRNO: dict[Step, str] = {
     Step.RECEIVE: "EAGAIN",
 }
 
-# Real causes from the fault table that cannot reproduce a *setup* step's event from the router's
-# start (a reproduction of a setup step applies its fault before the router starts):
-NOT_BEFORE_START: dict[str, str] = {
-    "fd-limit": "lowers the limit of a running router (needs its pid); at launch the limit "
-    "would have to match the router's own descriptor count",
-    "address-gone": "the router then finds no address on the interface and logs 41055 alone",
-    "address-removed": "the router then finds no address on the interface and logs 41055 alone",
-    "device-gone": "the router then finds no interface and never reaches the socket step",
-    "link-deleted": "the router then finds no interface and never reaches the socket step",
-}
 
 # --------------------------------------------------------------------------------------------
 # From exported events to field failures
@@ -316,16 +308,21 @@ def choose_fault(step: Step, errno: str | None) -> dict[str, Any]:
     """
     for row in fault_rows():
         if row.step is step and row.mechanism == "real" and errno in (None, row.errno):
-            if step in RUNTIME_STEPS or row.kind not in NOT_BEFORE_START:
+            if step in RUNTIME_STEPS or can_apply_before_start(row.kind):
                 return row.fault_spec()
     return {"kind": "step-error", "step": step.value, "errno": errno or TYPICAL_ERRNO[step]}
 
 
 def fault_rows() -> tuple[FaultRow, ...]:
-    """The fault table's rows (harness.faults.table.ROWS): one place for every fault."""
-    from harness.faults.table import ROWS
+    """The fault table's rows (harness.faults.table.rows()): one place for every fault."""
+    return rows()
 
-    return ROWS
+
+def can_apply_before_start(kind: str) -> bool:
+    """Whether fault ``kind`` applied before the router starts still yields its setup step's
+    event (a reproduction of a setup step applies its fault then): the fault class says
+    (``Fault.not_before_start``)."""
+    return FAULT_KINDS[kind].can_apply_before_start()
 
 
 def _fault_for(failure: FieldFailure, interface: str) -> tuple[dict[str, Any], str]:
@@ -645,7 +642,7 @@ def _verdict_summary(verdict: Any) -> str:
 # A Linux run as Windows events (faultlab events)
 # --------------------------------------------------------------------------------------------
 
-EVENT_LOG_NAMES: tuple[str, ...] = ("events.jsonl",)
+EVENT_LOG_NAMES: tuple[str, ...] = (EVENT_LOG_NAME,)
 FORMATS: tuple[str, ...] = ("windows-xml", "json", "text")
 
 

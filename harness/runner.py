@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from harness.artifacts import PCAP_SUFFIX, SCENARIO_NAME, VERDICT_NAME
 from harness.capture import Capture, preload_scapy
 from harness.errors import FaultlabError, HarnessBug, MissingCapability, RouterError
 from harness.events import EventStream, Mark
@@ -39,8 +40,6 @@ from harness.scenario import FaultSpec, Scenario, TrafficSpec, When
 from harness.traffic import Traffic
 from harness.verdict import ExpectationResult, TimelineEntry, TimelineKind, Verdict
 
-SCENARIO_NAME = "scenario.json"
-VERDICT_NAME = "verdict.json"
 STOP_TIMEOUT = 2.0  # seconds between the router's stop signal and SIGKILL
 
 
@@ -422,7 +421,7 @@ def _judges_packets(scenario: Scenario) -> bool:
 
 def _stop_capture(live: Session, capture: Capture) -> None:
     capture.stop()
-    name = f"{capture.on.replace(':', '-')}.pcap"
+    name = f"{capture.on.replace(':', '-')}{PCAP_SUFFIX}"
     capture.write_pcap(live.folder / name)
     live.artifacts[f"pcap {capture.on}"] = name
 

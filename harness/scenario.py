@@ -33,7 +33,6 @@ InterfaceState = Literal["active", "inactive"]
 QueryKind = Literal["general", "group", "any"]
 TrafficAction = Literal["join", "leave", "query"]
 
-ROUTER_KINDS: tuple[str, ...] = ("igmpd", "igmpproxy", "smcroute", "pimd", "frr", "command")
 TIMER_NAMES: tuple[str, ...] = (
     "query_interval",
     "query_response_interval",

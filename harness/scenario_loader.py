@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -661,9 +661,10 @@ class _Builder:
 
     def dry_check_faults(self, faults: tuple[FaultSpec, ...]) -> None:
         """Let the fault engine judge each fault's parameters, without applying anything."""
-        make_fault = _fault_factory()
-        if make_fault is None or self.problems:
+        if self.problems:
             return
+        from harness.faults import make_fault  # the fault engine: only once the file is sound
+
         for index, spec in enumerate(faults):
             asked: list[str] = []
 
@@ -931,19 +932,10 @@ class _TopologyReader:
         return TopologySpec(spec.data, spec.interfaces, parsed, spec.line)
 
 
-def _fault_factory() -> Callable[..., Any] | None:
-    try:
-        from harness.faults import make_fault  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return make_fault
-
-
 def _guess(name: str, options: Any) -> str:
-    import difflib
+    from harness.suggest import did_you_mean
 
-    close = difflib.get_close_matches(str(name), [str(o) for o in options], n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
+    return did_you_mean(name, options)
 
 
 def _dotted(path: PathKey) -> str:

@@ -1,0 +1,221 @@
+"""Registries own their facts: router kinds and fault kinds are listed once, in their classes.
+
+The schema, the doctor, ``faultlab compare``, ``faultlab reproduce`` and the fault table's docs
+read harness.routers.ADAPTERS and harness.faults.FAULT_KINDS; the install script, tox.ini and the
+CI file must agree with them. No kernel, no root: pure checks.
+"""
+
+from __future__ import annotations
+
+import configparser
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+from harness import doctor, schema
+from harness.catalog import Step
+from harness.cli import build_parser
+from harness.compare import window_for
+from harness.faults import FAULT_KINDS, Fault, make_fault
+from harness.faults import table as fault_table
+from harness.faults.table import FaultRow, kinds_without_rows, render_markdown
+from harness.routers import ADAPTERS, CommandAdapter, comparable_kinds, installable
+from harness.routers import register as register_router
+from harness.routers import unregister as unregister_router
+from harness.routers.__main__ import lines as router_lines
+from harness.yamlsource import parse
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+# -- a made-up router and a made-up fault kind, registered for one test -------------------------
+
+
+class ToyRouterAdapter(CommandAdapter):
+    """A ``command``-style adapter for a router that does not exist: ``toyrouterd``."""
+
+    name: ClassVar[str] = "toyrouter"
+    programs: ClassVar[tuple[str, ...]] = ("toyrouterd",)
+    program_dirs: ClassVar[tuple[str, ...]] = ("/nonexistent/toyrouter/sbin",)
+    package: ClassVar[str] = "toyrouter"
+    compare_window: ClassVar[float] = 6.5
+    querier: ClassVar[bool] = False
+    comparable: ClassVar[bool] = True
+
+
+class ToyFault(Fault):
+    """Make up a cause: nothing happens (a test's own kind)."""
+
+    kind: ClassVar[str] = "toy-fault"
+    steps: ClassVar[tuple[Step, ...]] = (Step.BIND,)
+    mechanism: ClassVar[str] = "exact"
+    summary: ClassVar[str] = "a made-up cause"
+    params: ClassVar[dict[str, dict[str, Any]]] = {"strength": {"type": "integer", "minimum": 1}}
+    required: ClassVar[tuple[str, ...]] = ("strength",)
+    not_before_start: ClassVar[str] = "it is made up"
+
+    def __init__(self, strength: int) -> None:
+        self.strength = strength
+
+
+TOY_ROW = FaultRow(
+    "toy-fault",
+    {"strength": 3},
+    Step.BIND,
+    "a made-up cause of a made-up router",
+    "bind",
+    "EADDRNOTAVAIL",
+    True,
+    "bind e0",
+)
+
+TOY_SCENARIO = """\
+name: a made-up router under a made-up fault
+topology:
+  nodes: [r1, h1]
+  links:
+    - {a: "r1:e0 10.0.1.1/24", b: "h1:e0 10.0.1.2/24"}
+router: {kind: toyrouter, node: r1, interfaces: [e0], argv: [toyrouterd]}
+faults:
+  - {kind: toy-fault, node: r1, strength: 3}
+expect:
+  events:
+    - {id: 41025}
+"""
+
+
+@pytest.fixture
+def made_up() -> Iterator[None]:
+    """The toy adapter and the toy fault kind (with its table row), unregistered afterwards."""
+    register_router(ToyRouterAdapter)
+    FAULT_KINDS[ToyFault.kind] = ToyFault
+    fault_table.add_rows(TOY_ROW)
+    try:
+        yield
+    finally:
+        fault_table.remove_rows(TOY_ROW)
+        del FAULT_KINDS[ToyFault.kind]
+        unregister_router(ToyRouterAdapter.name)
+
+
+def test_a_new_router_and_fault_kind_need_no_edit_of_schema_doctor_compare_or_docs(
+    made_up: None, tmp_path: Path
+) -> None:
+    # the schema: both kinds offered, the fault's parameters checked, a scenario using them valid
+    built = schema.build_schema()
+    assert "toyrouter" in built["properties"]["router"]["properties"]["kind"]["enum"]
+    fault = built["properties"]["faults"]["items"]
+    assert "toy-fault" in fault["properties"]["kind"]["enum"]
+    file = tmp_path / "toy.yaml"
+    file.write_text(TOY_SCENARIO)
+    assert schema.validate(parse(file)) == []
+    bad = parse(file, TOY_SCENARIO.replace("strength: 3", "strenght: 3"))
+    assert any("did you mean 'strength'" in message for _, message in schema.validate(bad))
+    assert make_fault({"kind": "toy-fault", "strength": 2}).describe().startswith("toy-fault")
+
+    # the doctor: a router:<kind> check looking for its program where the adapter says
+    assert "router:toyrouter" in doctor.known_features()
+    check = doctor.router_check("toyrouter")
+    assert check.status is doctor.Status.MISSING
+    assert "toyrouterd not found" in check.detail
+    assert doctor.missing(["router:toyrouter"]).startswith("router:toyrouter missing")
+
+    # compare: in the default router list, with its own window, judged as a non-querier
+    assert "toyrouter" in comparable_kinds()
+    assert window_for("toyrouter") == 6.5
+    args = build_parser().parse_args(["compare"])
+    assert "toyrouter" in args.routers.split(",")
+    assert "toyrouter\ttoyrouter\tapt\ttoyrouterd" in router_lines()
+
+    # the docs generator: the row, with the mechanism its class gives
+    assert (
+        "| bind | `toy-fault` (strength: 3) | a made-up cause of a made-up router | bind | "
+        "EADDRNOTAVAIL | 41025 IGMPLOG_BIND_FAILED | exact | yes |"
+    ) in render_markdown()
+    assert kinds_without_rows() == []
+
+
+def test_the_registration_was_undone() -> None:
+    assert "toyrouter" not in ADAPTERS and "toy-fault" not in FAULT_KINDS
+    assert (
+        "toyrouter"
+        not in schema.build_schema()["properties"]["router"]["properties"]["kind"]["enum"]
+    )
+    assert "toy-fault" not in render_markdown()
+
+
+# -- the fault table has a row for every fault kind ---------------------------------------------
+
+
+def test_every_fault_kind_has_a_row_in_the_fault_table() -> None:
+    assert kinds_without_rows() == [], "add its row to harness/faults/table.py"
+
+
+def test_a_fault_kind_without_a_row_is_caught() -> None:
+    FAULT_KINDS[ToyFault.kind] = ToyFault
+    try:
+        assert kinds_without_rows() == ["toy-fault"]
+    finally:
+        del FAULT_KINDS[ToyFault.kind]
+
+
+def test_every_row_names_a_registered_kind_with_its_mechanism() -> None:
+    for row in fault_table.rows():
+        assert row.kind in FAULT_KINDS, row
+        assert row.mechanism == FAULT_KINDS[row.kind].mechanism
+
+
+def test_reproduce_knows_which_faults_cannot_apply_before_start_from_the_classes() -> None:
+    late = {kind for kind, cls in FAULT_KINDS.items() if not cls.can_apply_before_start()}
+    assert late == {"fd-limit", "address-gone", "address-removed", "device-gone", "link-deleted"}
+
+
+# -- the schema has every router kind -------------------------------------------------------------
+
+
+def test_every_router_kind_is_in_the_generated_and_the_shipped_schema() -> None:
+    shipped = schema.SCHEMA_FILE.read_text()
+    import json
+
+    for built in (schema.build_schema(), json.loads(shipped)):
+        assert built["properties"]["router"]["properties"]["kind"]["enum"] == list(ADAPTERS)
+
+
+def test_a_router_kind_missing_from_the_schema_is_caught(made_up: None) -> None:
+    import json
+
+    shipped = json.loads(schema.SCHEMA_FILE.read_text())
+    enum = shipped["properties"]["router"]["properties"]["kind"]["enum"]
+    assert set(ADAPTERS) - set(enum) == {"toyrouter"}
+
+
+# -- the install script, tox.ini and the CI file agree with the adapters ----------------------
+
+
+def test_the_install_script_installs_every_router_package() -> None:
+    script = (ROOT / "scripts/install-routers.sh").read_text()
+    apt = {a.package for a in installable().values() if not a.unpacked}
+    unpacked = {a.package for a in installable().values() if a.unpacked}
+    missing_line = set(re.findall(r'missing="\$missing (\S+)"', script))
+    assert missing_line == apt
+    assert set(re.findall(r"apt-get download -qq (\S+)\)", script)) == unpacked
+    daemons = set(re.search(r'DAEMONS="([^"]+)"', script).group(1).split())
+    programs = {program for a in installable().values() for program in a.programs}
+    assert programs <= daemons
+
+
+def test_tox_compares_the_routers_compare_runs_by_default() -> None:
+    tox = configparser.ConfigParser(interpolation=None)
+    tox.read(ROOT / "tox.ini")
+    command = tox["testenv:compare"]["commands"]
+    default = re.search(r"\{env:FAULTLAB_ROUTERS:([^}]+)\}", command).group(1)
+    assert default.split(",") == list(comparable_kinds())
+
+
+def test_the_ci_file_names_the_routers_it_installs() -> None:
+    text = (ROOT / "ci/github/faultlab.yml").read_text()
+    named = re.search(r"Install the optional routers \(([^)]+)\)", text).group(1)
+    assert [name.strip() for name in named.split(",")] == list(installable())
