@@ -34,7 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from harness.artifacts import EVENT_LOG_NAME  # noqa: E402
 from harness.faults import FaultContext, make_fault  # noqa: E402
 from harness.runner import RunOptions, run  # noqa: E402
-from harness.scenario import Scenario, load, scenario_files  # noqa: E402
+from harness.scenario import Scenario  # noqa: E402
+from harness.scenario_loader import load, scenario_files  # noqa: E402
 
 TOPOLOGY = """\
 topology:

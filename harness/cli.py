@@ -186,7 +186,7 @@ def suite_paths(paths: Sequence[str]) -> list[str]:
 
 def load_suite(paths: Sequence[str]) -> list[Any]:
     """Every scenario under ``paths`` (ScenarioError with all problems of all files)."""
-    from harness.scenario import load_many
+    from harness.scenario_loader import load_many
 
     scenarios = load_many(suite_paths(paths))
     if not scenarios:
@@ -395,7 +395,7 @@ def _pytest(args: argparse.Namespace, artifacts: Path, reporter: Any) -> int:
 
 def cmd_shell(args: argparse.Namespace) -> int:
     """Build the scenario, start its router, apply its faults, and open a shell in its node."""
-    from harness.scenario import load
+    from harness.scenario_loader import load
 
     scenario = load(args.scenario)
     check_environment()

@@ -434,7 +434,7 @@ def register(subparsers: Any) -> None:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from harness.scenario import load_many
+    from harness.scenario_loader import load_many
 
     if getattr(args, "kernels", None):  # --kernel: inside a guest per kernel (harness/kernellab)
         from harness.kernellab import commands as kernellab

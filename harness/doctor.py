@@ -736,7 +736,7 @@ def print_report(results: list[Check], stream=None, cost: SuiteCost | None = Non
 def _suite(paths: list[str]) -> tuple[list, str] | None:  # type: ignore[type-arg]
     """The scenarios to count costs for: the paths given, else ./scenarios when it exists."""
     from harness.errors import InputError
-    from harness.scenario import load_many
+    from harness.scenario_loader import load_many
 
     chosen = paths or (["scenarios"] if Path("scenarios").is_dir() else [])
     if not chosen:

@@ -12,11 +12,15 @@
     +-- HarnessBug                faultlab itself is wrong: keeps its traceback
 
 Low-level errors (OSError from netlink, yaml.YAMLError ...) are mapped at the boundary with
-``raise X(...) from exc``, so the CLI has one place that turns these into exit codes.
+``raise X(...) from exc``, so the CLI has one place that turns these into exit codes. The lab's
+own errors (``netns.errors``: netns imports nothing from here) are mapped by ``lab_boundary()``
+wherever the harness calls netns.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
@@ -96,3 +100,22 @@ class ExpectationFailed(FaultlabError):
 
 class HarnessBug(FaultlabError):
     """faultlab itself did something wrong; the traceback is kept."""
+
+
+@contextmanager
+def lab_boundary() -> Iterator[None]:
+    """Where the harness calls netns: the lab's errors become the harness's, message kept.
+
+    ``netns.errors.TopologyError`` -> TopologyError (exit 2), ``HostUnsupported`` ->
+    EnvironmentProblem (exit 3), any other ``LabError`` -> FaultlabError.
+    """
+    from netns import errors as lab
+
+    try:
+        yield
+    except lab.TopologyError as exc:
+        raise TopologyError(str(exc)) from exc
+    except lab.HostUnsupported as exc:
+        raise EnvironmentProblem(str(exc)) from exc
+    except lab.LabError as exc:
+        raise FaultlabError(str(exc)) from exc

@@ -25,7 +25,7 @@ import pytest
 from harness.artifacts import EVENT_LOG_NAME, STDERR_NAME
 from harness.errors import FaultlabError, InputError, MissingCapability, ScenarioError
 from harness.report import describe, row_property
-from harness.scenario import Scenario, load, slugify
+from harness.scenario import Scenario, slugify
 from harness.shard import Shard, parse_shard
 from netns.naming import new_run_id
 
@@ -209,6 +209,8 @@ class ScenarioFile(pytest.File):
     """One scenario file; a bad one is a collection error as ``file:line:column: message``."""
 
     def collect(self) -> Iterator[ScenarioItem]:
+        from harness.scenario_loader import load  # YAML and the schema: only when there are files
+
         scenario = load(self.path)
         yield ScenarioItem.from_parent(self, name=slugify(scenario.name), scenario=scenario)
 

@@ -620,7 +620,8 @@ def run_reproduction(
     Reproduced means the scenario passed: igmpd on Linux logged the field event with the same
     error at the same step. A skipped scenario (this host lacks a feature) is not reproduced.
     """
-    from harness import runner, scenario
+    from harness import runner
+    from harness import scenario_loader as scenario
 
     verdict = runner.run(scenario.load(path), runner.RunOptions(artifacts_dir=artifacts, slow=slow))
     return verdict.passed, _verdict_summary(verdict)

@@ -1,4 +1,4 @@
-"""Scenario files: the typed model a YAML scenario becomes, and the loader that builds it.
+"""Scenario files: the typed model a YAML scenario becomes (harness.scenario_loader builds it).
 
 The format is documented in docs/scenario-format.md; its JSON Schema is built by
 harness/schema.py and shipped as harness/schema.json. A scenario says what to build (topology),
@@ -6,8 +6,8 @@ which router to run, what to break and when (faults), which stimuli hosts send (
 must be observed (expectations). Every item keeps the ``line`` it came from, so that a failed
 expectation can point at the file.
 
-Loading is strict and never half-done: ``load()`` either returns a complete ``Scenario`` or raises
-``harness.errors.ScenarioError`` listing every problem as ``file:line:column: message``. Nothing is
+Loading (``harness.scenario_loader.load``) is strict and never half-done: it either returns a
+complete ``Scenario`` or raises ``harness.errors.ScenarioError`` listing every problem as ``file:line:column: message``. Nothing is
 built while loading (no namespace, no process): fault parameters and the topology are only
 checked, never applied.
 """
@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from harness import catalog
+from harness.errors import lab_boundary
 
 # Defaults the runner and the docs share (seconds, before --slow stretches them).
 DEFAULT_WITHIN = 5.0  # an event or packet expectation without `within:`
@@ -158,7 +159,8 @@ class TopologySpec:
             return self.parsed
         from netns.topology import Topology  # imported late
 
-        return Topology.from_dict(dict(self.data))
+        with lab_boundary():
+            return Topology.from_dict(dict(self.data))
 
 
 @dataclass(frozen=True)
@@ -464,36 +466,3 @@ def _plain(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     return value
-
-
-# --------------------------------------------------------------------------------------------
-# Loading
-# --------------------------------------------------------------------------------------------
-
-
-def load(path: str | Path) -> Scenario:
-    """Read, validate and resolve one scenario file. Raises ScenarioError with every problem."""
-    from harness.scenario_loader import load_file
-
-    return load_file(Path(path))
-
-
-def scenario_files(paths: Iterable[str | Path]) -> list[Path]:
-    """The scenario files named by ``paths``: files as given, directories recursed, sorted."""
-    found: list[Path] = []
-    for entry in paths:
-        path = Path(entry)
-        if path.is_dir():
-            found.extend(
-                sorted(p for p in path.rglob("*") if p.suffix in {".yaml", ".yml"} and p.is_file())
-            )
-        else:
-            found.append(path)
-    return found
-
-
-def load_many(paths: Iterable[str | Path]) -> list[Scenario]:
-    """Load every scenario under ``paths``; raises one ScenarioError with all files' problems."""
-    from harness.scenario_loader import load_suite
-
-    return load_suite(scenario_files(paths))

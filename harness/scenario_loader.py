@@ -9,15 +9,16 @@ Three passes, each collecting every problem before giving up:
    scenario, faults the fault engine refuses (a dry check: nothing is applied), settings that
    would touch the host.
 
-The result is the typed model of harness.scenario, or a ScenarioError listing
-``file:line:column: message`` for every problem. Nothing is built while loading.
+``load()`` and ``load_many()`` return the typed model of harness.scenario (which never imports
+this module), or raise a ScenarioError listing ``file:line:column: message`` for every problem.
+Nothing is built while loading.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,30 @@ def parse_duration(value: Any) -> float:
     if not match:
         raise ValueError(f"{value!r} is not a duration (0.5, '500ms', '2s')")
     return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def load(path: str | Path) -> Scenario:
+    """Read, validate and resolve one scenario file. Raises ScenarioError with every problem."""
+    return load_file(Path(path))
+
+
+def scenario_files(paths: Iterable[str | Path]) -> list[Path]:
+    """The scenario files named by ``paths``: files as given, directories recursed, sorted."""
+    found: list[Path] = []
+    for entry in paths:
+        path = Path(entry)
+        if path.is_dir():
+            found.extend(
+                sorted(p for p in path.rglob("*") if p.suffix in {".yaml", ".yml"} and p.is_file())
+            )
+        else:
+            found.append(path)
+    return found
+
+
+def load_many(paths: Iterable[str | Path]) -> list[Scenario]:
+    """Load every scenario under ``paths``; raises one ScenarioError with all files' problems."""
+    return load_suite(scenario_files(paths))
 
 
 def load_file(path: Path) -> Scenario:
@@ -912,6 +937,7 @@ class _TopologyReader:
     def netns_check(self, spec: TopologySpec) -> TopologySpec:
         """Let netns parse the mapping too (without building anything), when it is installed."""
         try:
+            from netns.errors import TopologyError
             from netns.topology import Topology
         except ImportError:
             return spec
@@ -922,7 +948,7 @@ class _TopologyReader:
 
         try:
             parsed = Topology.from_dict(dict(spec.data), locate=locate)
-        except InputError as exc:
+        except TopologyError as exc:
             for item in getattr(exc, "problems", None) or ():
                 where = source.locate(("topology", *getattr(item, "path", ())))
                 self.builder.problems.append((where, f"topology: {getattr(item, 'message', item)}"))

@@ -10,6 +10,7 @@ See docs/architecture.md sections 1 and 2 for the topology description and the L
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from .errors import HostUnsupported, LabError, TopologyError
 from .naming import (
     RUN_ENV,
     bridge_ifname,
@@ -62,8 +63,10 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "RUN_ENV",
     "Endpoint",
+    "HostUnsupported",
     "InvalidTopology",
     "Lab",
+    "LabError",
     "LabProcessWarning",
     "LabTerminated",
     "LanSpec",
@@ -75,6 +78,7 @@ __all__ = [
     "RouteSpec",
     "SweepReport",
     "Topology",
+    "TopologyError",
     "bridge_ifname",
     "bridge_port_ifname",
     "check_run_id",

@@ -20,9 +20,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 
-from harness.errors import EnvironmentProblem, TopologyError
-
 from . import processes, registry, rtnl
+from .errors import HostUnsupported, TopologyError
 from .naming import check_run_id, new_run_id
 from .node import Node, _Namespace
 from .nsenter import call_in, create_netns
@@ -84,7 +83,7 @@ class Lab:
     def build(self) -> None:
         """Build the whole topology; on any failure remove what was built and re-raise."""
         if os.geteuid() != 0:
-            raise EnvironmentProblem(
+            raise HostUnsupported(
                 "building a lab needs root (CAP_SYS_ADMIN, CAP_NET_ADMIN): run as root"
             )
         if self._used:
@@ -175,7 +174,7 @@ class Lab:
         try:
             fd, channel = create_netns(ns_plan.name, inside)
         except PermissionError as exc:
-            raise EnvironmentProblem(f"cannot create namespace {ns_plan.name}: {exc}") from exc
+            raise HostUnsupported(f"cannot create namespace {ns_plan.name}: {exc}") from exc
         ns = self._namespaces[ns_plan.name] = _Namespace(ns_plan, fd, channel)
         self._undo.push(f"remove namespace {ns.name}", ns.remove)
         node = Node(self, ns)

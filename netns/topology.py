@@ -19,8 +19,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, TypeAlias
 
-from harness.errors import TopologyError
-
+from .errors import TopologyError
 from .naming import IFNAME_MAX, LAN_PREFIX
 
 Interface: TypeAlias = ipaddress.IPv4Interface | ipaddress.IPv6Interface

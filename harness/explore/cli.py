@@ -70,7 +70,7 @@ def cmd_explore(args: argparse.Namespace) -> int:
     import harness.explore  # noqa: F401 - registers the explore fault kinds
     from harness.explore import report
     from harness.explore.plan import Selection
-    from harness.scenario import load
+    from harness.scenario_loader import load
 
     if not args.scenario.is_file():
         raise InputError(f"{args.scenario}: no such scenario file")

@@ -363,7 +363,7 @@ def load_base(path: str, router: str | None) -> Scenario:
     """The scenario (re-targeted at ``router`` when given), loaded once per process."""
     key = (path, router or "")
     if key not in _BASES:
-        from harness.scenario import load
+        from harness.scenario_loader import load
 
         scenario = load(path)
         if router and router != scenario.router.kind:

@@ -152,7 +152,7 @@ expect:
 
 
 def _suite(tmp_path, cases: dict[str, tuple[str, str]]):  # type: ignore[no-untyped-def]
-    from harness.scenario import load_many
+    from harness.scenario_loader import load_many
 
     for stem, (fault, router) in cases.items():
         text = MRT_SCENARIO.format(name=stem, fault=fault, router=router)

@@ -40,7 +40,7 @@ def known_run_id():  # a known run id, to look for the lab's names on the host a
     return sys.argv[3]
 netns.lab.new_run_id = known_run_id
 from harness.runner import RunOptions, run
-from harness.scenario import load
+from harness.scenario_loader import load
 verdict = run(load(sys.argv[1]), RunOptions(artifacts_dir=Path(sys.argv[2])))
 print(json.dumps({"mode": mode, "uid_map": Path("/proc/self/uid_map").read_text().split(),
                   "status": verdict.status, "reason": verdict.skipped_reason,

@@ -12,7 +12,7 @@ import harness.explore  # noqa: F401 - registers the explore fault kinds
 from harness.explore.discover import Discovery, discover
 from harness.explore.plan import PlannedFault
 from harness.explore.run import observe
-from harness.scenario import load
+from harness.scenario_loader import load
 from tests.explore.helpers import IGMPD, toy_scenario
 
 pytestmark = pytest.mark.netns

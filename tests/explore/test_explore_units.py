@@ -19,7 +19,7 @@ from harness.explore.errnos import CALLS, EXTRA, errnos_for, is_transient
 from harness.explore.faults import Recorded
 from harness.explore.plan import PlannedFault, Selection, plan
 from harness.explore.run import Batch, Store, fingerprint, run_all
-from harness.scenario import load
+from harness.scenario_loader import load
 from tests.explore.helpers import IGMPD
 
 SITE = CallSite(

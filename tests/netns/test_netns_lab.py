@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from harness.errors import TopologyError
 from netns import Lab, LabProcessWarning, Node, Topology, registry
+from netns.errors import TopologyError
 from netns.nsenter import NETNS_DIR
 
 pytestmark = pytest.mark.netns

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from harness.errors import TopologyError
 from netns import InvalidTopology, Topology
+from netns.errors import TopologyError
 from netns.naming import (
     bridge_port_ifname,
     check_run_id,

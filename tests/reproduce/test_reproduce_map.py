@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness import catalog, scenario
+from harness import catalog, scenario_loader
 from harness.catalog import Step
 from harness.errors import Location
 from harness.faults import make_fault
@@ -56,7 +56,7 @@ def test_each_socket_event_becomes_a_valid_scenario(event_id: int, tmp_path: Pat
     (written,) = result.written
     name, errno, address = EXPECTED[event_id]
     assert written.path == tmp_path / name
-    loaded = scenario.load(written.path)  # valid per docs/scenario-format.md
+    loaded = scenario_loader.load(written.path)  # valid per docs/scenario-format.md
     expected = loaded.expect.events[0]
     assert expected.event.id == event_id
     assert expected.event.interface == "e0"
@@ -74,14 +74,14 @@ def test_csv_samples_give_event_only_scenarios(event_id: int, tmp_path: Path) ->
     result = reproduce_export(DATA / f"{event_id}.csv", tmp_path)
     (written,) = result.written
     assert written.path.name == f"{event_id}-e0-unknown-error.yaml"
-    loaded = scenario.load(written.path)
+    loaded = scenario_loader.load(written.path)
     assert loaded.expect.events[0].event.errno is None
     assert "CSV carries no binary data" in loaded.description
     make_fault(yaml.safe_load(written.path.read_text())["faults"][0])
 
 
 def test_setup_steps_expect_41055_after_the_event(tmp_path: Path) -> None:
-    loaded = scenario.load(reproduce_export(DATA / "41028.xml", tmp_path).written[0].path)
+    loaded = scenario_loader.load(reproduce_export(DATA / "41028.xml", tmp_path).written[0].path)
     assert [e.event.id for e in loaded.expect.events] == [41028, 41055]
     assert loaded.expect.order == (41028, 41055)
     assert loaded.faults[0].when.kind == "before-start"
@@ -91,7 +91,9 @@ def test_setup_steps_expect_41055_after_the_event(tmp_path: Path) -> None:
 def test_runtime_steps_fault_after_the_interface_is_up(
     event_id: int, step: str, tmp_path: Path
 ) -> None:
-    loaded = scenario.load(reproduce_export(DATA / f"{event_id}.xml", tmp_path).written[0].path)
+    loaded = scenario_loader.load(
+        reproduce_export(DATA / f"{event_id}.xml", tmp_path).written[0].path
+    )
     fault = loaded.faults[0]
     assert fault.when.kind == "after-event"
     assert fault.when.event is not None
@@ -101,17 +103,17 @@ def test_runtime_steps_fault_after_the_interface_is_up(
 
 
 def test_receive_scenario_sends_reports_to_receive(tmp_path: Path) -> None:
-    loaded = scenario.load(reproduce_export(DATA / "41012.xml", tmp_path).written[0].path)
+    loaded = scenario_loader.load(reproduce_export(DATA / "41012.xml", tmp_path).written[0].path)
     assert [(t.node, t.action, t.ifname) for t in loaded.traffic] == [("h1", "join", "e0")]
 
 
 def test_header_include_runs_on_the_internal_interface(tmp_path: Path) -> None:
-    loaded = scenario.load(reproduce_export(DATA / "41030.xml", tmp_path).written[0].path)
+    loaded = scenario_loader.load(reproduce_export(DATA / "41030.xml", tmp_path).written[0].path)
     assert [(i.name, i.mode) for i in loaded.router.interfaces] == [("e0", "internal")]
 
 
 def test_send_to_all_hosts_expects_the_destination_string(tmp_path: Path) -> None:
-    loaded = scenario.load(reproduce_export(DATA / "41019.xml", tmp_path).written[0].path)
+    loaded = scenario_loader.load(reproduce_export(DATA / "41019.xml", tmp_path).written[0].path)
     assert loaded.expect.events[0].event.strings == ("192.168.10.1", "224.0.0.1")
 
 
@@ -132,7 +134,7 @@ def test_several_events_one_scenario_per_distinct_event_interface_error(tmp_path
     assert "not a socket-operation event" in reasons[41055]
     assert len(result.written) + len(result.unmapped) == 9  # 11 events, 3 of one failure
     for item in result.written:
-        loaded = scenario.load(item.path)
+        loaded = scenario_loader.load(item.path)
         assert loaded.router.interface_names == ("e0", "e1")
         assert loaded.router.version == 2  # from the export's 41052/41055
 
@@ -228,7 +230,7 @@ def test_peer_avoids_the_router_address() -> None:
 
 
 def test_mapping_is_recorded_in_the_description(tmp_path: Path) -> None:
-    loaded = scenario.load(reproduce_export(DATA / "41029.xml", tmp_path).written[0].path)
+    loaded = scenario_loader.load(reproduce_export(DATA / "41029.xml", tmp_path).written[0].path)
     assert "field 131.107.0.1 -> lab 10.99.0.1 (e0, mapped)" in loaded.description
 
 

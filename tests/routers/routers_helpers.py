@@ -10,7 +10,7 @@ import pytest
 from harness import compare  # noqa: F401 - registers the adapters of the other routers
 from harness.routers import ADAPTERS
 from harness.runner import RunOptions, run
-from harness.scenario import load
+from harness.scenario_loader import load
 from harness.verdict import Verdict
 
 TOPOLOGY = """

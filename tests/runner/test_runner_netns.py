@@ -10,7 +10,7 @@ import pytest
 from scenario_samples import CREATE_SOCKET_REFUSED, MRT_HELD, TWO_LINKS
 
 from harness.runner import RunOptions, run
-from harness.scenario import load
+from harness.scenario_loader import load
 
 # Written to tmp_path by each test: YAML files under tests/ would be collected as scenarios.
 HEALTHY_QUERIES = (

@@ -14,7 +14,7 @@ import pytest
 from scenario_samples import TWO_LINKS
 
 from harness.runner import RunOptions, run
-from harness.scenario import load
+from harness.scenario_loader import load
 from harness.verdict import TimelineEntry
 
 TOPOLOGY = (

@@ -54,7 +54,7 @@ def test_loading_a_bad_scenario_builds_nothing() -> None:
     probe = (
         "import sys\n"
         "from harness.errors import ScenarioError\n"
-        "from harness.scenario import load\n"
+        "from harness.scenario_loader import load\n"
         f"try:\n    load({str(CORPUS / 'overlap-subnets.yaml')!r})\n"
         "except ScenarioError:\n    pass\n"
         "print(sorted(m for m in sys.modules if m.startswith(('pyroute2', 'netns.lab', 'harness.runner'))))\n"

@@ -13,7 +13,7 @@ import pytest
 from scenario_samples import TWO_LINKS
 
 from harness.errors import ScenarioError
-from harness.scenario import load
+from harness.scenario_loader import load
 
 HEAD = (
     """\

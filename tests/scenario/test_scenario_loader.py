@@ -8,8 +8,8 @@ import pytest
 from scenario_samples import TWO_LINKS
 
 from harness.errors import ScenarioError
-from harness.scenario import DEFAULT_WITHIN, load, load_many, scenario_files
-from harness.scenario_loader import parse_duration
+from harness.scenario import DEFAULT_WITHIN
+from harness.scenario_loader import load, load_many, parse_duration, scenario_files
 
 GOOD = (
     """\

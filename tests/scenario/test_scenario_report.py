@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness.report import Row, describe, fault_matrix_html, markdown_summary, write_reports
-from harness.scenario import load
+from harness.scenario_loader import load
 
 SCENARIO = """\
 name: exact enobufs

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from harness.errors import ScenarioError
-from harness.scenario import load
+from harness.scenario_loader import load
 
 HEAD = """\
 name: traffic triggers
