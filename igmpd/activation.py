@@ -16,7 +16,7 @@ from __future__ import annotations
 import socket
 from dataclasses import dataclass
 
-from harness.catalog import Step
+from igmpcatalog import Step
 from igmpd import packetsock
 from igmpd.mroute import MrouteSocket, MrtUnavailable
 from igmpd.sockets import (

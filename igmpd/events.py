@@ -17,7 +17,7 @@ import time
 from datetime import UTC, datetime
 from typing import IO, Any
 
-from harness import catalog
+import igmpcatalog as catalog
 
 PROVIDER = "igmpd"
 

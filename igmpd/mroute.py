@@ -18,7 +18,7 @@ import errno
 import socket
 import struct
 
-from harness.catalog import Step
+from igmpcatalog import Step
 from igmpd import bpf
 from igmpd.sockets import RECEIVE_BUFFER, Poller, StepFailed
 

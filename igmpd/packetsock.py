@@ -26,7 +26,7 @@ import errno
 import socket
 import struct
 
-from harness.catalog import Step
+from igmpcatalog import Step
 from igmpd import bpf
 from igmpd.sockets import RECEIVE_BUFFER, StepFailed, attempt
 

@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from harness import catalog
-from harness.catalog import Step
+import igmpcatalog as catalog
+from igmpcatalog import Step
 from igmpd import netif, packets
 from igmpd.activation import (
     MROUTE,

@@ -13,7 +13,7 @@ import socket
 import struct
 from collections.abc import Callable
 
-from harness.catalog import Step
+from igmpcatalog import Step
 
 IP_ROUTER_ALERT = 5
 IP_OPTIONS = 4
