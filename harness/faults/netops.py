@@ -292,10 +292,15 @@ def in_netns(name: str, fn: Any, *args: Any) -> Any:
 
 
 def sibling_namespaces(own: str) -> list[str]:
-    """The other namespaces of the same faultlab run (same ``fl<runid>-`` prefix)."""
-    prefix = own.rsplit("-", 1)[0] + "-"
-    names = os.listdir("/run/netns") if os.path.isdir("/run/netns") else []
-    return sorted(n for n in names if n.startswith(prefix) and n != own)
+    """The other namespaces of the same faultlab run as namespace ``own`` (netns reads the run
+    id from the name: node names may contain ``-``)."""
+    from netns.naming import run_id_of_netns
+    from netns.nsenter import netns_names
+
+    run_id = run_id_of_netns(own)
+    if run_id is None:
+        return []
+    return [n for n in netns_names() if n != own and run_id_of_netns(n) == run_id]
 
 
 def qdisc_replace(ifname: str, kind: str, **params: Any) -> None:
