@@ -27,17 +27,11 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.artifacts import PCAP_SUFFIX, SCENARIO_NAME, VERDICT_NAME
 from harness.capture import Capture, preload_scapy
-from harness.errors import (
-    FaultlabError,
-    HarnessBug,
-    MissingCapability,
-    RouterError,
-    lab_boundary,
-)
+from harness.errors import FaultlabError, HarnessBug, MissingCapability, RouterError
 from harness.events import EventStream, Mark
 from harness.expect import Observed, evaluate, evaluate_recovery, latency
 from harness.routers import STDERR_NAME, STDOUT_NAME, RouterAdapter, adapter_for
@@ -45,6 +39,9 @@ from harness.routers.base import RouterState
 from harness.scenario import FaultSpec, Scenario, TrafficSpec, When
 from harness.traffic import Traffic
 from harness.verdict import ExpectationResult, TimelineEntry, TimelineKind, Verdict
+
+if TYPE_CHECKING:  # the fault engine is imported when a scenario is run, not with the runner
+    from harness.faults import Fault, FaultContext, Launch
 
 STOP_TIMEOUT = 2.0  # seconds between the router's stop signal and SIGKILL
 
@@ -227,7 +224,7 @@ class PlannedFault:
     """A fault of the scenario with its spec and its scheduled apply and clear actions."""
 
     spec: FaultSpec
-    fault: Any  # harness.faults.Fault
+    fault: Fault
     apply: Action | None = None
     clear: Action | None = None
     applied_before_start: Mark | None = None
@@ -264,7 +261,7 @@ class Session:
         with self._lock:
             self.entries.append(TimelineEntry(at, kind, text))
 
-    def fault_context(self) -> Any:
+    def fault_context(self) -> FaultContext:
         from harness.faults import FaultContext
 
         return FaultContext(
@@ -275,7 +272,7 @@ class Session:
             workdir=self.folder,
         )
 
-    def context_for(self, spec: FaultSpec) -> Any:
+    def context_for(self, spec: FaultSpec) -> FaultContext:
         ctx = self.fault_context()
         if spec.node and spec.node != self.scenario.router.node:
             ctx.node = self.lab.node(spec.node)
@@ -390,8 +387,7 @@ def _build(live: Session) -> None:
     for planned in live.faults:
         stack.push(f"close fault {planned.spec.kind}", planned.fault.close)
     lab = Lab(scenario.topology.build(), workdir=live.folder)
-    with lab_boundary():
-        lab.__enter__()
+    lab.__enter__()
     live.lab = lab
     stack.push("tear down the lab", lambda: lab.__exit__(None, None, None))
     stream = EventStream(live.adapter.events(live.folder), watch_dirs=(live.folder,))
@@ -433,7 +429,7 @@ def _stop_capture(live: Session, capture: Capture) -> None:
     live.artifacts[f"pcap {capture.on}"] = name
 
 
-def _launch(live: Session) -> Any:
+def _launch(live: Session) -> Launch:
     from harness.faults import Launch
 
     spec = live.scenario.router
@@ -456,7 +452,7 @@ def _apply_before_start(live: Session) -> None:
             live.record(mark.time, "fault", f"applied {planned.spec.describe()}")
 
 
-def _start_router(live: Session, launch: Any) -> None:
+def _start_router(live: Session, launch: Launch) -> None:
     assert live.stream is not None
     node = live.router_node
     with (
