@@ -31,7 +31,13 @@ from typing import TYPE_CHECKING, Any
 
 from harness.artifacts import PCAP_SUFFIX, SCENARIO_NAME, VERDICT_NAME
 from harness.capture import Capture, preload_scapy
-from harness.errors import FaultlabError, HarnessBug, MissingCapability, RouterError
+from harness.errors import (
+    FaultlabError,
+    HarnessBug,
+    MissingCapability,
+    RouterError,
+    lab_boundary,
+)
 from harness.events import EventStream, Mark
 from harness.expect import Observed, evaluate, evaluate_recovery, latency
 from harness.routers import STDERR_NAME, STDOUT_NAME, RouterAdapter, adapter_for
@@ -387,7 +393,8 @@ def _build(live: Session) -> None:
     for planned in live.faults:
         stack.push(f"close fault {planned.spec.kind}", planned.fault.close)
     lab = Lab(scenario.topology.build(), workdir=live.folder)
-    lab.__enter__()
+    with lab_boundary():
+        lab.__enter__()
     live.lab = lab
     stack.push("tear down the lab", lambda: lab.__exit__(None, None, None))
     stream = EventStream(live.adapter.events(live.folder), watch_dirs=(live.folder,))
