@@ -935,12 +935,10 @@ class _TopologyReader:
                 )
 
     def netns_check(self, spec: TopologySpec) -> TopologySpec:
-        """Let netns parse the mapping too (without building anything), when it is installed."""
-        try:
-            from netns.errors import TopologyError
-            from netns.topology import Topology
-        except ImportError:
-            return spec
+        """Let netns parse the mapping too (without building anything)."""
+        from netns.errors import TopologyError
+        from netns.topology import Topology
+
         source = self.builder.source
 
         def locate(path: PathKey) -> str:
