@@ -74,8 +74,19 @@ def process_start_time(pid: int) -> int | None:
 
 
 def process_alive(pid: int, start_time: int) -> bool:
-    """True if ``pid`` exists and is the same process that started at ``start_time``."""
-    return process_start_time(pid) == start_time
+    """True if ``pid`` exists, is the same process that started at ``start_time``, and is not
+    a zombie (a dead process nobody reaped yet: where PID 1 does not reap orphans, the owner
+    of a killed run can stay a zombie, and its leftovers must still be swept)."""
+    return process_start_time(pid) == start_time and not _is_zombie(pid)
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            text = stat.read()
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+    return text[text.rindex(b")") + 2 :].split()[0] in (b"Z", b"X")
 
 
 def record_path(run_id: str, runs_dir: Path = RUNS_DIR) -> Path:

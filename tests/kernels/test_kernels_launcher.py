@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 from kernels_helpers import FakeLab, driver_script
@@ -126,6 +127,15 @@ def test_sigkill_of_faultlab_stops_the_guest_through_the_guard(fake_lab: FakeLab
     fake_lab.wait_clean()
 
 
+def _parent_of(pid: int) -> int | None:
+    """The parent pid of ``pid`` (/proc/PID/stat field 4), None when it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
 def _record_of(owner: int, processes: int) -> registry.RunRecord:
     """The run record owned by ``owner`` once it lists ``processes`` processes (10 s deadline)."""
     deadline = time.monotonic() + 10
@@ -146,10 +156,11 @@ def test_sigkill_of_faultlab_and_its_guard_then_sweep_leaves_nothing(
     record = _record_of(driver.pid, processes=3)  # the guard, vng and qemu
     recorded = {entry.pid for entry in record.processes}
     assert set(fake_lab.tagged_pids()) - {driver.pid} <= recorded
-    for pid in [driver.pid, *recorded]:
-        if pid not in fake_lab.tagged_pids():  # faultlab and the guard, not qemu itself
-            os.kill(pid, signal.SIGKILL)
-    driver.wait()
+    guards = [pid for pid in recorded if _parent_of(pid) == driver.pid]
+    assert len(guards) == 1, f"one guard, the child of faultlab: {guards}"
+    for pid in (driver.pid, *guards):  # faultlab and its guard; vng and qemu are left running
+        os.kill(pid, signal.SIGKILL)
+    driver.wait(timeout=30)
     deadline = time.monotonic() + 10
     while registry.process_alive(record.owner_pid, record.owner_start_time):
         assert time.monotonic() < deadline
