@@ -42,14 +42,18 @@ from harness.events import EventStream, Mark
 from harness.expect import Observed, evaluate, evaluate_recovery, latency
 from harness.routers import STDERR_NAME, STDOUT_NAME, RouterAdapter, adapter_for
 from harness.routers.base import RouterState
-from harness.scenario import FaultSpec, Scenario, TrafficSpec, When
+from harness.scenario import FaultSpec, Scenario, TrafficSpec
+from harness.schedule import Action, Scheduler, action_for
 from harness.traffic import Traffic
 from harness.verdict import ExpectationResult, TimelineEntry, TimelineKind, Verdict
+from netns.undo import UndoStack
 
 if TYPE_CHECKING:  # the fault engine is imported when a scenario is run, not with the runner
     from harness.faults import Fault, FaultContext, Launch
 
 STOP_TIMEOUT = 2.0  # seconds between the router's stop signal and SIGKILL
+#: The runner's teardown stack: its label, the note on each failure, the group's message.
+TEARDOWN_WORDS = ("scenario", "while tearing down", "teardown failed")
 
 
 SLOW_ENV = "FAULTLAB_SLOW"  # a stretch factor for every deadline (slow machines, emulated guests)
@@ -82,146 +86,6 @@ class RunOptions:
         return Path(self.artifacts_dir) / scenario.slug
 
 
-class TeardownStack:
-    """Undo steps run last-in first-out; every step runs, and all errors surface together."""
-
-    def __init__(self) -> None:
-        self._steps: list[tuple[str, Callable[[], None]]] = []
-
-    def push(self, what: str, step: Callable[[], None]) -> None:
-        self._steps.append((what, step))
-
-    def close(self) -> None:
-        errors: list[Exception] = []
-        while self._steps:
-            what, step = self._steps.pop()
-            try:
-                step()
-            except Exception as exc:  # noqa: BLE001 - collected, raised below
-                exc.add_note(f"while tearing down: {what}")
-                errors.append(exc)
-        if errors:
-            raise ExceptionGroup("teardown failed", errors)
-
-
-# -- the schedule ----------------------------------------------------------------------------
-
-
-@dataclass
-class Action:
-    """Something the scheduler does once: apply or clear a fault, or a traffic stimulus.
-
-    Due at ``at`` seconds after the router started, or ``delay`` seconds after the first event
-    matching ``event`` (since the start), or ``delay`` seconds after ``after`` was done.
-    """
-
-    label: str
-    kind: TimelineKind
-    do: Callable[[], str | None]
-    at: float | None = None
-    event: Any = None  # harness.scenario.EventMatcher
-    after: Action | None = None
-    delay: float = 0.0
-    mark: Mark | None = None  # the stream's mark just before the action ran
-    error: BaseException | None = None
-
-    @property
-    def done(self) -> bool:
-        return self.mark is not None
-
-    def due_time(self, stream: EventStream, start: float) -> float | None:
-        """When the action becomes due (monotonic), or None while its trigger is unmet."""
-        if self.at is not None:
-            return start + self.at
-        if self.after is not None:
-            return None if self.after.mark is None else self.after.mark.time + self.delay
-        if self.event is not None:
-            matcher = self.event
-            hit = next((e for e in stream.events if matcher.matches(e.record())), None)
-            return None if hit is None else hit.seen + self.delay
-        return start
-
-
-class Scheduler:
-    """Runs actions when due, in a thread that sleeps on the run's Condition (clock or event)."""
-
-    def __init__(self, stream: EventStream, start: float, record: Callable[..., None]) -> None:
-        self.stream = stream
-        self.start_time = start
-        self.record = record
-        self.actions: list[Action] = []
-        self._stopping = False
-        self._thread: threading.Thread | None = None
-
-    def add(self, action: Action) -> Action:
-        self.actions.append(action)
-        return action
-
-    def start(self) -> None:
-        if self.actions:
-            self._thread = threading.Thread(
-                target=self._loop, name="faultlab-schedule", daemon=True
-            )
-            self._thread.start()
-
-    def stop(self) -> None:
-        if self._thread is None:
-            return
-        with self.stream.condition:
-            self._stopping = True
-            self.stream.condition.notify_all()
-        self._thread.join(timeout=10)
-        if self._thread.is_alive():
-            raise HarnessBug("the scheduler thread did not stop within 10 s")
-
-    def _loop(self) -> None:
-        condition = self.stream.condition
-        while True:
-            with condition:
-                due, wake = self._due()
-                while not due and not self._stopping and self._pending():
-                    timeout = None if wake is None else max(0.0, wake - self.stream.clock())
-                    condition.wait(timeout)
-                    due, wake = self._due()
-                if self._stopping or not due:
-                    return
-            for action in due:
-                self._run(action)
-
-    def _pending(self) -> bool:
-        return any(not action.done for action in self.actions)
-
-    def _due(self) -> tuple[list[Action], float | None]:
-        now = self.stream.clock()
-        due: list[Action] = []
-        wake: float | None = None
-        for action in self.actions:
-            if action.done:
-                continue
-            when = action.due_time(self.stream, self.start_time)
-            if when is not None and when <= now:
-                due.append(action)
-            elif when is not None:
-                wake = when if wake is None else min(wake, when)
-        return due, wake
-
-    def _run(self, action: Action) -> None:
-        mark = self.stream.mark(action.label)
-        try:
-            text = action.do()
-        except Exception as exc:  # noqa: BLE001 - judged as a failed expectation
-            action.error = exc
-            text = f"{action.label} FAILED: {exc}"
-        self.record(mark.time, action.kind, text or action.label)
-        with self.stream.condition:
-            action.mark = mark
-            self.stream.condition.notify_all()
-
-    def wait(self, actions: list[Action], deadline: float) -> bool:
-        """Whether every action in ``actions`` ran before ``deadline``."""
-        return self.stream.wait_until(lambda: all(a.done for a in actions), deadline)
-
-
 # -- a live session ------------------------------------------------------------------------
 
 
@@ -244,7 +108,7 @@ class Session:
     options: RunOptions
     folder: Path
     adapter: RouterAdapter
-    stack: TeardownStack = field(default_factory=TeardownStack)
+    stack: UndoStack = field(default_factory=lambda: UndoStack(*TEARDOWN_WORDS))
     lab: Any = None
     stream: EventStream | None = None
     captures: dict[str, Capture] = field(default_factory=dict)
@@ -382,7 +246,29 @@ def session(scenario: Scenario, options: RunOptions) -> Iterator[Session]:
         _build(live)
         yield live
     finally:
-        live.stack.close()
+        _teardown(live.stack)
+
+
+def _teardown(stack: UndoStack) -> None:
+    """Every step runs, whatever fails (netns's undo stack); the failures are raised together.
+
+    A Ctrl-C (or the lab's SIGTERM, a KeyboardInterrupt too) in one step is raised again after
+    every step ran, as the same kind of interrupt with the group as its cause: callers that stop
+    on an interrupt (the CLI exits 130) still see one.
+    """
+    try:
+        stack.unwind()
+    except BaseExceptionGroup as group:
+        interrupted, _ = group.split(KeyboardInterrupt)
+        if interrupted is None:
+            raise
+        first = _first_leaf(interrupted)
+        raise type(first)(*first.args) from group
+
+
+def _first_leaf(group: BaseExceptionGroup[Any]) -> BaseException:
+    inner = group.exceptions[0]
+    return _first_leaf(inner) if isinstance(inner, BaseExceptionGroup) else inner
 
 
 def _build(live: Session) -> None:
@@ -540,16 +426,12 @@ def _plan_traffic(live: Session, scheduler: Scheduler) -> None:
     assert live.traffic is not None
     by_id: dict[str, Action] = {}
     for item in live.scenario.traffic:
-        action = Action(f"traffic {item.action}", "traffic", _bind(live.traffic.perform, item))
-        trigger = item.after
-        if trigger is None:
-            action.at = item.at
-        elif trigger.kind == "after-event":
-            action.event, action.delay = trigger.event, trigger.seconds
-        elif trigger.kind == "after-traffic" and trigger.traffic in by_id:
-            action.after, action.delay = by_id[trigger.traffic], trigger.seconds
+        do = _bind(live.traffic.perform, item)
+        label = f"traffic {item.action}"
+        if item.after is None:
+            action = Action(label, "traffic", do, at=item.at)
         else:
-            raise HarnessBug(f"cannot schedule traffic {trigger.describe()}")
+            action = action_for(label, "traffic", do, item.after, earlier=by_id)
         live.traffic_actions.append((item, scheduler.add(action)))
         if item.id:
             by_id[item.id] = action
@@ -589,22 +471,14 @@ def _plan_fault(live: Session, scheduler: Scheduler, planned: PlannedFault) -> N
         return f"cleared {spec.kind}"
 
     if spec.when.kind != "before-start":
-        planned.apply = scheduler.add(_action(f"fault {spec.kind} applied", apply, spec.when))
+        planned.apply = scheduler.add(
+            action_for(f"fault {spec.kind} applied", "fault", apply, spec.when)
+        )
     if spec.clear.kind not in ("never", "before-start"):
-        action = _action(f"fault {spec.kind} cleared", clear, spec.clear)
-        if spec.clear.kind == "after" and planned.apply is not None:
-            action.after = planned.apply
-        planned.clear = scheduler.add(action)
-
-
-def _action(label: str, do: Callable[[], str], when: When) -> Action:
-    if when.kind == "at":
-        return Action(label, "fault", do, at=when.seconds)
-    if when.kind == "after-event":
-        return Action(label, "fault", do, event=when.event, delay=when.seconds)
-    if when.kind == "after":  # after the fault was applied; before-start faults: after the start
-        return Action(label, "fault", do, at=when.seconds)
-    raise HarnessBug(f"cannot schedule a fault {when.kind!r}")
+        label = f"fault {spec.kind} cleared"
+        planned.clear = scheduler.add(
+            action_for(label, "fault", clear, spec.clear, applied=planned.apply)
+        )
 
 
 # -- judging -----------------------------------------------------------------------------------
@@ -655,14 +529,8 @@ class TrafficStarts:
         return f"traffic {name!r} never ran (its trigger ({item.after.describe()}) never came)"
 
     def _may_come(self, action: Action) -> bool:
-        """Whether ``action`` can still run: it is due, timed, or waits on something that can."""
-        if action.done or action.at is not None:
-            return True
-        if action.due_time(self.stream, self.start) is not None:
-            return True
-        if action.after is not None:
-            return self._may_come(action.after)
-        return not self.router_gone()
+        """Whether ``action`` can still run (an event trigger only while the router runs)."""
+        return action.may_come(self.stream, self.start, lambda: not self.router_gone())
 
 
 def _traffic_starts(live: Session) -> TrafficStarts:

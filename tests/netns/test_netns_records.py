@@ -61,3 +61,20 @@ def test_undo_runs_every_step_and_raises_all_failures() -> None:
     assert info.value.exceptions[0].__notes__ == ["while undoing: third"]
     assert len(stack) == 0
     stack.unwind()  # nothing left: a second unwind is a no-op
+
+
+def test_a_ctrl_c_in_one_undo_step_does_not_skip_the_next() -> None:
+    ran: list[str] = []
+    stack = UndoStack("lab x", note="while tearing down", message="teardown failed")
+
+    def interrupt() -> None:
+        raise KeyboardInterrupt
+
+    stack.push("first", lambda: ran.append("first"))
+    stack.push("second", interrupt)
+    with pytest.raises(BaseExceptionGroup) as info:
+        stack.unwind()
+    assert ran == ["first"]
+    assert info.value.message == "teardown failed"
+    assert isinstance(info.value.exceptions[0], KeyboardInterrupt)
+    assert info.value.exceptions[0].__notes__ == ["while tearing down: second"]

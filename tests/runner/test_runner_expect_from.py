@@ -12,7 +12,7 @@ import time
 from harness.catalog import event
 from harness.events import EventStream, Mark
 from harness.expect import Observed, evaluate
-from harness.runner import Action, Scheduler, TrafficStarts
+from harness.runner import TrafficStarts
 from harness.scenario import (
     AbsenceExpectation,
     EventExpectation,
@@ -21,6 +21,7 @@ from harness.scenario import (
     TrafficSpec,
     When,
 )
+from harness.schedule import Action, Scheduler
 
 ACTIVATED_E1 = EventMatcher(41052, event(41052).symbol, interface="e1")
 JOIN = TrafficSpec(
