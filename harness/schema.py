@@ -1,10 +1,10 @@
-"""The JSON Schema of scenario files, and its errors turned into ``file:line:column: message``.
+"""The JSON Schema of scenario files, and validation against it.
 
 The schema is built from the data it names (the event catalog, the errno table, the fault kinds
 and their parameters), so it can never disagree with them; harness/schema.json is the same schema
 written out for editors (``python -m harness.schema`` or ``faultlab schema --write`` refreshes it;
-a test checks they match). Validation collects every error, and turns each into one message that
-says what is wrong and what is valid, with a did-you-mean for misspelt keys and names.
+a test checks they match). Validation collects every error; harness.schema_messages turns each
+into one ``file:line:column: message`` that says what is wrong and what is valid.
 """
 
 from __future__ import annotations
@@ -12,14 +12,13 @@ from __future__ import annotations
 import errno as _errno
 import json
 import sys
-from collections.abc import Iterable, Mapping
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness import catalog
 from harness.errors import Location
-from harness.suggest import closest
+from harness.schema_messages import SchemaFacts, explain_all
 from harness.yamlsource import Source
 
 if TYPE_CHECKING:
@@ -549,271 +548,30 @@ def schema_text() -> str:
 
 
 # --------------------------------------------------------------------------------------------
-# Validation: every error, as file:line:column: message
+# Validation: every error, as file:line:column: message (worded by harness.schema_messages)
 # --------------------------------------------------------------------------------------------
+
+#: What each string pattern of the schema asks for, in words (for the messages).
+PATTERN_WORDS: dict[str, str] = {
+    DURATION_PATTERN: "a duration such as 0.5, '500ms' or '2s'",
+    NAME_PATTERN: "a name: letters, digits, '_', '.', '-'",
+    ENDPOINT_REF_PATTERN: "an endpoint 'NODE:IFNAME'",
+}
 
 
 def validate(source: Source) -> list[tuple[Location, str]]:
     """Every schema problem of a parsed file, in file order, each with a clear message."""
     from jsonschema import Draft202012Validator
 
-    validator = Draft202012Validator(build_schema())
-    problems: list[tuple[Location, str]] = []
-    for error in validator.iter_errors(source.data):
-        problems.extend(_explain(error, source))
-    return _dedupe(problems)
-
-
-def _dedupe(problems: list[tuple[Location, str]]) -> list[tuple[Location, str]]:
-    seen: set[tuple[str, str]] = set()
-    unique = []
-    for where, message in problems:
-        if (str(where), message) not in seen:
-            seen.add((str(where), message))
-            unique.append((where, message))
-    return sorted(unique, key=lambda item: (item[0].line or 0, item[0].column or 0))
-
-
-def _explain(error: Any, source: Source) -> list[tuple[Location, str]]:
-    path = tuple(error.absolute_path)
-    where = _describe_path(path)
-    validator = error.validator
-    if validator in {"additionalProperties", "unevaluatedProperties"}:
-        if validator == "unevaluatedProperties" and not _known_kind(error.instance):
-            return []  # the unknown kind is the error; its parameters cannot be judged
-        return _unknown_keys(error, source, path, _allowed_keys(error, error.instance))
-    if validator in {"anyOf", "oneOf"}:
-        return _explain_alternatives(error, source, path)
-    if validator == "required":
-        return _missing_key(error, source, path)
-    message = _message(error, path)
-    return [(source.locate(path), f"{where}: {message}" if where else message)]
-
-
-def _known_kind(instance: Any) -> bool:
-    return isinstance(instance, Mapping) and str(instance.get("kind")) in fault_parameter_schemas()
-
-
-def _missing_key(error: Any, source: Source, path: tuple) -> list[tuple[Location, str]]:
-    missing = error.message.split("'")[1] if "'" in error.message else error.message
-    instance = error.instance if isinstance(error.instance, Mapping) else {}
-    known = error.schema.get("properties", {}) if isinstance(error.schema, Mapping) else {}
-    misspelt = [key for key in instance if key not in known and _did_you_mean(key, [missing])]
-    if misspelt:
-        return []  # the unknown-key message already says "did you mean"
-    where = _describe_path(path) or "the scenario"
-    return [(source.locate(path), f"{where}: missing required key '{missing}'")]
-
-
-def _explain_alternatives(error: Any, source: Source, path: tuple) -> list[tuple[Location, str]]:
-    """A value matching none of several shapes: explain the shape it was closest to."""
-    where = _describe_path(path)
-    instance = error.instance
-    alternatives = [_resolve(sub) for sub in error.validator_value]
-    if isinstance(instance, Mapping):
-        shapes = [alt for alt in alternatives if alt.get("type") == "object"]
-        if shapes:
-            allowed = sorted({key for alt in shapes for key in alt.get("properties", {})})
-            unknown = _unknown_keys(error, source, path, allowed)
-            if unknown:
-                return unknown
-            deeper = [sub for sub in error.context or () if sub.relative_path]
-            if deeper:
-                return _explain(max(deeper, key=lambda sub: len(sub.relative_path)), source)
-    return [(source.locate(path), f"{where}: {_alternatives_message(error, alternatives)}")]
-
-
-def _resolve(schema: Any) -> dict[str, Any]:
-    """A subschema with a local $ref replaced by the definition it names."""
-    if isinstance(schema, Mapping) and str(schema.get("$ref", "")).startswith("#/$defs/"):
-        return dict(build_schema()["$defs"].get(schema["$ref"].split("/")[-1], {}))
-    return dict(schema) if isinstance(schema, Mapping) else {}
-
-
-def _message(error: Any, path: tuple) -> str:
-    instance = error.instance
-    schema = error.schema if isinstance(error.schema, Mapping) else {}
-    if validator_is(error, "enum", "const"):
-        options = schema.get("enum", [schema.get("const")])
-        return _not_one_of(instance, options, path)
-    if validator_is(error, "type"):
-        return f"expected {_type_words(error.validator_value)}, got {_show(instance)}"
-    if validator_is(error, "pattern"):
-        return f"{_show(instance)} is not valid here ({_pattern_words(error.validator_value)})"
-    if validator_is(error, "minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
-        return f"{_show(instance)} is out of range ({_bound_words(error)})"
-    if validator_is(error, "minItems"):
-        return f"needs at least {error.validator_value} item(s)"
-    if validator_is(error, "maxLength"):
-        return f"{_show(instance)} is too long (at most {error.validator_value} characters)"
-    if validator_is(error, "minLength"):
-        return "must not be empty"
-    return error.message
-
-
-def validator_is(error: Any, *names: str) -> bool:
-    return error.validator in names
-
-
-def _alternatives_message(error: Any, alternatives: list[dict[str, Any]]) -> str:
-    instance = error.instance
-    schema = error.schema if isinstance(error.schema, Mapping) else {}
-    expected = schema.get("x-message") or _ref_message(schema) or "a valid value"
-    options = [option for alt in alternatives for option in _enum_of(alt)]
-    if isinstance(instance, str) and options:
-        guess = _did_you_mean(instance, options)
-        if guess:
-            return f"{_show(instance)} is unknown; {guess} (expected {expected})"
-    return f"{_show(instance)} is not valid: expected {expected}"
-
-
-def _ref_message(schema: Mapping[str, Any]) -> str | None:
-    """The x-message of the $ref'd definition (jsonschema reports the referring schema)."""
-    return _resolve(schema).get("x-message") if "$ref" in schema else None
-
-
-def _enum_of(schema: Mapping[str, Any]) -> list[Any]:
-    options = list(schema.get("enum", []))
-    if "const" in schema:
-        options.append(schema["const"])
-    for sub in schema.get("anyOf", []):
-        options.extend(_enum_of(_resolve(sub)))
-    return options
-
-
-def _not_one_of(instance: Any, options: list[Any], path: tuple) -> str:
-    if _subject(path) == "a fault kind" and str(instance) in refused_kinds():
-        reason = refused_kinds()[str(instance)]
-        return f"fault kind {instance!r} refused: it would change the host, not only the lab ({reason})"
-    subject = _subject(path)
-    guess = _did_you_mean(instance, options)
-    listing = ", ".join(str(option) for option in options[:12])
-    more = ", ..." if len(options) > 12 else ""
-    hint = _next_command(path)
-    head = f"{_show(instance)} is not {subject}"
-    if guess:
-        return f"{head}; {guess}{hint}"
-    return f"{head} (valid: {listing}{more}){hint}"
-
-
-def _subject(path: tuple) -> str:
-    last = path[-1] if path else ""
-    if path[:1] == ("faults",) and last == "kind":
-        return "a fault kind"
-    return {
-        "id": "a catalog event ID",
-        "symbol": "a catalog event symbol",
-        "event": "a catalog event",
-        "kind": "a router kind",
-        "level": "an event level",
-        "mode": "an interface mode",
-        "version": "an IGMP version",
-    }.get(str(last), "a valid value")
-
-
-def _next_command(path: tuple) -> str:
-    last = path[-1] if path else ""
-    if path[:1] == ("faults",) and last == "kind":
-        return " (faultlab list --faults)"
-    if last in {"id", "symbol", "event"}:
-        return " (faultlab catalog)"
-    return ""
-
-
-def _did_you_mean(value: Any, options: Iterable[Any]) -> str | None:
-    words = [str(option) for option in options if option is not None]
-    close = closest(value, words)
-    if close is None and isinstance(value, str):
-        close = next((w for w in words if w.upper() == value.upper()), None)
-    return f"did you mean {_quote(close)}?" if close is not None else None
-
-
-def _quote(word: str) -> str:
-    return word if word.isdigit() else f"'{word}'"
-
-
-def _unknown_keys(
-    error: Any, source: Source, path: tuple, allowed: list[str]
-) -> list[tuple[Location, str]]:
-    instance = error.instance if isinstance(error.instance, Mapping) else {}
-    where = _describe_path(path) or "the scenario"
-    problems = []
-    for key in instance:
-        if key in allowed:
-            continue
-        guess = _did_you_mean(key, allowed)
-        hint = f"; did you mean '{guess.split(chr(39))[1]}'?" if guess else ""
-        valid = ", ".join(sorted(allowed))
-        problems.append(
-            (
-                source.locate(path + (key,), key=True),
-                f"unknown key '{key}' in {where}{hint} (valid: {valid})",
-            )
-        )
-    return problems
-
-
-def _allowed_keys(error: Any, instance: Any) -> list[str]:
-    instance = instance if isinstance(instance, Mapping) else {}
-    schema = error.schema if isinstance(error.schema, Mapping) else {}
-    allowed = list(schema.get("properties", {}))
-    if error.validator == "unevaluatedProperties":
-        kind = instance.get("kind")
-        allowed += list(fault_parameter_schemas().get(str(kind), {}).get("properties", {}))
-    return allowed
-
-
-def _describe_path(path: tuple) -> str:
-    """A path as a reader writes it: faults[0].when.at."""
-    text = ""
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, str):
-        return repr(value)
-    if isinstance(value, Mapping):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    if value is None:
-        return "nothing (null)"
-    return json.dumps(value)
-
-
-def _type_words(expected: Any) -> str:
-    names = {
-        "object": "a mapping",
-        "array": "a list",
-        "string": "a string",
-        "integer": "an integer",
-        "number": "a number",
-        "boolean": "true or false",
-        "null": "nothing",
-    }
-    if isinstance(expected, list):
-        return " or ".join(names.get(item, item) for item in expected)
-    return names.get(expected, str(expected))
-
-
-def _pattern_words(pattern: str) -> str:
-    return {
-        DURATION_PATTERN: "a duration such as 0.5, '500ms' or '2s'",
-        NAME_PATTERN: "a name: letters, digits, '_', '.', '-'",
-        ENDPOINT_REF_PATTERN: "an endpoint 'NODE:IFNAME'",
-    }.get(pattern, f"must match {pattern}")
-
-
-def _bound_words(error: Any) -> str:
-    words = {
-        "minimum": "at least",
-        "exclusiveMinimum": "more than",
-        "maximum": "at most",
-        "exclusiveMaximum": "less than",
-    }
-    return f"must be {words[error.validator]} {error.validator_value}"
+    schema = build_schema()
+    facts = SchemaFacts(
+        defs=schema["$defs"],
+        fault_parameters=fault_parameter_schemas(),
+        refused_kinds=refused_kinds(),
+        pattern_words=PATTERN_WORDS,
+    )
+    errors = Draft202012Validator(schema).iter_errors(source.data)
+    return explain_all(errors, source, facts)
 
 
 def main(argv: list[str] | None = None) -> int:
