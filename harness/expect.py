@@ -28,6 +28,7 @@ from harness.routers.base import RouterState
 from harness.scenario import (
     AbsenceExpectation,
     EventExpectation,
+    EventMatcher,
     Expectations,
     PacketExpectation,
     RecoveryExpectation,
@@ -36,6 +37,7 @@ from harness.scenario import (
     from_text,
 )
 from harness.verdict import ExpectationResult
+from igmpcatalog import Level
 
 Clock = Callable[[], float]
 StateReader = Callable[[float], RouterState | None]  # deadline -> the router's state now
@@ -133,6 +135,18 @@ def judged(
 # -- events -------------------------------------------------------------------------------
 
 
+def event_matches(matcher: EventMatcher, event: Event) -> bool:
+    """Whether ``event`` is what ``matcher`` describes, read from the Event itself: its id, and
+    the interface, errno, level and insertion strings the matcher names (each string anywhere)."""
+    return (
+        event.id == matcher.id
+        and (matcher.interface is None or event.interface == matcher.interface)
+        and (matcher.errno is None or event.errno == matcher.errno)
+        and (matcher.level is None or event.level == matcher.level)
+        and all(text in event.strings for text in matcher.strings)
+    )
+
+
 def _count_text(exp: EventExpectation) -> str:
     if exp.count is not None:
         return f"exactly {exp.count}x"
@@ -149,7 +163,7 @@ def check_event(exp: EventExpectation, obs: Observed, mark: Mark) -> Expectation
         matches[:] = [
             e
             for e in obs.stream.snapshot(mark)
-            if e.seen <= deadline and exp.event.matches(e.record())
+            if e.seen <= deadline and event_matches(exp.event, e)
         ]
         return len(matches) >= wanted
 
@@ -175,7 +189,7 @@ def recount_event(
     """At the phase's end: an exact count must not have been exceeded since it was met."""
     if exp.count is None or not result.passed:
         return result
-    matches = [e for e in obs.stream.snapshot(mark) if exp.event.matches(e.record())]
+    matches = [e for e in obs.stream.snapshot(mark) if event_matches(exp.event, e)]
     if len(matches) == exp.count:
         return result
     times = ", ".join(obs.ms(e.seen, mark) for e in matches[: _SHOWN * 2])
@@ -247,7 +261,14 @@ def check_absence(exp: AbsenceExpectation, obs: Observed, mark: Mark) -> Expecta
 
 
 def _absence_matcher(exp: AbsenceExpectation) -> Callable[[Event], bool]:
-    return lambda event: exp.matches(event.record())
+    def forbidden(event: Event) -> bool:
+        if exp.interface is not None and event.interface != exp.interface:
+            return False
+        if exp.any_error:
+            return event.level == Level.ERROR.value
+        return exp.event is not None and event_matches(exp.event, event)
+
+    return forbidden
 
 
 # -- order --------------------------------------------------------------------------------
@@ -554,5 +575,5 @@ def latency(expect: Expectations, obs: Observed, mark: Mark) -> float | None:
     if not expect.events:
         return None
     first = expect.events[0].event
-    found = next((e for e in obs.stream.snapshot(mark) if first.matches(e.record())), None)
+    found = next((e for e in obs.stream.snapshot(mark) if event_matches(first, e)), None)
     return None if found is None else found.seen - mark.time

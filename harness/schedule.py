@@ -22,6 +22,7 @@ from typing import Protocol
 
 from harness.errors import HarnessBug
 from harness.events import Event, Mark
+from harness.expect import event_matches
 from harness.scenario import EventMatcher, When
 from harness.verdict import TimelineKind
 
@@ -72,7 +73,7 @@ class Action:
             return None if self.after.mark is None else self.after.mark.time + self.delay
         if self.event is not None:
             matcher = self.event
-            hit = next((e for e in stream.events if matcher.matches(e.record())), None)
+            hit = next((e for e in stream.events if event_matches(matcher, e)), None)
             return None if hit is None else hit.seen + self.delay
         return start
 
