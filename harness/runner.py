@@ -289,6 +289,7 @@ def _build(live: Session) -> None:
     _start_captures(live)
     live.traffic = Traffic(lab)
     stack.push("drop host memberships", live.traffic.close)
+    live.traffic.prepare(scenario.traffic)
     launch = _launch(live)
     _apply_before_start(live)
     _start_router(live, launch)

@@ -5,12 +5,17 @@ with IP_ADD_MEMBERSHIP, so the host's kernel sends its reports and answers the r
 as any host would. ``igmp_version`` pins the host's IGMP version through the namespace's own
 ``net.ipv4.conf.<if>.force_igmp_version``. A ``query`` stimulus sends one general query of the
 given version from the host (another querier on the link), through a raw IGMP socket.
+
+The query is built with scapy (``scapy.layers.igmp``: IGMP and IGMPv3_MQ, which compute the checksum),
+ahead of time: ``prepare()`` builds every query a run will send before the router starts, so
+scapy's first import (about 0.5 s, holding the GIL) and the build never fall inside a deadline.
 """
 
 from __future__ import annotations
 
 import socket
 import struct
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,22 +38,17 @@ def _mreq_source(group: str, local: str, source: str) -> bytes:
     return socket.inet_aton(group) + socket.inet_aton(local) + socket.inet_aton(source)
 
 
-def _checksum(data: bytes) -> int:
-    if len(data) % 2:
-        data += b"\0"
-    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
-
-
 def general_query(version: int, max_response: int = 100) -> bytes:
-    """An IGMP general query of ``version`` (v1: max resp 0; v3: 12 bytes with QRV/QQIC)."""
+    """An IGMP general query of ``version`` (v1: max resp 0; v3: 12 bytes, QRV 2, QQIC 125).
+
+    ``max_response`` in tenths of a second, below 128 (where v2 and v3 write it as it is).
+    """
+    from scapy.layers.igmp import IGMP, IGMPv3_MQ
+
     code = 0 if version == 1 else max_response
-    body = struct.pack("!BBH4s", 0x11, code, 0, bytes(4))
     if version == 3:
-        body += struct.pack("!BBH", 2, 125, 0)
-    return body[:2] + struct.pack("!H", _checksum(body)) + body[4:]
+        return bytes(IGMPv3_MQ(type=0x11, mrcode=code, qrv=2, qqic=125))
+    return bytes(IGMP(type=0x11, mrcode=code))
 
 
 @dataclass
@@ -57,6 +57,14 @@ class Traffic:
 
     lab: Any
     memberships: dict[tuple[str, str, str], socket.socket] = field(default_factory=dict)
+    queries: dict[int, bytes] = field(default_factory=dict)  # IGMP version -> the query
+
+    def prepare(self, items: Iterable[TrafficSpec]) -> None:
+        """Build the queries ``items`` will send, now (before the router starts)."""
+        for spec in items:
+            if spec.action == "query":
+                version = spec.igmp_version or 3
+                self.queries.setdefault(version, general_query(version))
 
     def perform(self, spec: TrafficSpec) -> str:
         """Do one stimulus now; returns a line for the timeline."""
@@ -106,7 +114,9 @@ class Traffic:
             sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, _mreqn("0.0.0.0", ifindex))
             sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
             sock.setsockopt(socket.IPPROTO_IP, socket.IP_OPTIONS, _ROUTER_ALERT)
-            sock.sendto(general_query(spec.igmp_version or 3), (ALL_HOSTS, 0))
+            version = spec.igmp_version or 3
+            query = self.queries.get(version) or general_query(version)
+            sock.sendto(query, (ALL_HOSTS, 0))
 
     def close(self) -> None:
         """Drop every membership still held."""
