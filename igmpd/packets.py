@@ -1,5 +1,9 @@
 """IGMP codec: IPv1/v2/v3 queries and reports, the checksum, and validation of what arrives.
 
+IPv4 header checks are here too, as pure functions of the bytes: ``ip_frame`` (what a packet
+socket read, checked as the kernel's IPv4 input would), ``ip_header_length`` and
+``ip_rule_broken`` (igmpd's own rules: TTL 1, Router Alert on v3 reports, a sender on the subnet).
+
 Decoding never raises on network input: ``decode`` returns either a message or a Malformed
 value naming the catalog event that fits (41013 too small, 41014 bad version or type, 41015
 corrupt: checksum, length, counts that overrun the packet, IP-level rules broken).
@@ -11,6 +15,10 @@ import socket
 import struct
 from array import array
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ipaddress import IPv4Network
 
 QUERY = 0x11
 V1_REPORT = 0x12
@@ -33,6 +41,8 @@ ALL_HOSTS = "224.0.0.1"
 ALL_ROUTERS = "224.0.0.2"
 V3_ROUTERS = "224.0.0.22"
 ROUTER_ALERT = b"\x94\x04\x00\x00"
+NO_OPTIONS = 0x45  # first byte of an IPv4 header without options
+LINK_LOCAL_PREFIX = b"\xe0\x00\x00"  # 224.0.0.0/24, the groups the interface sockets read
 
 TOO_SMALL = 41013
 BAD_TYPE = 41014
@@ -97,6 +107,25 @@ class V3Report:
 
 
 Message = Query | Report | V3Report
+
+BAD_IP_HEADER = Malformed(CORRUPT, "bad IPv4 header")
+
+
+@dataclass(frozen=True, slots=True)
+class Subnet:
+    """An interface's IPv4 subnet as ``ip_rule_broken`` checks senders against it: as integers,
+    so that the check is two operations a packet (``text`` names it in the reason)."""
+
+    address: int
+    mask: int
+    text: str
+
+    @classmethod
+    def of(cls, network: IPv4Network | None) -> Subnet | None:
+        """The subnet of an interface's network (None when it has no address)."""
+        if network is None:
+            return None
+        return cls(int(network.network_address), int(network.netmask), str(network))
 
 
 def checksum(data: bytes) -> int:
@@ -242,6 +271,46 @@ def ip_frame(view: memoryview, size: int) -> bytes | Malformed:
     if packet[6] & 0x3F or packet[7]:
         return Malformed(CORRUPT, "IPv4 fragment")
     return packet
+
+
+def ip_header_length(packet: bytes) -> int:
+    """The length of the IPv4 header in front of a received packet's IGMP message, or 0 when
+    it is not one (not version 4, shorter than 20 bytes, longer than the packet): BAD_IP_HEADER."""
+    first = packet[0]
+    length = (first & 0x0F) * 4
+    if first >> 4 != 4 or length < 20 or len(packet) < length:
+        return 0
+    return length
+
+
+def unalerted_routable(packet: bytes) -> bool:
+    """IGMP without IP options to a group outside 224.0.0.0/24: on the mroute path the multicast
+    routing socket reads it too (it is handled from there), so an interface socket skips it."""
+    return packet[0] == NO_OPTIONS and packet[16:19] != LINK_LOCAL_PREFIX
+
+
+def ip_rule_broken(
+    packet: bytes,
+    header_length: int,
+    message: Message,
+    source: str,
+    subnet: Subnet | None,
+) -> str | None:
+    """Why a decoded message's IP header breaks igmpd's rules, or None: TTL 1, a sender on the
+    interface's subnet (``subnet``; 0.0.0.0 is allowed), and Router Alert where igmpd requires
+    it: on IGMPv3 reports only (RFC 3376 section 9). v1 reports come without it (RFC 1112
+    predates it); v2 reports and leaves without it are accepted like a v1 report (docs/igmpd.md).
+    ``source`` is the sender as text, as the reason names it."""
+    if packet[8] != 1:
+        return f"TTL {packet[8]}, must be 1"
+    if isinstance(message, V3Report) and (
+        header_length == 20 or ROUTER_ALERT not in packet[20:header_length]
+    ):
+        return "no Router Alert option"
+    if subnet is not None and source != "0.0.0.0":
+        if int.from_bytes(packet[12:16], "big") & subnet.mask != subnet.address:
+            return f"sender {source} is not on {subnet.text}"
+    return None
 
 
 def decode_ip(packet: bytes) -> IPInfo | Malformed:

@@ -52,8 +52,6 @@ from igmpd.state import StateFile, Streamed
 from igmpd.timers import Timer, TimerHeap
 
 READ_BATCH = 512  # packets read from one socket before the loop looks at the others
-NO_OPTIONS = 0x45  # first byte of an IPv4 header without options
-LINK_LOCAL_PREFIX = b"\xe0\x00\x00"  # 224.0.0.0/24, the groups the interface sockets read
 STATE_MIN_INTERVAL = 0.02  # state file writes are coalesced to at most one per this period
 COUNTERS = (
     "received",
@@ -81,6 +79,7 @@ class Interface:
     membership: Membership
     address: str = "0.0.0.0"
     network: ipaddress.IPv4Network | None = None
+    subnet: packets.Subnet | None = None  # network, as the per-packet sender check reads it
     link: netif.Link | None = None
     sock: socket.socket | None = None  # the raw IGMP socket: sends (and, on mroute, receives)
     receiver: socket.socket | None = None  # what the loop reads: sock or the packet socket
@@ -243,6 +242,7 @@ class Router:
         interface.link = link
         if link.address is not None:
             interface.address, interface.network = link.address, link.network
+            interface.subnet = packets.Subnet.of(link.network)
         version = str(interface.config.version)
         if link.call is not None and not link.missing:
             self._lookup_failed(interface, link)
@@ -512,7 +512,7 @@ class Router:
                 self._receive_failed(interface, None)
                 return
             packet = bytes(view[:size])
-            if packet[0] == NO_OPTIONS and packet[16:19] != LINK_LOCAL_PREFIX:
+            if packets.unalerted_routable(packet):
                 continue  # the routing socket has this one too (on_unalerted_readable)
             interface.counters["received"] += 1
             self.handle(interface, packet, now)
@@ -623,10 +623,9 @@ class Router:
 
     def handle(self, interface: Interface, packet: bytes, now: float) -> None:
         """Validate one received packet (IP header included) and act on it."""
-        header = packet[0]
-        length = (header & 0x0F) * 4
-        if header >> 4 != 4 or length < 20 or len(packet) < length:
-            self.malformed(interface, packets.Malformed(packets.CORRUPT, "bad IPv4 header"), "?")
+        length = packets.ip_header_length(packet)
+        if not length:
+            self.malformed(interface, packets.BAD_IP_HEADER, "?")
             return
         raw_source = packet[12:16]
         source = self.names.get(raw_source)
@@ -641,7 +640,7 @@ class Router:
         if isinstance(message, packets.Malformed):
             self.malformed(interface, message, source)
             return
-        problem = self._ip_rule_broken(interface, packet, length, source, message)
+        problem = packets.ip_rule_broken(packet, length, message, source, interface.subnet)
         if problem is not None:
             self.malformed(interface, packets.Malformed(packets.CORRUPT, problem), source)
             return
@@ -651,30 +650,6 @@ class Router:
             self._on_v3_report(interface, message, source, now)
         else:
             self._on_query(interface, message, source, now)
-
-    def _ip_rule_broken(
-        self,
-        interface: Interface,
-        packet: bytes,
-        length: int,
-        source: str,
-        message: packets.Message,
-    ) -> str | None:
-        """TTL 1, a sender on the subnet, and Router Alert where igmpd requires it: on IGMPv3
-        reports only (RFC 3376 section 9). v1 reports come without it (RFC 1112 predates it);
-        v2 reports and leaves without it are accepted like a v1 report (docs/igmpd.md)."""
-        if packet[8] != 1:
-            return f"TTL {packet[8]}, must be 1"
-        if isinstance(message, packets.V3Report) and (
-            length == 20 or packets.ROUTER_ALERT not in packet[20:length]
-        ):
-            return "no Router Alert option"
-        network = interface.network
-        if network is not None and source != "0.0.0.0":
-            sender = int.from_bytes(packet[12:16], "big")
-            if sender & int(network.netmask) != int(network.network_address):
-                return f"sender {source} is not on {network}"
-        return None
 
     def malformed(self, interface: Interface, bad: packets.Malformed, source: str) -> None:
         """Count a refused packet and log its event, rate-limited."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import struct
+from ipaddress import IPv4Network
 
 import pytest
 from scapy.layers.igmp import IGMP, IGMPv3_MQ, IGMPv3_MR, IGMPv3_MR_Group
@@ -148,3 +149,81 @@ def test_ip_frame_trims_link_padding_to_the_total_length() -> None:
 def test_ip_frame_refuses_what_the_kernel_would_drop(frame, size, event, reason) -> None:
     bad = packets.ip_frame(frame, len(frame) if size is None else size)
     assert isinstance(bad, packets.Malformed) and bad.event == event and reason in bad.reason
+
+
+# -- IPv4 header checks of a received packet (igmpd.router.handle calls them) ------------------
+
+
+def _packet(
+    igmp: bytes, source: str = "10.0.1.2", ttl: int = 1, alert: bool = True, to: str = "224.0.0.22"
+) -> bytes:
+    """An IPv4 packet as a raw socket delivers it: with Router Alert (24-byte header) or none."""
+    header = bytearray(packets.encode_ip_header(source, to, len(igmp)))
+    if not alert:
+        header = bytearray(header[:20])
+        header[0], header[2:4] = packets.NO_OPTIONS, (20 + len(igmp)).to_bytes(2, "big")
+    header[8] = ttl
+    return bytes(header) + igmp
+
+
+V2_REPORT = packets.encode_report(packets.V2_REPORT, "239.1.1.1")
+V3_REPORT = packets.encode_v3_report([(packets.MODE_IS_EXCLUDE, "239.1.1.1", [])])
+SUBNET = packets.Subnet.of(IPv4Network("10.0.1.0/24"))
+
+
+@pytest.mark.parametrize(
+    ("packet", "length"),
+    [
+        (_packet(V2_REPORT), 24),
+        (_packet(V2_REPORT, alert=False), 20),
+        (b"\x65" + _packet(V2_REPORT)[1:], 0),  # version 6
+        (b"\x44" + _packet(V2_REPORT)[1:], 0),  # a header of 16 bytes
+        (_packet(V2_REPORT)[:22], 0),  # the 24-byte header does not fit
+    ],
+)
+def test_ip_header_length_or_0_when_it_is_not_an_ipv4_header(packet: bytes, length: int) -> None:
+    assert packets.ip_header_length(packet) == length
+
+
+def test_bad_ip_header_is_a_corrupt_packet() -> None:
+    assert packets.BAD_IP_HEADER == packets.Malformed(packets.CORRUPT, "bad IPv4 header")
+
+
+def test_unalerted_routable_is_igmp_without_options_outside_224_0_0() -> None:
+    assert packets.unalerted_routable(_packet(V2_REPORT, alert=False, to="239.1.1.1"))
+    assert not packets.unalerted_routable(_packet(V2_REPORT, alert=False))  # to 224.0.0.22
+    assert not packets.unalerted_routable(_packet(V2_REPORT, to="239.1.1.1"))  # Router Alert
+
+
+@pytest.mark.parametrize(
+    ("packet", "message", "source", "subnet", "problem"),
+    [
+        (_packet(V2_REPORT), V2_REPORT, "10.0.1.2", SUBNET, None),
+        (_packet(V2_REPORT, alert=False), V2_REPORT, "10.0.1.2", SUBNET, None),  # v2: accepted
+        (_packet(V3_REPORT), V3_REPORT, "10.0.1.2", SUBNET, None),
+        (_packet(V2_REPORT, ttl=2), V2_REPORT, "10.0.1.2", SUBNET, "TTL 2, must be 1"),
+        (_packet(V3_REPORT, alert=False), V3_REPORT, "10.0.1.2", SUBNET, "no Router Alert option"),
+        (
+            _packet(V2_REPORT, source="10.0.2.2"),
+            V2_REPORT,
+            "10.0.2.2",
+            SUBNET,
+            "sender 10.0.2.2 is not on 10.0.1.0/24",
+        ),
+        (_packet(V2_REPORT, source="0.0.0.0"), V2_REPORT, "0.0.0.0", SUBNET, None),
+        (_packet(V2_REPORT, source="10.0.2.2"), V2_REPORT, "10.0.2.2", None, None),  # no address
+    ],
+)
+def test_ip_rule_broken_names_the_rule(
+    packet: bytes, message: bytes, source: str, subnet: packets.Subnet | None, problem: str | None
+) -> None:
+    decoded = packets.decode(message)
+    assert not isinstance(decoded, packets.Malformed)
+    length = packets.ip_header_length(packet)
+    assert packets.ip_rule_broken(packet, length, decoded, source, subnet) == problem
+
+
+def test_subnet_of_an_interface_network() -> None:
+    assert packets.Subnet.of(None) is None
+    subnet = packets.Subnet.of(IPv4Network("10.0.1.0/24"))
+    assert subnet == packets.Subnet(0x0A000100, 0xFFFFFF00, "10.0.1.0/24")
