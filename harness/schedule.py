@@ -106,7 +106,9 @@ def action_for(
     if when.kind == "after-event":
         return Action(label, kind, do, event=when.event, delay=when.seconds)
     if when.kind == "after":  # after the fault was applied; before-start faults: after the start
-        return Action(label, kind, do, at=when.seconds, after=applied)
+        if applied is not None:
+            return Action(label, kind, do, after=applied, delay=when.seconds)
+        return Action(label, kind, do, at=when.seconds)
     if when.kind == "after-traffic" and earlier and when.traffic in earlier:
         return Action(label, kind, do, after=earlier[when.traffic], delay=when.seconds)
     raise HarnessBug(f"cannot schedule {label!r} {when.describe()}")

@@ -127,10 +127,19 @@ def test_may_come_follows_the_chain_to_an_event_that_can_no_longer_come(stream) 
     assert timed.may_come(stream, stream.now, lambda: False)
 
 
-def test_a_clear_after_keeps_its_time_from_the_start_and_names_the_apply(stream) -> None:
+def test_a_clear_after_counts_from_the_apply_not_from_the_start(stream) -> None:
+    """docs/scenario-format.md: ``clear: {after: 1s}`` is 1 s after the fault was applied (it
+    once counted from the router's start, so a late apply could come after its clear)."""
     apply = action_for("fault applied", "fault", lambda: None, When("at", 0.2))
     clear = action_for("fault cleared", "fault", lambda: None, When("after", 1.0), applied=apply)
-    assert (clear.at, clear.after) == (1.0, apply)
+    assert (clear.at, clear.after, clear.delay) == (None, apply, 1.0)
+    assert clear.due_time(stream, 100.0) is None  # not before the fault is in
+    apply.mark = Mark(0, 100.7, "fault applied")  # applied late, 0.5 s after it was due
+    assert clear.due_time(stream, 100.0) == 101.7
+
+
+def test_a_clear_after_of_a_before_start_fault_counts_from_the_start(stream) -> None:
+    clear = action_for("fault cleared", "fault", lambda: None, When("after", 1.0))
     assert clear.due_time(stream, 100.0) == 101.0
 
 
