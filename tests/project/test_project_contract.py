@@ -31,6 +31,7 @@ def test_plain_tox_runs_the_tests_the_scenario_suite_and_lint() -> None:
     tox.read(ROOT / "tox.ini")
     env_list = [name.strip() for name in tox["tox"]["env_list"].split(",")]
     assert env_list[0] == "py" and "scenarios" in env_list and "lint" in env_list
+    assert "kernels" in env_list  # the MRT path, in a guest, even where the host has none
     assert "pytest tests" in tox["testenv"]["commands"]
     assert "faultlab run" in tox["testenv:scenarios"]["commands"]
     assert "hostcheck compare" in tox["testenv:scenarios"]["commands_post"]
