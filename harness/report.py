@@ -405,7 +405,7 @@ class RunReporter:
         row = _row_of(report)
         if row is None:
             return
-        status = _status(report)
+        status = phase_status(report)
         if status is None:
             return
         message = report.longreprtext if status in {"failed", "error"} else ""
@@ -483,8 +483,9 @@ class RunReporter:
         return ExitCode.OK
 
 
-def _status(report: Any) -> str | None:
-    """The scenario's status from one phase's report, or None when the phase decides nothing."""
+def phase_status(report: Any) -> str | None:
+    """The scenario's status from one phase's report, or None when the phase decides nothing
+    (the summary and the HTML report both count by it)."""
     if report.when == "call":
         return "passed" if report.passed else ("skipped" if report.skipped else "failed")
     if report.when == "setup" and not report.passed:

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from harness.report import ROW_PROPERTY, Row
+from harness.report import ROW_PROPERTY, Row, phase_status
 
 _KEY = pytest.StashKey["ReportCollector"]()
 
@@ -40,15 +40,7 @@ def row_of(report: Any) -> Row | None:
     return None
 
 
-def status_of(report: Any) -> str | None:
-    """The scenario's status decided by this phase's report (None: this phase decides nothing)."""
-    if report.when == "call":
-        return "passed" if report.passed else ("skipped" if report.skipped else "failed")
-    if report.when == "setup" and not report.passed:
-        return "skipped" if report.skipped else "error"
-    if report.when == "teardown" and report.failed:
-        return "error"
-    return None
+status_of = phase_status  # the same rule as the run's summary (harness.report)
 
 
 class ReportCollector:
