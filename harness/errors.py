@@ -80,6 +80,15 @@ class FaultConfigError(InputError):
     """A fault's parameters are wrong, or the fault would change something outside the lab."""
 
 
+class FaultParameterError(FaultConfigError):
+    """One parameter's value is wrong: ``key`` names it, ``reason`` says why without the key."""
+
+    def __init__(self, message: str, *, key: str, reason: str) -> None:
+        super().__init__(message)
+        self.key = key
+        self.reason = reason
+
+
 class EnvironmentProblem(FaultlabError):
     """This host cannot run scenarios at all (not root, no network namespaces)."""
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from harness.faults import make_fault
+from harness.faults import instantiate
 from harness.faults.base import Fault
 from harness.routers import RouterAdapter, adapter_for
 from harness.scenario import Scenario
@@ -20,8 +20,8 @@ LAB_FEATURES: tuple[str, ...] = ("netns", "veth")
 
 
 def scenario_faults(scenario: Scenario) -> list[Fault]:
-    """The scenario's faults as Fault objects (parameters were checked when it was loaded)."""
-    return [make_fault({"kind": spec.kind, **dict(spec.params)}) for spec in scenario.faults]
+    """The scenario's faults as Fault objects (their recipes were resolved when it was loaded)."""
+    return [instantiate(spec) for spec in scenario.faults]
 
 
 def features(

@@ -202,12 +202,9 @@ def _missing(scenario: Scenario, adapter: RouterAdapter, faults: list[PlannedFau
 
 
 def _make_faults(scenario: Scenario) -> list[PlannedFault]:
-    from harness.faults import make_fault
+    from harness.faults import instantiate
 
-    return [
-        PlannedFault(spec, make_fault({"kind": spec.kind, **dict(spec.params)}))
-        for spec in scenario.faults
-    ]
+    return [PlannedFault(spec, instantiate(spec)) for spec in scenario.faults]
 
 
 def _capture_endpoints(scenario: Scenario, options: RunOptions) -> list[str]:

@@ -19,10 +19,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from harness import catalog
 from harness.errors import lab_boundary
+
+if TYPE_CHECKING:
+    from harness.faults import FaultRecipe
 
 # Defaults the runner and the docs share (seconds, before --slow stretches them).
 DEFAULT_WITHIN = 5.0  # an event or packet expectation without `within:`
@@ -217,7 +220,8 @@ class FaultSpec:
     """One fault to inject: its kind (a row family of the fault table), where, when, until when.
 
     ``params`` are the fault's own parameters (interface, errno, nth ...) exactly as written;
-    the fault engine (harness.faults.make_fault) turns the spec into a Fault object.
+    ``recipe`` is what the loader resolved them into (harness.faults.resolve: the fault class and
+    its checked parameters), which the runner instantiates (harness.faults.instantiate).
     """
 
     kind: str
@@ -226,6 +230,7 @@ class FaultSpec:
     clear: When = NEVER
     params: Mapping[str, Any] = field(default_factory=dict)
     line: int | None = None
+    recipe: FaultRecipe | None = field(default=None, compare=False, repr=False)
 
     @property
     def interface(self) -> str | None:

@@ -6,8 +6,8 @@ Three passes, each collecting every problem before giving up:
 2. The JSON Schema (harness.schema): types, unknown keys with a did-you-mean, enums.
 3. What a schema cannot say: names that must exist (nodes, interfaces, link endpoints),
    addresses that overlap, errno names and numbers, deadlines that are zero or longer than the
-   scenario, faults the fault engine refuses (a dry check: nothing is applied), settings that
-   would touch the host.
+   scenario, faults the fault engine refuses (each resolved once into the recipe the runner
+   instantiates: nothing is applied), settings that would touch the host.
 
 ``load()`` and ``load_many()`` return the typed model of harness.scenario (which never imports
 this module), or raise a ScenarioError listing ``file:line:column: message`` for every problem.
@@ -21,10 +21,10 @@ import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness import catalog
-from harness.errors import InputError, Location, ScenarioError
+from harness.errors import FaultParameterError, InputError, Location, ScenarioError
 from harness.scenario import (
     BEFORE_START,
     DEFAULT_TIMEOUT,
@@ -49,6 +49,9 @@ from harness.scenario import (
 )
 from harness.schema import TIMERS, validate
 from harness.yamlsource import PathKey, Source, parse
+
+if TYPE_CHECKING:
+    from harness.faults import FaultRecipe
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0}
 _DURATION = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(ms|s|m)\s*$")
@@ -154,6 +157,7 @@ class _Builder:
         self.topology = TopologySpec(data={}, interfaces={})
         self.router = RouterSpec()
         self.traffic_ids: list[str] = []  # every traffic item's id, for expectations' from:
+        self.refused: list[tuple[Location, str]] = []  # faults the engine refused
 
     # -- reporting --------------------------------------------------------------------------
 
@@ -185,7 +189,7 @@ class _Builder:
         traffic = self.traffic_items(data.get("traffic") or ())
         self.traffic_ids = [item.id for item in traffic if item.id]
         expect = self.expectations(data["expect"], faults)
-        self.dry_check_faults(faults)
+        self.fault_problems()
         return Scenario(
             name=data["name"],
             path=self.source.file,
@@ -652,9 +656,8 @@ class _Builder:
         node = data.get("node", self.router.node)
         if self.node(path + ("node",), node) and isinstance(data.get("interface"), str):
             self.interface(path + ("interface",), node, data["interface"])
-        if "errno" in data:
-            with self.checking(path + ("errno",)):
-                catalog.errno_number(data["errno"])
+        params = {key: value for key, value in data.items() if key not in _SCHEDULING_KEYS}
+        recipe = self.recipe(index, {"kind": data["kind"], **params})
         when = self.when(path + ("when",), data.get("when", "before-start"), clear=False)
         clear = self.when(path + ("clear",), data.get("clear", "never"), clear=True)
         if when.kind == "at" and clear.kind == "at" and clear.seconds <= when.seconds:
@@ -663,8 +666,7 @@ class _Builder:
                 f"{_dotted(path)}.clear: at {clear.seconds:g}s is not after the fault is applied "
                 f"(at {when.seconds:g}s)",
             )
-        params = {key: value for key, value in data.items() if key not in _SCHEDULING_KEYS}
-        return FaultSpec(data["kind"], node, when, clear, params, self.line(path))
+        return FaultSpec(data["kind"], node, when, clear, params, self.line(path), recipe)
 
     def when(self, path: PathKey, value: Any, *, clear: bool) -> When:
         if value == "before-start":
@@ -684,23 +686,29 @@ class _Builder:
         matcher = self.matcher(path + ("after",), after, event=after["event"])
         return When("after-event", delay, matcher, line=line)
 
-    def dry_check_faults(self, faults: tuple[FaultSpec, ...]) -> None:
-        """Let the fault engine judge each fault's parameters, without applying anything."""
-        if self.problems:
-            return
-        from harness.faults import make_fault  # the fault engine: only once the file is sound
+    def recipe(self, index: int, mapping: dict[str, Any]) -> FaultRecipe | None:
+        """Resolve a fault once, by the fault engine's own checks (nothing is applied).
 
-        for index, spec in enumerate(faults):
-            asked: list[str] = []
+        A wrong value the fault class names (errno) is a problem at once, at its key; any other
+        refusal waits for ``fault_problems``: it is reported only when the file is otherwise sound.
+        """
+        from harness.faults import resolve
 
-            def locate(key: str, asked: list[str] = asked) -> None:
-                asked.append(key)  # the engine names the key it objects to; we place it
+        asked: list[str] = []  # the engine names the key it objects to; we place it
+        try:
+            return resolve(mapping, locate=asked.append)
+        except FaultParameterError as exc:
+            path: PathKey = ("faults", index, exc.key)
+            self.problem(path, f"{_dotted(path)}: {exc.reason}")
+        except InputError as exc:
+            where = self.source.locate(("faults", index, *asked[-1:]))
+            self.refused.append((where, f"faults[{index}]: {exc}"))
+        return None
 
-            try:
-                make_fault(spec.mapping(), locate=locate)
-            except InputError as exc:
-                where = self.source.locate(("faults", index, *asked[-1:]))
-                self.problems.append((where, f"faults[{index}]: {exc}"))
+    def fault_problems(self) -> None:
+        """The faults the engine refused, when nothing else is wrong with the file."""
+        if not self.problems:
+            self.problems.extend(self.refused)
 
     # -- traffic ---------------------------------------------------------------------------------
 

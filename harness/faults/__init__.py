@@ -12,9 +12,10 @@ Kinds that would change the host rather than the scenario's namespaces are refus
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from harness.errors import FaultConfigError
+from harness.errors import FaultConfigError, FaultParameterError
 from harness.faults.base import Fault, FaultContext, Launch
 from harness.faults.bindconflicts import AddressGone, DeviceGone, MrtHeld, StaleVif
 from harness.faults.firewall import NftDropIgmp, NftRejectIgmp
@@ -25,15 +26,21 @@ from harness.faults.seccomp import StepErrorFault, SyscallErrorFault
 from harness.faults.sysctl import SysctlFault
 from harness.suggest import did_you_mean
 
+if TYPE_CHECKING:
+    from harness.scenario import FaultSpec
+
 __all__ = [
     "FAULT_KINDS",
     "REFUSED_KINDS",
     "SCHEDULING_KEYS",
     "Fault",
     "FaultContext",
+    "FaultRecipe",
     "Launch",
     "fault_schema",
+    "instantiate",
     "make_fault",
+    "resolve",
 ]
 
 FAULT_KINDS: dict[str, type[Fault]] = {
@@ -75,19 +82,64 @@ SCHEDULING_KEYS = ("kind", "node", "when", "clear")
 Locate = Callable[[str], Any]
 
 
+@dataclass(frozen=True)
+class FaultRecipe:
+    """A fault resolved once, when its scenario is loaded: its class and its checked parameters.
+
+    ``instantiate()`` builds a fresh Fault from it (a Fault keeps state: one per session).
+    """
+
+    cls: type[Fault]
+    params: Mapping[str, Any]
+
+    def instantiate(self) -> Fault:
+        return self.cls(**self.params)
+
+
+def resolve(spec: Mapping[str, Any], *, locate: Locate | None = None) -> FaultRecipe:
+    """Check a scenario's fault mapping (``kind`` + the kind's parameters) as the fault class
+    itself does, without applying anything; the recipe the runner instantiates.
+
+    ``locate(key)`` may return where a key is in the file (shown before the message). A wrong
+    parameter value the class names (``errno``) raises FaultParameterError with that key.
+    """
+    recipe = _recipe(spec, locate)
+    _build(recipe, locate)  # the class's own checks; the object is not kept
+    return recipe
+
+
 def make_fault(spec: Mapping[str, Any], *, locate: Locate | None = None) -> Fault:
     """Build a Fault from a scenario's fault mapping (``kind`` + the kind's parameters).
 
     ``locate(key)`` may return where a key is in the file (shown before the message).
     """
+    return _build(_recipe(spec, locate), locate)
+
+
+def instantiate(spec: FaultSpec) -> Fault:
+    """A fresh Fault for a scenario's fault: from the recipe its loader resolved, or, for a spec
+    made in code (explore's), from its mapping."""
+    if spec.recipe is not None:
+        return spec.recipe.instantiate()
+    return make_fault(spec.mapping())
+
+
+def _recipe(spec: Mapping[str, Any], locate: Locate | None) -> FaultRecipe:
     if not isinstance(spec, Mapping) or "kind" not in spec:
         raise FaultConfigError(_where(locate, "kind") + "a fault needs a 'kind'")
     kind = str(spec["kind"])
     cls = _fault_class(kind, locate)
     params = {k: v for k, v in spec.items() if k not in SCHEDULING_KEYS}
     _check_params(cls, params, locate)
+    return FaultRecipe(cls, params)
+
+
+def _build(recipe: FaultRecipe, locate: Locate | None) -> Fault:
     try:
-        return cls(**params)
+        return recipe.instantiate()
+    except FaultParameterError as exc:
+        where = _where(locate, "kind")
+        raise FaultParameterError(where + str(exc), key=exc.key, reason=exc.reason) from exc
     except FaultConfigError as exc:
         raise FaultConfigError(_where(locate, "kind") + str(exc)) from exc
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from harness.catalog import Step, UnknownErrno, errno_name, errno_number
-from harness.errors import FaultConfigError
+from harness.errors import FaultConfigError, FaultParameterError
 from harness.faults.base import Fault, FaultContext, Launch
 from harness.faults.constants import resolve
 from harness.faults.filters import ArgMatch, SyscallMatch, syscall_number
@@ -66,7 +66,9 @@ def parse_errno(value: Any) -> int:
         import errno as errno_mod
 
         hint = did_you_mean(str(value).upper(), errno_mod.errorcode.values())
-        raise FaultConfigError(f"errno {value!r}: {exc}{hint}") from exc
+        raise FaultParameterError(
+            f"errno {value!r}: {exc}{hint}", key="errno", reason=str(exc)
+        ) from exc
 
 
 class SyscallErrorFault(Fault):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import jsonschema
 import pytest
 
-from harness.errors import FaultConfigError
-from harness.faults import FAULT_KINDS, fault_schema, make_fault
+from harness.errors import FaultConfigError, FaultParameterError
+from harness.faults import FAULT_KINDS, fault_schema, make_fault, resolve
 from harness.faults.sysctl import SysctlFault
 
 
@@ -98,3 +98,17 @@ def test_schema_accepts_table_specs_and_rejects_unknown_keys():
 def test_describe_names_kind_and_steps():
     text = make_fault({"kind": "mrt-held"}).describe()
     assert "mrt-held" in text and "request_multicast" in text
+
+
+def test_resolve_checks_once_and_the_recipe_builds_fresh_faults() -> None:
+    recipe = resolve({"kind": "step-error", "step": "bind", "errno": "EADDRINUSE", "node": "r1"})
+    assert recipe.cls is FAULT_KINDS["step-error"]
+    assert dict(recipe.params) == {"step": "bind", "errno": "EADDRINUSE"}
+    first, second = recipe.instantiate(), recipe.instantiate()
+    assert first is not second and first.describe() == second.describe()
+
+
+def test_a_bad_errno_names_its_key() -> None:
+    with pytest.raises(FaultParameterError) as caught:
+        resolve({"kind": "step-error", "step": "bind", "errno": 4000})
+    assert (caught.value.key, caught.value.reason) == ("errno", "unknown errno number 4000")
