@@ -49,6 +49,7 @@ from harness.scenario import (
 )
 from harness.schema import TIMERS, validate
 from harness.yamlsource import PathKey, Source, parse
+from netns.topology import NAMESPACED_SYSCTLS, is_namespaced_sysctl
 
 if TYPE_CHECKING:
     from harness.faults import FaultRecipe
@@ -58,8 +59,6 @@ _DURATION = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(ms|s|m)\s*$")
 MAX_IFNAME = 15
 DEFAULT_QUERY_INTERVAL = 125.0  # RFC 3376 defaults, as igmpd uses them
 _SCHEDULING_KEYS = frozenset({"kind", "node", "when", "clear", "comment"})
-# Only these sysctl trees are per network namespace; anything else would change the host.
-NAMESPACED_SYSCTLS = ("net.ipv4.", "net.ipv6.", "net.core.", "net.netfilter.", "net.unix.")
 
 
 def parse_duration(value: Any) -> float:
@@ -934,7 +933,7 @@ class _TopologyReader:
 
     def sysctls(self, path: PathKey, table: Mapping[str, Any]) -> None:
         for key in table:
-            if not key.startswith(NAMESPACED_SYSCTLS):
+            if not is_namespaced_sysctl(key):
                 self.builder.problem(
                     path + (key,),
                     f"{_dotted(path)}: sysctl {key!r} is not per network namespace; setting it "

@@ -32,6 +32,8 @@ Locate: TypeAlias = Callable[[Path], str | None]
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}")
 IFNAME_RE = re.compile(r"[^\s/:]+")
 SYSCTL_RE = re.compile(r"net[./][A-Za-z0-9_./-]+")
+#: The sysctl trees that are per network namespace; a key anywhere else would change the host.
+NAMESPACED_SYSCTLS = ("net.ipv4.", "net.ipv6.", "net.core.", "net.netfilter.", "net.unix.")
 EMPTY: Mapping[str, str] = MappingProxyType({})
 
 
@@ -49,7 +51,7 @@ class Endpoint:
 
 @dataclass(frozen=True)
 class NodeSpec:
-    """A node: one network namespace, with its own sysctls (keys under ``net.``)."""
+    """A node: one network namespace, with its own sysctls (keys under NAMESPACED_SYSCTLS)."""
 
     name: str
     sysctls: Mapping[str, str] = field(default_factory=lambda: EMPTY)
@@ -249,11 +251,11 @@ class _Parser:
         return MappingProxyType(result)
 
     def sysctl_key(self, key: Any, path: Path) -> str:
-        if not isinstance(key, str) or not SYSCTL_RE.fullmatch(key) or ".." in key:
+        if not is_namespaced_sysctl(key):
             raise self.fail(
                 path,
-                f"sysctl {key!r}: only keys under 'net.' are per namespace"
-                " (e.g. net.ipv4.igmp_max_memberships)",
+                f"sysctl {key!r}: only keys under {', '.join(NAMESPACED_SYSCTLS)} are per"
+                " namespace (e.g. net.ipv4.igmp_max_memberships)",
             )
         return key
 
@@ -473,6 +475,16 @@ class _Checker:
                     f"route to {route.dst} via unknown interface {route.node}:{route.dev}"
                     f" (interfaces of {route.node}: {', '.join(mine) or 'none'})",
                 )
+
+
+def is_namespaced_sysctl(key: Any) -> bool:
+    """Whether ``key`` is a sysctl of one network namespace (dotted, under NAMESPACED_SYSCTLS)."""
+    return (
+        isinstance(key, str)
+        and key.startswith(NAMESPACED_SYSCTLS)
+        and SYSCTL_RE.fullmatch(key) is not None
+        and ".." not in key
+    )
 
 
 def _dotted(path: Path) -> str:

@@ -140,7 +140,15 @@ def test_nodes_as_a_mapping_carry_their_sysctls() -> None:
         ),
         (
             {"nodes": ["r1"], "sysctls": {"r1": {"kernel.pid_max": 5}}},
-            "sysctls.r1.kernel.pid_max: sysctl 'kernel.pid_max': only keys under 'net.'",
+            "sysctls.r1.kernel.pid_max: sysctl 'kernel.pid_max': only keys under net.ipv4.,",
+        ),
+        (
+            {"nodes": {"r1": {"sysctls": {"net.bridge.bridge-nf-call-iptables": 0}}}},
+            "nodes.r1.sysctls.net.bridge.bridge-nf-call-iptables: sysctl 'net.bridge.",
+        ),
+        (
+            {"nodes": ["r1"], "sysctls": {"r1": {"net/ipv4/igmp_max_memberships": 5}}},
+            "sysctls.r1.net/ipv4/igmp_max_memberships: sysctl 'net/ipv4/",
         ),
         (
             {"nodes": ["r1"], "sysctls": {"h1": {"net.core.optmem_max": 0}}},
