@@ -49,7 +49,7 @@ from harness.scenario import (
 )
 from harness.schema import TIMERS, validate
 from harness.yamlsource import PathKey, Source, parse
-from netns.topology import NAMESPACED_SYSCTLS, is_namespaced_sysctl
+from netns.topology import NAMESPACED_SYSCTLS, address_clashes, is_namespaced_sysctl
 
 if TYPE_CHECKING:
     from harness.faults import FaultRecipe
@@ -892,23 +892,15 @@ class _TopologyReader:
 
     def overlaps(self) -> None:
         """The same address twice in the lab, or overlapping subnets on two interfaces of a node."""
-        for index, (path, node, ifname, address) in enumerate(self.addresses):
-            for _, other_node, other_if, other in self.addresses[:index]:
-                if address.ip == other.ip:
-                    self.builder.problem(
-                        path,
-                        f"{_dotted(path)}: address {address.ip} is already on {other_node}:{other_if}",
-                    )
-                elif (
-                    node == other_node
-                    and ifname != other_if
-                    and address.version == other.version
-                    and address.network.overlaps(other.network)
-                ):
-                    self.builder.problem(
-                        path,
-                        f"{_dotted(path)}: {address} on {node}:{ifname} overlaps {other} on {node}:{other_if}",
-                    )
+        entries = [(node, ifname, address) for _, node, ifname, address in self.addresses]
+        for clash in address_clashes(entries):
+            path, node, ifname, address = self.addresses[clash.index]
+            _, other_node, other_if, other = self.addresses[clash.other]
+            if clash.same:
+                message = f"address {address.ip} is already on {other_node}:{other_if}"
+            else:
+                message = f"{address} on {node}:{ifname} overlaps {other} on {node}:{other_if}"
+            self.builder.problem(path, f"{_dotted(path)}: {message}")
 
     def routes(self, path: PathKey, routes: Any) -> None:
         for index, route in enumerate(routes):

@@ -395,7 +395,8 @@ class _Parser:
 
 @dataclass
 class _Checker:
-    """Cross-item checks on a parsed topology: names known, unique, addresses unique."""
+    """Cross-item checks on a parsed topology: names known and unique, addresses unique,
+    no two interfaces of a node on overlapping subnets."""
 
     parser: _Parser
     topology: Topology
@@ -450,17 +451,28 @@ class _Checker:
             seen.setdefault(key, path)
 
     def unique_addresses(self) -> None:
-        seen: dict[Address, tuple[Path, Endpoint]] = {}
-        for path, endpoint in self.endpoint_paths():
-            for interface in endpoint.addresses:
-                if interface.ip in seen:
-                    first_path, first = seen[interface.ip]
-                    self.parser.fail(
-                        path,
-                        f"duplicate address {interface.ip} on {endpoint.node}:{endpoint.ifname};"
-                        f" already on {first.node}:{first.ifname} ({_dotted(first_path)})",
-                    )
-                seen.setdefault(interface.ip, (path, endpoint))
+        entries = [
+            (path, endpoint, interface)
+            for path, endpoint in self.endpoint_paths()
+            for interface in endpoint.addresses
+        ]
+        named: set[int] = set()  # a repeated address is reported once, against its first owner
+        for clash in address_clashes([(e.node, e.ifname, i) for _, e, i in entries]):
+            path, endpoint, interface = entries[clash.index]
+            first_path, first, earlier = entries[clash.other]
+            if clash.same and clash.index not in named:
+                named.add(clash.index)
+                self.parser.fail(
+                    path,
+                    f"duplicate address {interface.ip} on {endpoint.node}:{endpoint.ifname};"
+                    f" already on {first.node}:{first.ifname} ({_dotted(first_path)})",
+                )
+            elif not clash.same:
+                self.parser.fail(
+                    path,
+                    f"{interface} on {endpoint.node}:{endpoint.ifname} overlaps {earlier} on"
+                    f" {first.node}:{first.ifname} ({_dotted(first_path)})",
+                )
 
     def routes(self, known: set[str]) -> None:
         ifnames = {(e.node, e.ifname) for e in self.topology.endpoints()}
@@ -475,6 +487,34 @@ class _Checker:
                     f"route to {route.dst} via unknown interface {route.node}:{route.dev}"
                     f" (interfaces of {route.node}: {', '.join(mine) or 'none'})",
                 )
+
+
+@dataclass(frozen=True)
+class Clash:
+    """Two addresses that cannot both be in one lab: entry ``index`` and the earlier ``other``.
+
+    ``same``: the same address twice; else overlapping subnets on two interfaces of one node.
+    """
+
+    index: int
+    other: int
+    same: bool
+
+
+def address_clashes(entries: Sequence[tuple[str, str, Interface]]) -> Iterator[Clash]:
+    """Every clash among ``(node, ifname, address)`` entries, in order, each with every
+    earlier entry it clashes with."""
+    for index, (node, ifname, address) in enumerate(entries):
+        for other, (other_node, other_if, earlier) in enumerate(entries[:index]):
+            if address.ip == earlier.ip:
+                yield Clash(index, other, True)
+            elif (
+                node == other_node
+                and ifname != other_if
+                and address.version == earlier.version
+                and address.network.overlaps(earlier.network)
+            ):
+                yield Clash(index, other, False)
 
 
 def is_namespaced_sysctl(key: Any) -> bool:

@@ -98,6 +98,12 @@ def test_nodes_as_a_mapping_carry_their_sysctls() -> None:
             "links[0].b: duplicate address 10.0.1.1 on h1:e0; already on r1:e0 (links[0].a)",
         ),
         (
+            with_links(
+                {"a": "r1:e0 10.0.1.1/24", "b": "h1:e0"}, {"a": "r1:e1 10.0.1.9/16", "b": "h1:e1"}
+            ),
+            "links[1].a: 10.0.1.9/16 on r1:e1 overlaps 10.0.1.1/24 on r1:e0 (links[0].a)",
+        ),
+        (
             with_links({"a": "r1:averyverylongname0 10.0.1.1/24", "b": "h1:e0"}),
             "links[0].a: interface name 'averyverylongname0' is 18 characters; at most 15",
         ),
