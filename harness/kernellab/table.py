@@ -25,8 +25,11 @@ def scenarios(verdicts: Verdicts) -> list[str]:
 
 
 def differs(verdicts: Verdicts, name: str) -> bool:
-    """True when the scenario's verdict is not the same on every kernel."""
-    return len({per_kernel.get(name, "-") for per_kernel in verdicts.values()}) > 1
+    """True when the scenario's verdict is not the same on every kernel that ran the suite (a
+    kernel that could not run at all, e.g. its guest did not boot, says nothing about any
+    scenario: it is shown as ``-`` and the exit code tells)."""
+    ran = [per_kernel for per_kernel in verdicts.values() if per_kernel]
+    return len({per_kernel.get(name, "-") for per_kernel in ran}) > 1
 
 
 def render_markdown(verdicts: Verdicts) -> str:

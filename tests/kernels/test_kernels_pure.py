@@ -112,3 +112,9 @@ def test_the_kernel_table_is_a_section_of_the_run_report(tmp_path: Path) -> None
     assert "Scenario verdicts per kernel" in report and "2 of 2 scenarios differ" in report
     assert "<a href='6.1.0-57-amd64/report.html'>" in report
     assert "6.18.44, 6.1.0-57-amd64" in report  # the overview names both kernels
+
+
+def test_a_kernel_that_ran_nothing_does_not_make_every_scenario_differ(tmp_path: Path) -> None:
+    verdicts = {"6.18.44": {"a": "passed", "b": "skipped"}, "6.1.0-57-amd64": {}}
+    markdown = table.render_markdown(verdicts)
+    assert "0 of 2 scenarios differ" in markdown and "**differs**" not in markdown
