@@ -239,6 +239,11 @@ class _Boot:
             "PYTHONPATH": os.pathsep.join(
                 filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])
             ),
+            # vng runs virtme-run (and friends) from PATH: the folder vng itself came from
+            # first, so a venv's faultlab[vm] works without activating the venv
+            "PATH": os.pathsep.join(
+                filter(None, [str(Path(find_vng()).parent), os.environ.get("PATH")])
+            ),
         }
         try:
             self.process = subprocess.Popen(
@@ -262,8 +267,10 @@ class _Boot:
         stream = self.process.stdout.fileno()
         deadline = time.monotonic() + seconds
         while (left := deadline - time.monotonic()) > 0:
-            ready, _, _ = select.select([stream], [], [], min(left, 1.0))
+            ready, _, _ = select.select([stream], [], [], min(left, 0.5))
             if not ready:
+                if self.process.poll() is not None:  # the guard is gone: no boot is coming
+                    return False
                 continue
             chunk = os.read(stream, 65536)
             if not chunk:
