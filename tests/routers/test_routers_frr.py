@@ -14,6 +14,7 @@ from routers_helpers import explain, run_scenario, skip_unless_installed
 pytestmark = pytest.mark.netns
 
 
+@pytest.mark.mrt  # every router but igmpd does MRT_INIT
 def test_frr_learns_a_join_on_each_interface(tmp_path: Path) -> None:
     skip_unless_installed("frr")
     verdict = run_scenario(
@@ -34,6 +35,7 @@ def test_frr_learns_a_join_on_each_interface(tmp_path: Path) -> None:
     assert verdict.passed, explain(verdict)
 
 
+@pytest.mark.mrt  # every router but igmpd does MRT_INIT
 def test_frr_reports_errno_98_and_keeps_running_when_mrt_is_held(tmp_path: Path) -> None:
     skip_unless_installed("frr")
     verdict = run_scenario(

@@ -14,6 +14,7 @@ from routers_helpers import explain, run_scenario, skip_unless_installed
 pytestmark = pytest.mark.netns
 
 
+@pytest.mark.mrt  # every router but igmpd does MRT_INIT
 def test_igmpproxy_learns_a_downstream_join(tmp_path: Path) -> None:
     skip_unless_installed("igmpproxy")
     verdict = run_scenario(
@@ -32,6 +33,7 @@ def test_igmpproxy_learns_a_downstream_join(tmp_path: Path) -> None:
     assert verdict.passed, explain(verdict)
 
 
+@pytest.mark.mrt  # every router but igmpd does MRT_INIT
 def test_igmpproxy_exits_255_with_errno_98_when_mrt_is_held(tmp_path: Path) -> None:
     skip_unless_installed("igmpproxy")
     verdict = run_scenario(

@@ -10,6 +10,7 @@ from routers_helpers import explain, run_scenario, skip_unless_installed
 pytestmark = pytest.mark.netns
 
 
+@pytest.mark.mrt  # every router but igmpd does MRT_INIT
 def test_pimd_learns_a_join_with_its_pid_file_in_the_workdir(tmp_path: Path) -> None:
     skip_unless_installed("pimd")
     verdict = run_scenario(
@@ -32,6 +33,7 @@ def test_pimd_learns_a_join_with_its_pid_file_in_the_workdir(tmp_path: Path) -> 
     assert (folder / "run" / "pimd").is_dir(), "pimd's /run must be the workdir's run/ folder"
 
 
+@pytest.mark.mrt  # every router but igmpd does MRT_INIT
 def test_pimd_exits_255_with_eperm_without_cap_net_raw(tmp_path: Path) -> None:
     skip_unless_installed("pimd")
     verdict = run_scenario(

@@ -14,6 +14,7 @@ from routers_helpers import explain, run_scenario, skip_unless_installed
 pytestmark = pytest.mark.netns
 
 
+@pytest.mark.mrt  # every router but igmpd does MRT_INIT
 def test_smcroute_reports_its_interfaces_and_static_group(tmp_path: Path) -> None:
     skip_unless_installed("smcroute")
     verdict = run_scenario(
@@ -30,6 +31,7 @@ def test_smcroute_reports_its_interfaces_and_static_group(tmp_path: Path) -> Non
     assert verdict.passed, explain(verdict)
 
 
+@pytest.mark.mrt  # every router but igmpd does MRT_INIT
 def test_smcroute_reports_eperm_when_nftables_drops_igmp(tmp_path: Path) -> None:
     skip_unless_installed("smcroute")
     verdict = run_scenario(
