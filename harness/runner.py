@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import shutil
 import signal
 import threading
@@ -44,6 +43,7 @@ from harness.routers import STDERR_NAME, STDOUT_NAME, RouterAdapter, adapter_for
 from harness.routers.base import RouterState
 from harness.scenario import FaultSpec, Scenario, TrafficSpec
 from harness.schedule import Action, Scheduler, action_for
+from harness.timing import SLOW_ENV, slow_factor  # noqa: F401 - runner.slow_factor is used
 from harness.traffic import Traffic
 from harness.verdict import ExpectationResult, TimelineEntry, TimelineKind, Verdict
 from netns.undo import UndoStack
@@ -54,18 +54,6 @@ if TYPE_CHECKING:  # the fault engine is imported when a scenario is run, not wi
 STOP_TIMEOUT = 2.0  # seconds between the router's stop signal and SIGKILL
 #: The runner's teardown stack: its label, the note on each failure, the group's message.
 TEARDOWN_WORDS = ("scenario", "while tearing down", "teardown failed")
-
-
-SLOW_ENV = "FAULTLAB_SLOW"  # a stretch factor for every deadline (slow machines, emulated guests)
-
-
-def slow_factor() -> float:
-    """``FAULTLAB_SLOW`` as a factor (1 when unset or not a positive number)."""
-    try:
-        value = float(os.environ.get(SLOW_ENV, "") or 1)
-    except ValueError:
-        return 1.0
-    return value if value > 0 else 1.0
 
 
 @dataclass(frozen=True)

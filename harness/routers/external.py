@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from harness.events import Event, EventSource
 from harness.routers.base import LogPattern, LogPatternAdapter, find_program
+from harness.timing import slow_factor
 
 if TYPE_CHECKING:
     from harness.scenario import RouterSpec
@@ -287,7 +288,11 @@ def status_output(argv: Sequence[str], timeout: float) -> str | None:
     """
     try:
         done = subprocess.run(
-            list(argv), capture_output=True, text=True, timeout=timeout, check=False
+            list(argv),
+            capture_output=True,
+            text=True,
+            timeout=timeout * slow_factor(),  # an emulated kernel-lab guest is 10-30x slower
+            check=False,
         )
     except subprocess.TimeoutExpired:
         return None
