@@ -4,9 +4,10 @@ Three passes, each collecting every problem before giving up:
 
 1. YAML with positions (harness.yamlsource): syntax errors at their line:column.
 2. The JSON Schema (harness.schema): types, unknown keys with a did-you-mean, enums.
-3. What a schema cannot say: names that must exist (nodes, interfaces, link endpoints),
-   addresses that overlap, errno names and numbers, deadlines that are zero or longer than the
-   scenario, faults the fault engine refuses (each resolved once into the recipe the runner
+3. What a schema cannot say: the topology as netns.topology.check judges it (nodes that must
+   exist, interface names, addresses that clash, routes, sysctls; worded here), the names the
+   router, traffic and expectations use, errno names and numbers, deadlines that are zero or
+   longer than the scenario, faults the fault engine refuses (each resolved once into the recipe the runner
    instantiates: nothing is applied), settings that would touch the host.
 
 ``load()`` and ``load_many()`` return the typed model of harness.scenario (which never imports
@@ -49,7 +50,9 @@ from harness.scenario import (
 )
 from harness.schema import TIMERS, validate
 from harness.yamlsource import PathKey, Source, parse
-from netns.topology import NAMESPACED_SYSCTLS, address_clashes, is_namespaced_sysctl
+from netns.topology import NAMESPACED_SYSCTLS
+from netns.topology import Problem as TopologyProblem
+from netns.topology import check as check_topology
 
 if TYPE_CHECKING:
     from harness.faults import FaultRecipe
@@ -813,146 +816,73 @@ class _Builder:
 
 
 class _TopologyReader:
-    """Reads the node and interface names of a topology mapping and checks what it can alone."""
+    """Has netns check the topology mapping (the one topology checker) and words its problems.
+
+    The problems the loader words itself (unknown nodes with a did-you-mean, interface names,
+    addresses, routes, sysctls: netns.topology.KINDS) are all reported; netns's other problems
+    (in its own words, after "topology: ") only when the file had no problem so far.
+    """
 
     def __init__(self, builder: _Builder) -> None:
         self.builder = builder
-        self.interfaces: dict[str, list[str]] = {}
-        self.addresses: list[tuple[PathKey, str, str, Any]] = []
 
     def read(self, data: Mapping[str, Any]) -> TopologySpec:
-        base: PathKey = ("topology",)
-        nodes = data["nodes"]
-        for node in nodes:
-            self.interfaces[node] = []
-        if isinstance(nodes, Mapping):
-            for node, settings in nodes.items():
-                self.sysctls(
-                    base + ("nodes", node, "sysctls"), (settings or {}).get("sysctls") or {}
-                )
-        for index, link in enumerate(data.get("links") or ()):
-            self.endpoint(base + ("links", index, "a"), link["a"])
-            self.endpoint(base + ("links", index, "b"), link["b"])
-        for index, lan in enumerate(data.get("lans") or ()):
-            for member, endpoint in enumerate(lan["members"]):
-                self.endpoint(base + ("lans", index, "members", member), endpoint)
-        self.overlaps()
-        self.routes(base + ("routes",), data.get("routes") or ())
-        for node, table in (data.get("sysctls") or {}).items():
-            if self.node(base + ("sysctls", node), node):
-                self.sysctls(base + ("sysctls", node), table)
-        interfaces = {node: tuple(names) for node, names in self.interfaces.items()}
-        spec = TopologySpec(data=data, interfaces=interfaces, line=self.builder.line(base))
-        if not self.builder.problems:
-            spec = self.netns_check(spec)
-        return spec
-
-    def node(self, path: PathKey, name: str) -> bool:
-        if name in self.interfaces:
-            return True
-        names = list(self.interfaces)
-        self.builder.problem(
-            path,
-            f"{_dotted(path)}: unknown node {name!r}{_guess(name, names)} (nodes: {', '.join(names)})",
-        )
-        return False
-
-    def endpoint(self, path: PathKey, value: Any) -> None:
-        if isinstance(value, str):
-            head, *addresses = value.split()
-            node, _, ifname = head.partition(":")
-        else:
-            node, ifname, addresses = value["node"], value["ifname"], value.get("addresses") or []
-        if not self.node(path, node):
-            return
-        if len(ifname) > MAX_IFNAME:
-            self.builder.problem(
-                path,
-                f"{_dotted(path)}: interface name {ifname!r} is longer than {MAX_IFNAME} characters",
-            )
-        if ifname in self.interfaces[node]:
-            self.builder.problem(
-                path, f"{_dotted(path)}: node {node!r} already has an interface {ifname!r}"
-            )
-        self.interfaces[node].append(ifname)
-        for text in addresses:
-            self.address(path, node, ifname, text)
-
-    def address(self, path: PathKey, node: str, ifname: str, text: str) -> None:
-        try:
-            interface = ipaddress.ip_interface(text)
-        except ValueError:
-            self.builder.problem(path, f"{_dotted(path)}: {text!r} is not an ADDRESS/PREFIX")
-            return
-        if "/" not in text:
-            self.builder.problem(
-                path, f"{_dotted(path)}: {text!r} needs a prefix length (e.g. {text}/24)"
-            )
-        self.addresses.append((path, node, ifname, interface))
-
-    def overlaps(self) -> None:
-        """The same address twice in the lab, or overlapping subnets on two interfaces of a node."""
-        entries = [(node, ifname, address) for _, node, ifname, address in self.addresses]
-        for clash in address_clashes(entries):
-            path, node, ifname, address = self.addresses[clash.index]
-            _, other_node, other_if, other = self.addresses[clash.other]
-            if clash.same:
-                message = f"address {address.ip} is already on {other_node}:{other_if}"
-            else:
-                message = f"{address} on {node}:{ifname} overlaps {other} on {node}:{other_if}"
-            self.builder.problem(path, f"{_dotted(path)}: {message}")
-
-    def routes(self, path: PathKey, routes: Any) -> None:
-        for index, route in enumerate(routes):
-            where = path + (index,)
-            if not self.node(where + ("node",), route["node"]):
-                continue
-            for key in ("dst", "via"):
-                if key in route and not (key == "dst" and route[key] == "default"):
-                    self.network(where + (key,), route[key])
-            if "dev" in route and route["dev"] not in self.interfaces[route["node"]]:
-                names = self.interfaces[route["node"]]
-                self.builder.problem(
-                    where + ("dev",),
-                    f"{_dotted(where)}.dev: node {route['node']!r} has no interface {route['dev']!r}{_guess(route['dev'], names)}",
-                )
-
-    def network(self, path: PathKey, text: Any) -> None:
-        try:
-            ipaddress.ip_network(str(text), strict=False)
-        except ValueError:
-            self.builder.problem(path, f"{_dotted(path)}: {text!r} is not an address or network")
-
-    def sysctls(self, path: PathKey, table: Mapping[str, Any]) -> None:
-        for key in table:
-            if not is_namespaced_sysctl(key):
-                self.builder.problem(
-                    path + (key,),
-                    f"{_dotted(path)}: sysctl {key!r} is not per network namespace; setting it "
-                    f"would change the host (only {', '.join(p + '*' for p in NAMESPACED_SYSCTLS)})",
-                    key=True,
-                )
-
-    def netns_check(self, spec: TopologySpec) -> TopologySpec:
-        """Let netns parse the mapping too (without building anything)."""
-        from netns.errors import TopologyError
-        from netns.topology import Topology
-
         source = self.builder.source
+        checked = check_topology(dict(data), locate=lambda path: source.locate(("topology", *path)))
+        worded = [(self.where(p), message) for p in checked.problems if (message := self.words(p))]
+        if worded:
+            self.builder.problems.extend(worded)
+        elif not self.builder.problems:
+            self.builder.problems.extend(
+                (p.where, f"topology: {p.message}") for p in checked.problems
+            )
+        interfaces = dict(checked.interfaces)
+        return TopologySpec(data, interfaces, checked.topology, self.builder.line(("topology",)))
 
-        def locate(path: PathKey) -> str:
-            return str(source.locate(("topology", *path)))
+    def where(self, problem: TopologyProblem) -> Location:
+        """Where netns's locator put it; a refused sysctl key is shown at the key itself."""
+        if problem.kind == "sysctl":
+            return self.builder.source.locate(("topology", *problem.path), key=True)
+        return problem.where
 
-        try:
-            parsed = Topology.from_dict(dict(spec.data), locate=locate)
-        except TopologyError as exc:
-            for item in getattr(exc, "problems", None) or ():
-                where = source.locate(("topology", *getattr(item, "path", ())))
-                self.builder.problems.append((where, f"topology: {getattr(item, 'message', item)}"))
-            if not getattr(exc, "problems", None):
-                self.builder.problems.append((source.locate(("topology",)), str(exc)))
-            return spec
-        return TopologySpec(spec.data, spec.interfaces, parsed, spec.line)
+    def words(self, problem: TopologyProblem) -> str | None:
+        """The loader's words for a problem of one of netns's KINDS; None for the others."""
+        facts = problem.facts
+        path: PathKey = ("topology", *problem.path)
+        at = _dotted(path)
+        match problem.kind:
+            case "unknown-node":
+                name, nodes = facts["name"], facts["nodes"]
+                return (
+                    f"{at}: unknown node {name!r}{_guess(name, nodes)} (nodes: {', '.join(nodes)})"
+                )
+            case "ifname-length":
+                return f"{at}: interface name {facts['ifname']!r} is longer than {MAX_IFNAME} characters"
+            case "duplicate-ifname":
+                return f"{at}: node {facts['node']!r} already has an interface {facts['ifname']!r}"
+            case "address":
+                return f"{at}: {facts['text']!r} is not an ADDRESS/PREFIX"
+            case "prefix":
+                return f"{at}: {facts['text']!r} needs a prefix length (e.g. {facts['text']}/24)"
+            case "same-address":
+                return f"{at}: address {facts['address'].ip} is already on {facts['other_node']}:{facts['other_if']}"
+            case "overlap":
+                return (
+                    f"{at}: {facts['address']} on {facts['node']}:{facts['ifname']} overlaps"
+                    f" {facts['other']} on {facts['node']}:{facts['other_if']}"
+                )
+            case "network":
+                return f"{at}: {facts['text']!r} is not an address or network"
+            case "route-dev":
+                node, dev, names = facts["node"], facts["dev"], facts["names"]
+                return f"{at}: node {node!r} has no interface {dev!r}{_guess(dev, names)}"
+            case "sysctl":
+                return (
+                    f"{_dotted(path[:-1])}: sysctl {facts['key']!r} is not per network namespace;"
+                    " setting it would change the host"
+                    f" (only {', '.join(p + '*' for p in NAMESPACED_SYSCTLS)})"
+                )
+        return None
 
 
 def _guess(name: str, options: Any) -> str:

@@ -3,8 +3,11 @@
 ``Topology.from_dict(data)`` turns the mapping found under ``topology:`` in a scenario file into
 frozen dataclasses, and checks everything that can be checked without a kernel: unknown nodes,
 duplicate addresses and interface names, names over 15 characters, malformed prefixes, routes
-via an unknown interface. Every problem is reported at once, each naming its item; nothing is
-ever built from an invalid description.
+via an unknown interface. Every problem is reported at once, each naming its item (every bad
+endpoint, each of its problems); nothing is ever built from an invalid description.
+``check(data, locate)`` returns the problems instead of raising, each with a ``kind`` and its
+``facts`` for callers that word them their own way (the scenario loader), and the interface
+names of each node.
 
 An endpoint string is ``NODE:IFNAME [ADDRESS/PREFIX ...]``; the mapping form is
 ``{node: NODE, ifname: IFNAME, addresses: [ADDRESS/PREFIX, ...]}``.
@@ -26,8 +29,9 @@ Interface: TypeAlias = ipaddress.IPv4Interface | ipaddress.IPv6Interface
 Network: TypeAlias = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address: TypeAlias = ipaddress.IPv4Address | ipaddress.IPv6Address
 Path: TypeAlias = tuple[str | int, ...]
-#: Turns a path into the description data, e.g. ("links", 1, "a"), into "file:line:col".
-Locate: TypeAlias = Callable[[Path], str | None]
+#: Turns a path into the description data, e.g. ("links", 1, "a"), into "file:line:col": a str,
+#: or any object that prints as one (the scenario loader's Location); None: the dotted path.
+Locate: TypeAlias = Callable[[Path], Any]
 
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}")
 IFNAME_RE = re.compile(r"[^\s/:]+")
@@ -90,10 +94,36 @@ class Problem:
 
     path: Path
     message: str
-    where: str
+    where: Any  # what the locator returned (str() gives "file:line:col"), or the dotted path
+    #: What kind of problem, for callers that word it their own way ("" for the rest): see KINDS.
+    kind: str = ""
+    #: The facts behind the message (names, addresses), keyed by what they are.
+    facts: Mapping[str, Any] = field(default_factory=lambda: EMPTY)
 
     def __str__(self) -> str:
         return f"{self.where}: {self.message}"
+
+
+#: The kinds of Problem a caller may word itself, and their facts:
+#: unknown-node (name, nodes), ifname-length (ifname), duplicate-ifname (node, ifname),
+#: address (text: not an address at all), prefix (text: an address without /PREFIX),
+#: same-address and overlap (address, node, ifname, other, other_node, other_if),
+#: network (text: a route's dst or via that is no address or network), route-dev (node, dev,
+#: names: the node's interfaces), sysctl (key: not per namespace; the problem is at the key).
+KINDS = frozenset(
+    {
+        "unknown-node",
+        "ifname-length",
+        "duplicate-ifname",
+        "address",
+        "prefix",
+        "same-address",
+        "overlap",
+        "network",
+        "route-dev",
+        "sysctl",
+    }
+)
 
 
 class InvalidTopology(TopologyError):
@@ -102,6 +132,27 @@ class InvalidTopology(TopologyError):
     def __init__(self, problems: Sequence[Problem]) -> None:
         self.problems = tuple(problems)
         super().__init__("\n".join(map(str, self.problems)))
+
+
+@dataclass(frozen=True)
+class Checked:
+    """What ``check`` found: the topology (None when there are problems), every problem, and
+    the interface names of each node (every endpoint of a known node, in order, even a bad one)."""
+
+    topology: Topology | None
+    problems: tuple[Problem, ...]
+    interfaces: Mapping[str, tuple[str, ...]]
+
+
+def check(data: Any, locate: Locate | None = None) -> Checked:
+    """Parse and validate a topology mapping, returning every problem instead of raising."""
+    parser = _Parser(locate)
+    try:
+        topology: Topology | None = parser.topology(data)
+    except InvalidTopology:
+        topology = None
+    interfaces = {node: tuple(names) for node, names in parser.interfaces.items()}
+    return Checked(topology, tuple(parser.problems), MappingProxyType(interfaces))
 
 
 @dataclass(frozen=True)
@@ -148,13 +199,38 @@ class _Parser:
 
     locate: Locate | None
     problems: list[Problem] = field(default_factory=list)
+    #: Every node name given (valid or not): what endpoints, routes and sysctls may name.
+    known: dict[str, None] = field(default_factory=dict)
+    #: The nodes whose names are accepted, as listed (a node listed twice is in twice).
+    accepted: list[str] = field(default_factory=list)
+    #: Each known node's interface names, in order, as written (bad ones too).
+    interfaces: dict[str, list[str]] = field(default_factory=dict)
+    #: Where each (node, ifname) is first defined, for interfaces whose name is valid.
+    defined: dict[tuple[str, str], Path] = field(default_factory=dict)
+    #: Every address of a known node's endpoint: (path, node, ifname, address).
+    addresses: list[tuple[Path, str, str, Interface]] = field(default_factory=list)
 
     # -- reporting -----------------------------------------------------------------------
 
-    def fail(self, path: Path, message: str) -> _Skip:
+    def fail(self, path: Path, message: str, kind: str = "", **facts: Any) -> _Skip:
         where = (self.locate(path) if self.locate else None) or _dotted(path)
-        self.problems.append(Problem(path, message, where))
+        self.problems.append(Problem(path, message, where, kind, MappingProxyType(facts)))
         return _Skip()
+
+    def after_first(self, since: int) -> None:
+        """An item already had a problem: keep only the KINDS problems reported since ``since``
+        (every one of those is reported; of netns's other problems, only an item's first)."""
+        self.problems[since:] = [p for p in self.problems[since:] if p.kind]
+
+    def unknown_node(self, path: Path, node: Any, item: str = "") -> _Skip:
+        nodes = list(self.known)
+        return self.fail(
+            path,
+            f"{item}{': ' if item else ''}unknown node {node!r} (nodes: {', '.join(nodes)})",
+            "unknown-node",
+            name=node,
+            nodes=nodes,
+        )
 
     def mapping(self, value: Any, path: Path, allowed: set[str], required: set[str]) -> dict:
         if not isinstance(value, Mapping):
@@ -189,7 +265,12 @@ class _Parser:
             top = self.mapping(data, (), {"nodes", "links", "lans", "routes", "sysctls"}, {"nodes"})
         except _Skip:
             raise InvalidTopology(self.problems) from None
-        nodes = self.nodes(top.get("nodes"), ("nodes",))
+        raw = top.get("nodes")
+        given = raw if isinstance(raw, Mapping | list | tuple) else ()
+        self.known = {name: None for name in given if isinstance(name, str)}
+        self.interfaces = {name: [] for name in self.known}
+        nodes = self.nodes(raw, ("nodes",))
+        self.accepted = [node.name for node in nodes]
         links = self.each(self.sequence_or_skip(top, "links"), ("links",), self.link)
         lans = self.each(self.sequence_or_skip(top, "lans"), ("lans",), self.lan)
         routes = self.each(self.sequence_or_skip(top, "routes"), ("routes",), self.route)
@@ -222,8 +303,14 @@ class _Parser:
     def node_item(self, item: tuple[Any, Any], path: Path) -> NodeSpec:
         name, body = item
         path = path[:-1] + (str(name),)
-        name = self.name(name, path, "node")
         body = self.mapping(body or {}, path, {"sysctls"}, set())
+        try:
+            name = self.name(name, path, "node")
+        except _Skip:
+            since = len(self.problems)
+            self.sysctls(body.get("sysctls"), path + ("sysctls",))  # for its refused keys
+            self.after_first(since)
+            raise
         return NodeSpec(name, self.sysctls(body.get("sysctls"), path + ("sysctls",)))
 
     def name(self, value: Any, path: Path, what: str) -> str:
@@ -256,6 +343,8 @@ class _Parser:
                 path,
                 f"sysctl {key!r}: only keys under {', '.join(NAMESPACED_SYSCTLS)} are per"
                 " namespace (e.g. net.ipv4.igmp_max_memberships)",
+                "sysctl",
+                key=key,
             )
         return key
 
@@ -275,7 +364,10 @@ class _Parser:
         by_name = {node.name: node for node in nodes}
         for name, keys in value.items():
             path = ("sysctls", name)
-            if name not in by_name:
+            if name not in self.known:
+                self.unknown_node(path, name)
+                continue
+            if name not in by_name:  # a node whose name is refused: reported there
                 self.fail(path, f"unknown node {name!r} (nodes: {', '.join(by_name)})")
                 continue
             try:
@@ -297,43 +389,108 @@ class _Parser:
 
     def link(self, value: Any, path: Path) -> LinkSpec:
         body = self.mapping(value, path, {"a", "b", "up"}, {"a", "b"})
+        try:
+            a: Endpoint | None = self.endpoint(body["a"], path + ("a",))
+        except _Skip:
+            a = None
+        since = len(self.problems)
+        try:
+            b = self.endpoint(body["b"], path + ("b",))
+        finally:
+            if a is None:
+                self.after_first(since)
         up = body.get("up", True)
         if not isinstance(up, bool):
             raise self.fail(path + ("up",), f"'up' must be true or false, got {up!r}")
-        return LinkSpec(
-            self.endpoint(body["a"], path + ("a",)), self.endpoint(body["b"], path + ("b",)), up
-        )
+        if a is None:
+            raise _Skip()
+        return LinkSpec(a, b, up)
 
     def lan(self, value: Any, path: Path) -> LanSpec:
         body = self.mapping(value, path, {"name", "members"}, {"name", "members"})
-        name = self.name(body["name"], path + ("name",), "LAN")
-        members = self.each(
-            self.sequence(body["members"], path + ("members",)), path + ("members",), self.endpoint
-        )
+        try:
+            name = self.name(body["name"], path + ("name",), "LAN")
+        except _Skip:
+            since = len(self.problems)
+            self.each(
+                self.sequence(body["members"], path + ("members",)),
+                path + ("members",),
+                self.endpoint,
+            )
+            self.after_first(since)
+            raise
+        given = self.sequence(body["members"], path + ("members",))
+        members = self.each(given, path + ("members",), self.endpoint)
+        if len(members) < len(given):
+            raise _Skip()
         if not body["members"]:
             raise self.fail(path + ("members",), f"LAN {name!r} has no members")
         return LanSpec(name, tuple(members))
 
     def endpoint(self, value: Any, path: Path) -> Endpoint:
+        """An endpoint of a known node; every problem with its name and addresses is reported
+        (at the endpoint), and its interface and addresses are counted even when bad."""
         if isinstance(value, str):
-            return self.endpoint_string(value, path)
-        body = self.mapping(value, path, {"node", "ifname", "addresses"}, {"node", "ifname"})
-        node, ifname = body["node"], body["ifname"]
-        if not isinstance(node, str):
-            raise self.fail(path + ("node",), f"node must be a name, got {node!r}")
-        addresses = self.sequence(body.get("addresses"), path + ("addresses",))
-        return Endpoint(
-            node,
-            self.ifname(ifname, path + ("ifname",)),
-            self.interfaces(addresses, path + ("addresses",)),
+            words = value.split()
+            node, colon, ifname = words[0].partition(":") if words else ("", "", "")
+            if not colon or not node:
+                raise self.fail(
+                    path, f"endpoint {value!r} is not 'NODE:IFNAME [ADDRESS/PREFIX ...]'"
+                )
+            texts: list = words[1:]
+        else:
+            body = self.mapping(value, path, {"node", "ifname", "addresses"}, {"node", "ifname"})
+            node, ifname = body["node"], body["ifname"]
+            if not isinstance(node, str):
+                raise self.fail(path + ("node",), f"node must be a name, got {node!r}")
+            texts = self.sequence(body.get("addresses"), path + ("addresses",))
+        item = repr(" ".join([f"{node}:{ifname}", *map(str, texts)]))
+        if node not in self.known:
+            raise self.unknown_node(path, node, item)
+        valid = self.endpoint_name(
+            ifname, path, path if isinstance(value, str) else path + ("ifname",)
         )
+        if node not in self.accepted and valid:  # a node whose name is refused
+            self.fail(path, f"{item}: unknown node {node!r} (nodes: {', '.join(self.accepted)})")
+            valid = False
+        if isinstance(ifname, str) and ifname in self.interfaces[node]:
+            self.fail(
+                path,
+                f"interface {node}:{ifname} is already defined at"
+                f" {_dotted(self.defined.get((node, ifname), ()))}",
+                "duplicate-ifname",
+                node=node,
+                ifname=ifname,
+            )
+        self.interfaces[node].append(ifname)
+        if valid:
+            self.defined.setdefault((node, ifname), path)
+        addresses = [self.interface(text, path) for text in texts]
+        found = tuple(address for address in addresses if address is not None)
+        self.addresses.extend((path, node, ifname, address) for address in found)
+        if not valid or len(found) < len(texts):
+            raise _Skip()
+        return Endpoint(node, ifname, found)
 
-    def endpoint_string(self, text: str, path: Path) -> Endpoint:
-        words = text.split()
-        node, colon, ifname = words[0].partition(":") if words else ("", "", "")
-        if not colon or not node:
-            raise self.fail(path, f"endpoint {text!r} is not 'NODE:IFNAME [ADDRESS/PREFIX ...]'")
-        return Endpoint(node, self.ifname(ifname, path), self.interfaces(words[1:], path))
+    def endpoint_name(self, ifname: Any, path: Path, name_path: Path) -> bool:
+        """Report what is wrong with an endpoint's interface name (its length at the endpoint,
+        the rest at the name); whether it is usable."""
+        valid = True
+        if not isinstance(ifname, str) or not IFNAME_RE.fullmatch(ifname) or ifname in (".", ".."):
+            self.fail(name_path, f"interface name {ifname!r} is not a valid interface name")
+            valid = False
+        if isinstance(ifname, str) and len(ifname) > IFNAME_MAX:
+            self.fail(
+                path,
+                f"interface name {ifname!r} is {len(ifname)} characters; at most {IFNAME_MAX}",
+                "ifname-length",
+                ifname=ifname,
+            )
+            valid = False
+        if ifname == "lo":
+            self.fail(name_path, "interface name 'lo' is the loopback every node already has")
+            valid = False
+        return valid
 
     def ifname(self, value: Any, path: Path) -> str:
         if not isinstance(value, str) or not IFNAME_RE.fullmatch(value) or value in (".", ".."):
@@ -346,31 +503,107 @@ class _Parser:
             raise self.fail(path, "interface name 'lo' is the loopback every node already has")
         return value
 
-    def interfaces(self, texts: list, path: Path) -> tuple[Interface, ...]:
-        return tuple(self.interface(text, path) for text in texts)
-
-    def interface(self, text: Any, path: Path) -> Interface:
-        if not isinstance(text, str) or "/" not in text:
-            raise self.fail(path, f"address {text!r} is not ADDRESS/PREFIX (e.g. 10.0.1.1/24)")
+    def interface(self, text: Any, path: Path) -> Interface | None:
+        """An address with its prefix; one without (10.0.1.1) is reported and taken as a host."""
         try:
-            return ipaddress.ip_interface(text)
+            address = ipaddress.ip_interface(text) if isinstance(text, str) else None
         except ValueError as exc:
-            raise self.fail(path, f"address {text!r} is malformed: {exc}") from None
+            if "/" in text:
+                self.fail(path, f"address {text!r} is malformed: {exc}", "address", text=text)
+                return None
+            address = None
+        if address is None:
+            self.fail(
+                path,
+                f"address {text!r} is not ADDRESS/PREFIX (e.g. 10.0.1.1/24)",
+                "address",
+                text=text,
+            )
+            return None
+        if "/" not in text:
+            self.fail(
+                path,
+                f"address {text!r} is not ADDRESS/PREFIX (e.g. 10.0.1.1/24)",
+                "prefix",
+                text=text,
+            )
+        return address
 
     # -- routes --------------------------------------------------------------------------
 
     def route(self, value: Any, path: Path) -> RouteSpec:
         body = self.mapping(value, path, {"node", "dst", "via", "dev"}, {"node", "dst"})
+        node = body["node"]
+        if node not in self.known:
+            raise self.unknown_node(path + ("node",), node, f"route to {_shown(body)}")
+        failed = self.route_names(node, body, path)
         if "via" not in body and "dev" not in body:
             raise self.fail(path, "a route needs 'via' (a gateway), 'dev' (an interface), or both")
-        via = self.gateway(body.get("via"), path + ("via",))
+        via = None if "via" in failed else self.gateway(body.get("via"), path + ("via",))
+        if "dst" in failed:
+            raise _Skip()
         dst = self.destination(body["dst"], path + ("dst",), via)
         dev = body.get("dev")
-        if dev is not None:
+        if dev is not None and "dev" not in failed:
             dev = self.ifname(dev, path + ("dev",))
         if via is not None and via.version != dst.version:
             raise self.fail(path + ("via",), f"gateway {via} is not of the same family as {dst}")
-        return RouteSpec(str(body["node"]), dst, via, dev)
+        if failed:
+            raise _Skip()
+        if node not in self.accepted:  # a node whose name is refused
+            raise self.fail(
+                path + ("node",),
+                f"route to {dst}: unknown node {node!r} (nodes: {', '.join(self.accepted)})",
+            )
+        if dev is not None and (node, dev) not in self.defined:  # only a refused one has it
+            raise self.fail(path + ("dev",), self.unknown_dev(node, dev, dst))
+        return RouteSpec(str(node), dst, via, dev)
+
+    def route_names(self, node: str, body: dict, path: Path) -> set[str]:
+        """A route's dst and via that are no address or network at all, and a dev its node
+        does not have: every one is reported; the keys that were."""
+        failed: set[str] = set()
+        if "dst" in body and body["dst"] != "default":
+            try:
+                ipaddress.ip_network(str(body["dst"]), strict=False)
+            except ValueError as exc:
+                self.fail(
+                    path + ("dst",),
+                    f"destination {body['dst']!r} is not 'default' or NETWORK/PREFIX: {exc}",
+                    "network",
+                    text=body["dst"],
+                )
+                failed.add("dst")
+        if "via" in body:
+            try:
+                ipaddress.ip_network(str(body["via"]), strict=False)
+            except ValueError:
+                self.fail(
+                    path + ("via",),
+                    f"gateway {body['via']!r} is not an IP address",
+                    "network",
+                    text=body["via"],
+                )
+                failed.add("via")
+        names = self.interfaces[node]
+        if "dev" in body and body["dev"] not in names:
+            self.fail(
+                path + ("dev",),
+                self.unknown_dev(node, body["dev"], _shown(body)),
+                "route-dev",
+                node=node,
+                dev=body["dev"],
+                names=tuple(names),
+            )
+            failed.add("dev")
+        return failed
+
+    def unknown_dev(self, node: str, dev: Any, dst: Any) -> str:
+        mine = sorted({name for (owner, name) in self.defined if owner == node})
+        return (
+            f"route to {dst} via unknown interface {node}:{dev}"
+            f" (interfaces of {node}: {', '.join(mine) or 'none'})"
+        )
 
     def gateway(self, value: Any, path: Path) -> Address | None:
         if value is None:
@@ -395,8 +628,8 @@ class _Parser:
 
 @dataclass
 class _Checker:
-    """Cross-item checks on a parsed topology: names known and unique, addresses unique,
-    no two interfaces of a node on overlapping subnets."""
+    """Cross-item checks on a parsed topology: node and LAN names unique, addresses unique,
+    no two interfaces of a node on overlapping subnets (names must exist: checked while parsing)."""
 
     parser: _Parser
     topology: Topology
@@ -404,26 +637,7 @@ class _Checker:
     def check(self) -> None:
         self.unique_nodes()
         self.unique_lans()
-        known = {node.name for node in self.topology.nodes}
-        for path, endpoint in self.endpoint_paths():
-            if endpoint.node not in known:
-                self.unknown_node(path, endpoint.node, repr(str(endpoint)))
-        self.unique_ifnames()
-        self.unique_addresses()
-        self.routes(known)
-
-    def endpoint_paths(self) -> Iterator[tuple[Path, Endpoint]]:
-        for index, link in enumerate(self.topology.links):
-            yield ("links", index, "a"), link.a
-            yield ("links", index, "b"), link.b
-        for index, lan in enumerate(self.topology.lans):
-            for member, endpoint in enumerate(lan.members):
-                yield ("lans", index, "members", member), endpoint
-
-    def unknown_node(self, path: Path, node: str, item: str) -> None:
-        self.parser.fail(
-            path, f"{item}: unknown node {node!r} (nodes: {self.topology.node_names()})"
-        )
+        self.clashes()
 
     def unique_nodes(self) -> None:
         seen: set[str] = set()
@@ -439,54 +653,32 @@ class _Checker:
                 self.parser.fail(("lans", index, "name"), f"LAN {lan.name!r} is defined twice")
             seen.add(lan.name)
 
-    def unique_ifnames(self) -> None:
-        seen: dict[tuple[str, str], Path] = {}
-        for path, endpoint in self.endpoint_paths():
-            key = (endpoint.node, endpoint.ifname)
-            if key in seen:
-                self.parser.fail(
-                    path,
-                    f"interface {endpoint.node}:{endpoint.ifname} is already defined at {_dotted(seen[key])}",
+    def clashes(self) -> None:
+        """Every clash among the addresses of known nodes' endpoints, each with every earlier
+        address it clashes with."""
+        entries = self.parser.addresses
+        for clash in address_clashes([(node, ifname, a) for _, node, ifname, a in entries]):
+            path, node, ifname, address = entries[clash.index]
+            first_path, other_node, other_if, other = entries[clash.other]
+            facts = dict(
+                address=address,
+                node=node,
+                ifname=ifname,
+                other=other,
+                other_node=other_node,
+                other_if=other_if,
+            )
+            if clash.same:
+                message = (
+                    f"duplicate address {address.ip} on {node}:{ifname};"
+                    f" already on {other_node}:{other_if} ({_dotted(first_path)})"
                 )
-            seen.setdefault(key, path)
-
-    def unique_addresses(self) -> None:
-        entries = [
-            (path, endpoint, interface)
-            for path, endpoint in self.endpoint_paths()
-            for interface in endpoint.addresses
-        ]
-        named: set[int] = set()  # a repeated address is reported once, against its first owner
-        for clash in address_clashes([(e.node, e.ifname, i) for _, e, i in entries]):
-            path, endpoint, interface = entries[clash.index]
-            first_path, first, earlier = entries[clash.other]
-            if clash.same and clash.index not in named:
-                named.add(clash.index)
-                self.parser.fail(
-                    path,
-                    f"duplicate address {interface.ip} on {endpoint.node}:{endpoint.ifname};"
-                    f" already on {first.node}:{first.ifname} ({_dotted(first_path)})",
+            else:
+                message = (
+                    f"{address} on {node}:{ifname} overlaps {other} on"
+                    f" {other_node}:{other_if} ({_dotted(first_path)})"
                 )
-            elif not clash.same:
-                self.parser.fail(
-                    path,
-                    f"{interface} on {endpoint.node}:{endpoint.ifname} overlaps {earlier} on"
-                    f" {first.node}:{first.ifname} ({_dotted(first_path)})",
-                )
-
-    def routes(self, known: set[str]) -> None:
-        ifnames = {(e.node, e.ifname) for e in self.topology.endpoints()}
-        for index, route in enumerate(self.topology.routes):
-            path: Path = ("routes", index)
-            if route.node not in known:
-                self.unknown_node(path + ("node",), route.node, f"route to {route.dst}")
-            elif route.dev is not None and (route.node, route.dev) not in ifnames:
-                mine = sorted(name for node, name in ifnames if node == route.node)
-                self.parser.fail(
-                    path + ("dev",),
-                    f"route to {route.dst} via unknown interface {route.node}:{route.dev}"
-                    f" (interfaces of {route.node}: {', '.join(mine) or 'none'})",
-                )
+            self.parser.fail(path, message, "same-address" if clash.same else "overlap", **facts)
 
 
 @dataclass(frozen=True)
@@ -525,6 +717,17 @@ def is_namespaced_sysctl(key: Any) -> bool:
         and SYSCTL_RE.fullmatch(key) is not None
         and ".." not in key
     )
+
+
+def _shown(route: Mapping[str, Any]) -> str:
+    """A route's destination for messages: default as 0.0.0.0/0 (::/0 via an IPv6 gateway)."""
+    dst = route.get("dst")
+    if dst == "default":
+        return "::/0" if ":" in str(route.get("via") or "") else "0.0.0.0/0"
+    try:
+        return str(ipaddress.ip_network(str(dst)))
+    except ValueError:
+        return str(dst)
 
 
 def _dotted(path: Path) -> str:
