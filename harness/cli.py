@@ -29,7 +29,6 @@ from harness.errors import (
 )
 from netns.naming import new_run_id
 
-DEFAULT_SUITE = "scenarios"
 # Other engineers' subcommands: each module has register(subparsers), handlers set ``handler``.
 EXTENSIONS = ("harness.doctor", "harness.reproduce", "harness.compare", "harness.explore.cli")
 
@@ -62,7 +61,7 @@ def _paths(parser: argparse.ArgumentParser) -> None:
         "paths",
         nargs="*",
         metavar="PATH",
-        help=f"scenario files or directories (default: ./{DEFAULT_SUITE})",
+        help="scenario files or directories (default: ./scenarios)",
     )
 
 
@@ -176,22 +175,17 @@ def _schema_parser(commands: Any) -> None:
 
 
 def suite_paths(paths: Sequence[str]) -> list[str]:
-    """The paths given, or the default suite; InputError when one does not exist."""
-    chosen = list(paths) or [DEFAULT_SUITE]
-    missing = [path for path in chosen if not Path(path).exists()]
-    if missing:
-        raise InputError(f"no such file or directory: {', '.join(missing)}")
-    return chosen
+    """harness.scenario_loader.suite_paths, imported when needed (the CLI starts light)."""
+    from harness.scenario_loader import suite_paths as chosen
+
+    return chosen(paths)
 
 
 def load_suite(paths: Sequence[str]) -> list[Any]:
-    """Every scenario under ``paths`` (ScenarioError with all problems of all files)."""
-    from harness.scenario_loader import load_many
+    """harness.scenario_loader.load_named, imported when needed (the CLI starts light)."""
+    from harness.scenario_loader import load_named
 
-    scenarios = load_many(suite_paths(paths))
-    if not scenarios:
-        raise InputError(f"no scenario files (*.yaml, *.yml) under {', '.join(suite_paths(paths))}")
-    return scenarios
+    return load_named(paths)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

@@ -896,3 +896,25 @@ def _dotted(path: PathKey) -> str:
     for part in path:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
     return text
+
+
+DEFAULT_SUITE = "scenarios"  # what a command runs when it is given no path
+
+
+def suite_paths(paths: Sequence[str]) -> list[str]:
+    """The paths given, or the default suite; InputError when one does not exist."""
+    chosen = list(paths) or [DEFAULT_SUITE]
+    missing = [path for path in chosen if not Path(path).exists()]
+    if missing:
+        raise InputError(f"no such file or directory: {', '.join(missing)}")
+    return chosen
+
+
+def load_named(paths: Sequence[str]) -> list[Scenario]:
+    """Every scenario under the paths a command was given, or the default suite (InputError
+    when a path does not exist or holds no scenario file; ScenarioError with all problems)."""
+    chosen = suite_paths(paths)
+    scenarios = load_many(chosen)
+    if not scenarios:
+        raise InputError(f"no scenario files (*.yaml, *.yml) under {', '.join(chosen)}")
+    return scenarios

@@ -14,9 +14,9 @@ input) over 3 (a kernel could not run: no guest, nothing runnable) over 1 (a sce
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -150,14 +150,20 @@ def _junit_for(args: argparse.Namespace, release: str, several: bool) -> Path | 
 def _run_native(
     args: argparse.Namespace, kernel: Kernel, dest: Path, junit: Path | None
 ) -> tuple[int, dict[str, Any]]:
-    from harness import cli
+    from harness.scenario_loader import suite_paths
 
-    native = copy.copy(args)
-    native.kernels = None
-    native.artifacts = str(dest)
-    native.junit_xml = str(junit) if junit else None
+    argv = [*_PYTHON_CLI, "run", *suite_paths(args.paths), *_run_options(args)]
+    argv += ["--artifacts", str(dest)]
+    if junit is not None:
+        argv += ["--junit-xml", str(junit)]
+    if getattr(args, "slow", None):
+        argv += ["--slow", str(args.slow)]
+    if getattr(args, "no_progress", False):
+        argv.append("--no-progress")
     started = time.monotonic()
-    code = int(cli.cmd_run(native))
+    # The same command natively, as in a guest: a process of its own (no call back into the
+    # CLI that called us, so the kernel lab and the CLI import each other in one direction).
+    code = subprocess.call(argv)
     facts = {
         "release": kernel.release,
         "accel": "native",
@@ -176,7 +182,7 @@ def _run_guest(
     host: stretch.Timing,
     root: Path,
 ) -> tuple[int, dict[str, Any]]:
-    from harness.cli import suite_paths
+    from harness.scenario_loader import suite_paths
 
     paths = [str(Path(path).resolve()) for path in suite_paths(args.paths)]
     argv = [
@@ -202,11 +208,12 @@ def _run_guest(
 
 def cmd_run(args: argparse.Namespace) -> int:
     """``faultlab run --kernel K [--kernel K ...] [PATH ...]``."""
-    from harness import cli
+    from harness.scenario_loader import load_named
+    from netns.naming import new_run_id
 
-    cli.load_suite(args.paths)  # every scenario file checked before anything boots
+    load_named(args.paths)  # every scenario file checked before anything boots
     kernels = resolve_all(args.kernels)
-    root = Path(args.artifacts or Path("artifacts") / cli.new_run_id()).resolve()
+    root = Path(args.artifacts or Path("artifacts") / new_run_id()).resolve()
     several = len(kernels) > 1
     host = stretch.measure() if any(not k.native for k in kernels) else None
     codes, facts, verdicts = [], [], {}
@@ -243,19 +250,15 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    """``faultlab doctor --kernel K``: the doctor's checks inside that kernel's guest."""
+    """``faultlab doctor --kernel K``: the doctor's checks inside that kernel's guest (``host``:
+    natively, as a process of its own, like every native run of the kernel lab)."""
     codes = []
+    paths = [str(Path(path).resolve()) for path in getattr(args, "paths", None) or []]
+    argv = [*_PYTHON_CLI, "doctor", *(["--json"] if getattr(args, "json", False) else []), *paths]
     for kernel in resolve_all(args.kernels):
         if kernel.native:
-            from harness import doctor
-
-            native = copy.copy(args)
-            native.kernels = None
-            codes.append(doctor.doctor_command(native))
+            codes.append(subprocess.call(argv))
             continue
-        paths = [str(Path(path).resolve()) for path in getattr(args, "paths", None) or []]
-        argv = [*_PYTHON_CLI, "doctor", *(["--json"] if getattr(args, "json", False) else [])]
-        argv += paths
         code, facts = _guest(kernel, argv, None, 1.0, (), stretch.measure())
         print(f"faultlab: doctor on kernel {kernel.release} ({facts['accel']}): exit {code}")
         codes.append(code)
@@ -263,19 +266,18 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    """``faultlab compare --kernel K``: the routers compared inside that kernel's guest."""
-    from harness import compare
-
+    """``faultlab compare --kernel K``: the routers compared inside that kernel's guest (the
+    guest starts in this folder, so compare's default scenarios are the same there)."""
     out = Path(args.out).resolve()
+    paths = [str(Path(p).resolve()) for p in args.scenarios or []]
     codes = []
     for kernel in resolve_all(args.kernels):
         dest = out / kernel.release
         if kernel.native:
-            native = copy.copy(args)
-            native.kernels, native.out = None, dest
-            codes.append(compare.cmd_compare(native))
+            argv = [*_PYTHON_CLI, "compare", "--routers", args.routers, "--out", str(dest)]
+            argv += [*(["--slow", str(args.slow)] if args.slow else []), *paths]
+            codes.append(subprocess.call(argv))
             continue
-        paths = [str(Path(p).resolve()) for p in (args.scenarios or [compare.DEFAULT_SCENARIOS])]
         argv = [
             *_PYTHON_CLI,
             "compare",

@@ -341,8 +341,8 @@ class ProcessRecord:
         self.entries: list[tuple[int, int]] = []
 
     def open(self, guard_pid: int) -> None:
-        from harness.cli import new_run_id
         from netns import registry
+        from netns.naming import new_run_id
 
         self.run_id = new_run_id()
         record = registry.RunRecord.for_this_process(self.run_id, [], None)
