@@ -35,6 +35,7 @@ RTMGRP_LINK = 0x1
 _INTERFACE_GONE = frozenset({errno.ENETDOWN, errno.ENODEV, errno.ENXIO})
 PACKET_OUTGOING = 4
 IGMP_QUERY = 0x11
+MRDISC_ADVERT = 0x30  # multicast router discovery (RFC 4286): a router's advert
 _IP_OPTION_ROUTER_ALERT = 148
 _PCAP_HEADER = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)  # LINKTYPE_ETHERNET
 _PCAP_RECORD = struct.Struct("<IIII")
@@ -45,7 +46,7 @@ _IGMP_NAMES = {
     0x16: "v2 report",
     0x17: "leave",
     0x22: "v3 report",
-    0x30: "router advertisement",
+    MRDISC_ADVERT: "router advertisement",
 }
 
 
@@ -86,6 +87,12 @@ class IgmpPacket:
     @property
     def is_general_query(self) -> bool:
         return self.is_query and self.group == "0.0.0.0"
+
+    @property
+    def is_router_presence(self) -> bool:
+        """A general query, or a multicast router discovery advert (RFC 4286, type 0x30): what
+        a router sends periodically on every interface it serves, querier or not (smcroute)."""
+        return self.is_general_query or self.type == MRDISC_ADVERT
 
     def brief(self) -> str:
         """``v3 general query 10.0.2.1 > 224.0.0.1 ttl 1 RA``: one line for timelines."""

@@ -29,21 +29,23 @@ from harness.artifacts import OBSERVATION_NAME
 from harness.catalog import SOCKET_OPERATION_IDS, errno_name
 from harness.errors import FaultlabError, InputError, MissingCapability
 from harness.routers import ADAPTERS, RouterAdapter, comparable_kinds
+from harness.timing import timer_window
 
 DEFAULT_SCENARIOS = Path("scenarios/compare")
 DEFAULT_OUT = Path("artifacts/compare")
 ERROR_IDS = frozenset(SOCKET_OPERATION_IDS) | {41055}
-MRDISC_ADVERT = 0x30  # multicast router discovery: what a non-querier (smcroute) sends
 # The routers compared by default, how long to watch each after the fault (and again after
 # clearing it), and which are not IGMP queriers (they ignore host joins) are facts of each
 # adapter class: harness.routers.comparable_kinds(), RouterAdapter.compare_window, .querier.
 DEFAULT_WINDOW = RouterAdapter.compare_window
 
 
-def window_for(kind: str) -> float:
-    """Seconds to watch router ``kind`` after the fault, and again after clearing it."""
+def window_for(kind: str, slow: float = 1.0) -> float:
+    """Seconds to watch router ``kind`` after the fault, and again after clearing it: the
+    adapter's window (set by the router's own timers) with only the work in it stretched by
+    ``slow`` (harness.timing.timer_window)."""
     adapter = ADAPTERS.get(kind)
-    return adapter.compare_window if adapter is not None else DEFAULT_WINDOW
+    return timer_window(adapter.compare_window if adapter is not None else DEFAULT_WINDOW, slow)
 
 
 @dataclass
@@ -161,7 +163,7 @@ def observe(scenario: Any, kind: str, artifacts: Path, slow: float = 1.0) -> Obs
     options = runner.RunOptions(artifacts_dir=artifacts / kind, slow=slow, capture=True)
     try:
         with runner.session(target, options) as live:
-            _watch(live, result, sides_of(scenario), window_for(kind) * slow)
+            _watch(live, result, sides_of(scenario), window_for(kind, slow))
     except MissingCapability as exc:
         result.skipped = str(exc)
     except (FaultlabError, OSError) as exc:
@@ -197,7 +199,7 @@ def _watch(live: Any, result: Observation, sides: Sides, window: float) -> None:
 
 def _from_router(packet: Any, sides: Sides, interfaces: Sequence[str] | None = None) -> bool:
     """A query (or mrdisc advert) sent by the router, from one of ``interfaces``' addresses."""
-    if packet.outgoing or not (packet.is_general_query or packet.type == MRDISC_ADVERT):
+    if packet.outgoing or not packet.is_router_presence:
         return False
     names = interfaces if interfaces is not None else tuple(sides.addresses)
     return any(packet.src in sides.addresses.get(name, ()) for name in names)

@@ -5,6 +5,7 @@
     faultlab explore SCENARIO --routers igmpd,pimd --budget 40     # side by side, 40 faults each
     faultlab explore SCENARIO --only-phase steady --errnos EINTR,ENOBUFS -k sendto
     faultlab explore SCENARIO --baseline old/explore.json --write-scenarios pinned/
+    faultlab explore SCENARIO --router pimd --kernel /boot/vmlinuz-6.1.0-57-amd64  # in a guest
 
 Exit status: 0 done; 1 ``--baseline`` found a regression; 2 bad input; 3 nothing could run.
 """
@@ -44,6 +45,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--write-scenarios", type=Path, help="write each finding as a scenario")
     parser.add_argument("--slow", type=float, default=1.0, help="stretch every window")
     parser.add_argument("-v", "--verbose", action="store_true", help="every recorded call too")
+    from harness.kernellab.commands import add_kernel_option
+
+    add_kernel_option(parser)
     parser.set_defaults(handler=cmd_explore)
 
 
@@ -75,6 +79,11 @@ def cmd_explore(args: argparse.Namespace) -> int:
     if not args.scenario.is_file():
         raise InputError(f"{args.scenario}: no such scenario file")
     base = load(args.scenario)
+    if getattr(args, "kernels", None):  # --kernel: inside a guest per kernel (harness/kernellab)
+        from harness.kernellab import commands as kernellab
+
+        parse_budget(args.budget)  # bad input is said before anything boots
+        return kernellab.cmd_explore(args)
     count, seconds = parse_budget(args.budget)
     selection = Selection(args.only_phase, args.errnos, args.keyword, count)
     selection.wanted_errnos()  # a misspelt errno is an input error before anything runs

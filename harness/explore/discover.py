@@ -25,7 +25,9 @@ from typing import Any
 
 from harness.explore import names
 from harness.explore.faults import WAITS, Recorded, RecordFault
+from harness.explore.timers import steady_window
 from harness.scenario import FaultSpec, Scenario
+from harness.timing import timer_window
 
 STARTUP, STEADY = "start-up", "steady"
 MAX_STARTUP = 4
@@ -208,13 +210,6 @@ def recording_scenario(base: Scenario) -> Scenario:
     )
 
 
-def steady_window(scenario: Scenario) -> float:
-    """How long steady state is watched: three query intervals (the router's own timer; at
-    least 1 s, at most 10 s), so every periodic call of the router shows up at least once."""
-    interval = float(scenario.router.timers.get("query_interval", 2.0))
-    return min(10.0, max(1.0, 3 * interval))
-
-
 def discover(base: Scenario, artifacts: Path, slow: float = 1.0) -> Discovery:
     """Run ``base`` with the recorder and return its call sites."""
     from harness import runner
@@ -226,7 +221,8 @@ def discover(base: Scenario, artifacts: Path, slow: float = 1.0) -> Discovery:
         fault = live.faults[0].fault
         assert isinstance(fault, RecordFault)
         live.stream.wait_until(
-            lambda: live.process.poll() is not None, ready_at + steady_window(base) * slow
+            lambda: live.process.poll() is not None,
+            ready_at + timer_window(steady_window(base), slow),
         )
         calls = fault.log.snapshot()
         end = startup_end(calls, ready_at)

@@ -36,36 +36,13 @@ from harness.errors import FaultlabError, MissingCapability
 from harness.explore.classify import Observation, classify, is_error
 from harness.explore.discover import CallSite
 from harness.explore.plan import PlannedFault
+from harness.explore.timers import Timing
 from harness.scenario import FaultSpec, Scenario
 
 VERSION = "1"  # part of every result's fingerprint: a new judge re-runs everything
 REACTION = 0.3  # seconds the router gets to log its reaction once the call failed
 JOIN_WINDOW = 1.0  # a host's unsolicited reports come at once; this bounds the wait
 HIT_STARTUP = 3.0  # a start-up call comes before the router is ready (or never)
-
-
-@dataclass(frozen=True)
-class Timing:
-    """The router's own timers that set the windows (seconds, already stretched by slow)."""
-
-    query: float
-    retry: float
-    steady: float
-
-    @classmethod
-    def of(cls, scenario: Scenario, slow: float) -> Timing:
-        timers = scenario.router.timers
-        query = float(timers.get("query_interval", 2.0))
-        retry = float(timers.get("retry_interval", 5.0))
-        return cls(query * slow, retry * slow, max(1.0, 3 * query) * slow)
-
-    @property
-    def query_window(self) -> float:
-        return 2 * self.query + 0.3
-
-    @property
-    def recovery_window(self) -> float:
-        return self.retry + self.query_window + 0.5
 
 
 # -- one fault --------------------------------------------------------------------------------
@@ -113,6 +90,9 @@ class Judge:
         self.explore = live.faults[0].fault
         self.joins: list[socket.socket] = []
         self.group = 0
+        queries_on = getattr(live.adapter, "queries_on", None)
+        spec = live.scenario.router
+        self.queriers = tuple(queries_on(spec) if queries_on else spec.interface_names)
 
     def exited(self) -> bool:
         return self.live.process.poll() is not None
@@ -126,8 +106,9 @@ class Judge:
         for rule in self.explore.rules:
             rule.on_hit = self.wake
         site = self.fault.site
-        span = HIT_STARTUP if site.phase == "start-up" else self.timing.steady + 1.0
-        deadline = self.live.started_at + span * self.live.options.slow
+        slow = self.live.options.slow
+        span = HIT_STARTUP * slow if site.phase == "start-up" else self.timing.steady + slow
+        deadline = self.live.started_at + span
         self.stream.wait_until(lambda: bool(self.explore.hits) or self.exited(), deadline)
         hits = self.explore.hits
         return hits[0][0] if hits else None
@@ -179,14 +160,16 @@ class Judge:
         return None
 
     def query_seen(self, interface: str, since: float, deadline: float) -> bool:
+        """A general query (or a non-querier's mrdisc advert) from the router on ``interface``;
+        not judged where the router does not query regularly (its adapter says)."""
         peer = self.peers.peer.get(interface)
         capture = self.live.captures.get(f"{peer[0]}:{peer[1]}") if peer else None
-        if capture is None:
+        if capture is None or self.timing.query is None or interface not in self.queriers:
             return True  # nothing to watch there: not judged
         mine = self.peers.address.get(interface, set())
 
         def seen(packets: Sequence[Any]) -> bool:
-            return any(p.is_general_query and p.src in mine and not p.outgoing for p in packets)
+            return any(p.is_router_presence and p.src in mine and not p.outgoing for p in packets)
 
         return seen(capture.wait_for_packets(seen, since, deadline))
 

@@ -293,3 +293,67 @@ def cmd_compare(args: argparse.Namespace) -> int:
         _say_facts(facts)
         codes.append(code)
     return worst(codes)
+
+
+# -- faultlab explore --kernel ----------------------------------------------------------------
+
+
+def _explore_options(args: argparse.Namespace) -> list[str]:
+    """The options of ``faultlab explore`` forwarded as they are (paths made absolute)."""
+    argv: list[str] = []
+    for flag, name in (
+        ("--router", "router"),
+        ("--routers", "routers"),
+        ("-n", "workers"),
+        ("--budget", "budget"),
+        ("--only-phase", "only_phase"),
+        ("--errnos", "errnos"),
+        ("-k", "keyword"),
+    ):
+        value = getattr(args, name, None)
+        if value is not None:
+            argv += [flag, str(value)]
+    for flag, name in (("--baseline", "baseline"), ("--write-scenarios", "write_scenarios")):
+        value = getattr(args, name, None)
+        if value is not None:
+            argv += [flag, str(Path(value).resolve())]
+    for flag, name in (("--list", "list"), ("-v", "verbose")):
+        if getattr(args, name, False):
+            argv.append(flag)
+    return argv
+
+
+def cmd_explore(args: argparse.Namespace) -> int:
+    """``faultlab explore --kernel K SCENARIO``: the exploration inside that kernel's guest, so
+    that routers which need multicast routing can be explored on a host without it. The guest's
+    results land in ``<out>/<release>/`` (the same layout as a native exploration), and a second
+    exploration there reuses every finished result (the guest starts from what is already in
+    that folder)."""
+    out = Path(args.out).resolve()
+    scenario = str(Path(args.scenario).resolve())
+    writable = tuple(
+        Path(p).resolve() for p in (getattr(args, "write_scenarios", None),) if p is not None
+    )
+    for folder in writable:
+        folder.mkdir(parents=True, exist_ok=True)
+    codes = []
+    for kernel in resolve_all(args.kernels):
+        dest = out / kernel.release
+        if kernel.native:
+            argv = [*_PYTHON_CLI, "explore", scenario, *_explore_options(args), "--out", str(dest)]
+            codes.append(subprocess.call([*argv, "--slow", str(args.slow or 1.0)]))
+            continue
+        argv = [
+            *_PYTHON_CLI,
+            "explore",
+            scenario,
+            *_explore_options(args),
+            "--out",
+            "@OUT@",
+            "--slow",
+            "@SLOW@",
+        ]
+        code, facts = _guest(kernel, argv, dest, args.slow, (out, *writable), stretch.measure())
+        _say_facts(facts)
+        codes.append(code)
+    return worst(codes)

@@ -6,7 +6,8 @@ the guest over 9p. Inside, the guest
 1. says ``faultlab-guest: up`` on the console (the launcher's boot deadline ends there);
 2. gives everything writable a home on the guest's tmpfs: HOME, XDG dirs and TMPDIR (the host's
    $HOME is read-only here) and the command's output folder (inotify does not see writes on 9p,
-   and the router's event log is followed with inotify);
+   and the router's event log is followed with inotify), which starts with what an earlier run
+   left in the destination (a resumed exploration reuses its finished results);
 3. times the stretch benchmark and stretches every deadline by the factor (times ``--slow``),
    passed as ``--slow`` and as FAULTLAB_SLOW (test helpers read it);
 4. runs the command, then copies its output folder to the destination and writes
@@ -59,6 +60,20 @@ def expand(argv: list[str], slow: float, out: Path) -> list[str]:
     return [arg.replace("@SLOW@", f"{slow:g}").replace("@OUT@", str(out)) for arg in argv]
 
 
+def copy_in(dest: Path, out: Path) -> None:
+    """What an earlier run left in the destination, copied to the tmpfs output folder first, so
+    that a resumable command (``faultlab explore``) reuses its finished results in a guest too."""
+    if dest.is_dir():
+        for item in dest.iterdir():
+            if item.name in (SPEC_NAME, RESULT_NAME):
+                continue
+            target = out / item.name
+            if item.is_dir() and not item.is_symlink():
+                shutil.copytree(item, target, symlinks=True, dirs_exist_ok=True)
+            else:
+                shutil.copy2(item, target, follow_symlinks=False)
+
+
 def copy_back(out: Path, dest: Path) -> None:
     """The tmpfs output folder copied to the (9p) destination; symlinks kept as links."""
     if out.is_dir():
@@ -81,11 +96,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     out = SCRATCH / "out"
     out.mkdir(parents=True, exist_ok=True)
+    dest = Path(spec["dest"])
+    copy_in(dest, out)
     env = prepare_environment(slow)
     started = time.monotonic()
     code = subprocess.call(expand(spec["argv"], slow, out), env=env, cwd=spec.get("cwd"))
     seconds = time.monotonic() - started
-    dest = Path(spec["dest"])
     dest.mkdir(parents=True, exist_ok=True)
     copy_back(out, dest)
     result = {

@@ -165,10 +165,7 @@ def run(spec: GuestSpec, echo: Callable[[str], None] | None = None) -> Outcome:
             outcome.notes = notes + outcome.notes
             return outcome
         last = index == len(order) - 1
-        reason = (
-            f"{accel.upper()} did not boot {spec.kernel.release} within "
-            f"{boot_deadline(accel):.0f} s"
-        )
+        reason = f"{accel.upper()} did not boot {spec.kernel.release}: {boot.why}"
         if not last:
             _kvm_failed.append(reason)
             notes.append(f"{reason}; falling back to emulation (TCG)")
@@ -192,6 +189,7 @@ class _Boot:
         self.process: subprocess.Popen[bytes] | None = None
         self.record = ProcessRecord()
         self._buffer = b""
+        self.why = ""  # why the guest did not come up, once run() returned None
 
     def run(self) -> Outcome | None:
         """The outcome, or None when the guest did not come up in time (already stopped)."""
@@ -201,6 +199,7 @@ class _Boot:
             if not self._wait_for(
                 lambda line: line.startswith(UP_MARKER), boot_deadline(self.accel)
             ):
+                self.why = self._not_up(time.monotonic() - started)
                 return None
             booted = time.monotonic()
             self.record.add_descendants(self.process.pid)
@@ -221,6 +220,14 @@ class _Boot:
             )
         finally:
             self.stop()
+
+    def _not_up(self, seconds: float) -> str:
+        """Why the guest is not up: qemu gave up by itself (KVM refused it), or the deadline."""
+        assert self.process is not None
+        code = self.process.poll()
+        if code is None:
+            return f"not up within {boot_deadline(self.accel):.0f} s"
+        return f"qemu ended after {seconds:.0f} s (status {code}) before the guest was up"
 
     def _start(self) -> None:
         tmpdir = Path(tempfile.mkdtemp(prefix=TMP_PREFIX))

@@ -139,6 +139,13 @@ class RouterAdapter(ABC):
         decided = {e.interface for e in events if e.id in READY_ACTIVATION_IDS}
         return bool(names) and decided.issuperset(names)
 
+    def query_period(self, spec: RouterSpec) -> float | None:
+        """Seconds between two of the router's general queries (or adverts) in steady state with
+        ``spec``'s timers: how long ``faultlab explore`` waits for one. None when it is not known
+        or too long to wait for (then an exploration judges state and joins, not queries)."""
+        interval = spec.timers.get("query_interval")
+        return float(interval) if interval is not None else None
+
     def state_request(self, pid: int, workdir: Path) -> Path | None:
         """Ask the running router for a fresh state report; the file that will change, if any."""
         return None

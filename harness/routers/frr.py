@@ -136,6 +136,11 @@ class FrrAdapter(ExternalAdapter):
             str(launcher),
         ]
 
+    def query_period(self, spec: RouterSpec) -> float | None:
+        """Its configured interval, in whole seconds (at least 1), as render_config writes it."""
+        interval = spec.timers.get("query_interval")
+        return None if interval is None else float(max(1, round(float(interval))))
+
     def state(self, node: Any, workdir: Path) -> RouterState | None:
         shown = {}
         for what in ("interface", "groups"):

@@ -83,6 +83,9 @@ _UP = re.compile(r"Interface (?P<interface>\S+) comes up")
 _DOWN = re.compile(r"Interface (?P<interface>\S+) goes down")
 
 
+TIMER_TICK = 5  # seconds: pimd's timers advance in steps of this
+
+
 class PimdAdapter(ExternalAdapter):
     """pimd in the foreground, in a private mount namespace for its fixed pid and dump paths."""
 
@@ -122,6 +125,11 @@ class PimdAdapter(ExternalAdapter):
         ]
         inner = f"mount --bind {shlex.quote(str(run))} /run && exec {shlex.join(pimd)}"
         return ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", inner]
+
+    def query_period(self, spec: RouterSpec) -> float | None:
+        """Its configured interval in whole seconds, but never under its 5 s timer tick."""
+        interval = spec.timers.get("query_interval")
+        return None if interval is None else float(max(TIMER_TICK, math.ceil(float(interval))))
 
     def state(self, node: Any, workdir: Path) -> RouterState | None:
         lines: list[str] = []

@@ -97,6 +97,10 @@ class SmcrouteAdapter(ExternalAdapter):
             str(workdir / PID_NAME),
         ]
 
+    def query_period(self, spec: RouterSpec) -> float | None:
+        """It sends no queries; its multicast router discovery adverts come this often."""
+        return float(_mrdisc_interval(spec))
+
     def state(self, node: Any, workdir: Path) -> RouterState | None:
         control = find_program("smcroutectl")
         socket = workdir / SOCKET_NAME

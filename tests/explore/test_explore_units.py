@@ -22,6 +22,8 @@ from harness.explore.run import Batch, Store, fingerprint, run_all
 from harness.scenario_loader import load
 from tests.explore.helpers import IGMPD
 
+ROUTER_KINDS = ("igmpd", "igmpproxy", "smcroute", "pimd", "frr")
+
 SITE = CallSite(
     "setsockopt",
     "IPPROTO_IP IP_ADD_MEMBERSHIP",
@@ -198,3 +200,20 @@ def test_a_second_run_reuses_finished_results(tmp_path: Path) -> None:
     batch = Batch(base, "igmpd", [fault], tmp_path, workers=1)
     results = run_all(batch, lambda o, reused: seen.append(reused))
     assert seen == [True] and results[0].outcome == "tolerated"
+
+
+def test_each_router_is_waited_for_by_its_own_timers_and_only_the_work_is_stretched() -> None:
+    from harness.compare import window_for
+    from harness.explore.run import load_base
+    from harness.explore.timers import Timing, query_period
+    from harness.timing import timer_window
+
+    path = str(Path(__file__).parent / "data/routers.yaml")
+    periods = {kind: query_period(load_base(path, kind)) for kind in ROUTER_KINDS}
+    # pimd's 5 s tick, FRR's whole seconds, smcroute's mrdisc adverts, igmpproxy's 125 s
+    assert periods == {"pimd": 5.0, "frr": 2.0, "smcroute": 4.0, "igmpproxy": None, "igmpd": 2.0}
+    assert timer_window(14.0, 1.0) == 14.0 and timer_window(14.0, 17.0) == 30.0
+    assert window_for("igmpproxy", 17.0) == 30.0, "compare's window: not 14 x 17 = 238 s"
+    native, guest = Timing.of(load_base(path, "pimd"), 1.0), Timing.of(load_base(path, "pimd"), 17)
+    assert (native.query, guest.query) == (5.0, 21.0)
+    assert Timing.of(load_base(path, "igmpproxy"), 1.0).query is None

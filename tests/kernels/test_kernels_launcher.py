@@ -47,6 +47,8 @@ def test_a_kvm_boot_that_hangs_or_aborts_falls_back_to_emulation(
     outcome = launcher.run(_spec(fake_lab))
     assert (outcome.returncode, outcome.accel) == (0, "tcg")
     assert "falling back to emulation" in outcome.notes[0]
+    why = {"hang": "not up within 2 s", "abort": "qemu ended after"}[kvm]
+    assert why in outcome.notes[0], "the note says why: a deadline, or qemu gave up at once"
     assert time.monotonic() - started < 2.0 + 3.0 + 10.0
     fake_lab.wait_clean()
     assert launcher.accel_order() == ["tcg"], "KVM is not tried again in the same process"
@@ -60,7 +62,7 @@ def test_no_boot_at_all_is_exit_3_with_the_console(
     with pytest.raises(launcher.GuestError) as caught:
         launcher.run(_spec(fake_lab))
     assert caught.value.exit_code == ExitCode.ENVIRONMENT
-    assert "TCG did not boot 9.9.9-fake within 3 s" in str(caught.value)
+    assert "TCG did not boot 9.9.9-fake: not up within 3 s" in str(caught.value)
     assert "fake-qemu: booting" in str(caught.value)
 
 

@@ -118,3 +118,66 @@ def test_a_kernel_that_ran_nothing_does_not_make_every_scenario_differ(tmp_path:
     verdicts = {"6.18.44": {"a": "passed", "b": "skipped"}, "6.1.0-57-amd64": {}}
     markdown = table.render_markdown(verdicts)
     assert "0 of 2 scenarios differ" in markdown and "**differs**" not in markdown
+
+
+def test_explore_runs_in_the_guest_with_every_option_and_its_folders_writable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from harness.cli import main
+
+    seen: dict[str, object] = {}
+
+    def guest(kernel, argv, dest, slow, rwdirs, host):  # type: ignore[no-untyped-def]
+        seen.update(argv=argv, dest=dest, slow=slow, rwdirs=rwdirs)
+        return 0, {"release": kernel.release, "accel": "tcg", "returncode": 0, "stretch": 17}
+
+    guest_kernel = kernels.Kernel("/boot/vmlinuz-9.9.9", "9.9.9", Path("/boot/vmlinuz-9.9.9"))
+    monkeypatch.setattr(commands, "_guest", guest)
+    monkeypatch.setattr(commands, "resolve_all", lambda names: [guest_kernel])
+    monkeypatch.setattr(stretch, "measure", lambda: stretch.Timing(loop=0.02, spawn=0.03))
+    out, pinned = tmp_path / "out", tmp_path / "pinned"
+    scenario = Path(__file__).parents[1] / "explore/data/routers.yaml"
+    code = main(
+        [
+            "explore", str(scenario), "--router", "pimd", "--errnos", "ENOBUFS,EINTR",
+            "--budget", "10", "-k", "sendto", "--only-phase", "steady", "-n", "1",
+            "--write-scenarios", str(pinned), "--kernel", "9.9.9", "--out", str(out),
+        ]
+    )  # fmt: skip
+    assert code == 0
+    argv = seen["argv"]
+    assert isinstance(argv, list)
+    assert argv[argv.index("explore") + 1] == str(scenario.resolve())
+    for flag, value in (
+        ("--router", "pimd"), ("--errnos", "ENOBUFS,EINTR"), ("--budget", "10"), ("-k", "sendto"),
+        ("--only-phase", "steady"), ("-n", "1"), ("--write-scenarios", str(pinned)),
+        ("--out", "@OUT@"), ("--slow", "@SLOW@"),
+    ):  # fmt: skip
+        assert argv[argv.index(flag) + 1] == value, flag
+    assert seen["dest"] == out / "9.9.9", "the guest's results land per release, resumable"
+    rwdirs = seen["rwdirs"]
+    assert isinstance(rwdirs, tuple) and pinned in rwdirs and out in rwdirs
+
+
+def test_a_bad_budget_is_refused_before_any_guest_boots(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from harness.cli import main
+
+    monkeypatch.setattr(commands, "_guest", lambda *a: pytest.fail("a guest was booted"))
+    scenario = Path(__file__).parents[1] / "explore/data/routers.yaml"
+    argv = ["explore", str(scenario), "--budget", "soon", "--kernel", "host"]
+    assert main([*argv, "--out", str(tmp_path)]) == ExitCode.USAGE
+
+
+def test_a_guest_resumes_from_what_its_destination_already_holds(tmp_path: Path) -> None:
+    from harness.kernellab import guest
+
+    dest, out = tmp_path / "dest", tmp_path / "out"
+    (dest / "pimd/results").mkdir(parents=True)
+    (dest / "pimd/results/f1.json").write_text("{}")
+    (dest / guest.SPEC_NAME).write_text("{}")
+    out.mkdir()
+    guest.copy_in(dest, out)
+    assert (out / "pimd/results/f1.json").read_text() == "{}"
+    assert not (out / guest.SPEC_NAME).exists()
