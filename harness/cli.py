@@ -109,6 +109,14 @@ def _run_parser(commands: Any) -> None:
         action="store_true",
         help="a skipped scenario is a failure (exit 1): for CI lanes that must cover everything",
     )
+    run.add_argument(
+        "--allow-skip",
+        action="append",
+        default=[],
+        metavar="FEATURE",
+        help="with --strict: a skip for this missing feature only (the doctor's name, e.g. "
+        "sysctl:net.core.optmem_max) stays a skip; repeatable",
+    )
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     from harness.kernellab.commands import add_kernel_option
 
@@ -384,6 +392,8 @@ def _pytest(args: argparse.Namespace, artifacts: Path, reporter: Any) -> int:
         argv.append("-x")
     if args.strict:
         argv.append("--faultlab-strict")
+    for feature in args.allow_skip:
+        argv += ["--faultlab-allow-skip", feature]
     return int(pytest.main(argv, plugins=[reporter]))
 
 

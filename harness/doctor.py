@@ -594,6 +594,15 @@ def sysctl_check(key: str) -> Check:
         return Check(SYSCTL_PREFIX + key, Status.MISSING, detail, "")
 
 
+def missing_names(features: Iterable[str]) -> tuple[str, ...]:
+    """The features among ``features`` whose check is not ``ok`` here (the names in
+    :func:`missing`'s reason, for ``--allow-skip``)."""
+    reason = missing(features)
+    if reason is None:
+        return ()
+    return tuple(part.split(" ", 1)[0] for part in reason.split("; "))
+
+
 def missing(features: Iterable[str]) -> str | None:
     """The skip reason for a scenario needing ``features``, or None when all are here.
 

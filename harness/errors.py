@@ -96,7 +96,15 @@ class EnvironmentProblem(FaultlabError):
 
 
 class MissingCapability(EnvironmentProblem):
-    """One feature a scenario needs is missing here; the scenario is skipped with this reason."""
+    """One feature a scenario needs is missing here; the scenario is skipped with this reason.
+
+    ``features`` names the doctor's features found missing (empty when a reason is not one of
+    them, a router's own requirement say): ``--allow-skip FEATURE`` matches them.
+    """
+
+    def __init__(self, message: str, features: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.features = features
 
 
 class RouterError(FaultlabError):

@@ -45,6 +45,7 @@ class PluginOptions:
     shard: Shard | None
     run_id: str
     strict: bool = False
+    allowed_skips: tuple[str, ...] = ()  # features whose skips stay skips under strict
 
 
 _OPTIONS = pytest.StashKey[PluginOptions]()
@@ -92,6 +93,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="a skipped scenario fails (CI lanes that must cover everything; "
         "`faultlab run --strict`)",
     )
+    group.addoption(
+        "--faultlab-allow-skip",
+        action="append",
+        default=[],
+        metavar="FEATURE",
+        help="under --faultlab-strict, a skip for only these missing features (the doctor's "
+        "names, e.g. sysctl:net.core.optmem_max) stays a skip (`faultlab run --allow-skip`)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -137,7 +146,8 @@ def _options(config: pytest.Config) -> PluginOptions:
     artifacts = Path(root) if root else Path.cwd() / "artifacts" / run_id
     keep = bool(config.getoption("--keep-artifacts"))
     strict = bool(config.getoption("--faultlab-strict"))
-    return PluginOptions(slow, artifacts, keep, shard, run_id, strict)
+    allowed = tuple(config.getoption("--faultlab-allow-skip") or ())
+    return PluginOptions(slow, artifacts, keep, shard, run_id, strict, allowed)
 
 
 def _run_id(config: pytest.Config) -> str:
@@ -276,16 +286,19 @@ class ScenarioItem(pytest.Item):
         try:
             self.verdict = runner.run(self.scenario, run_options)
         except MissingCapability as exc:
-            self._skip(str(exc))
+            self._skip(str(exc), exc.features)
         self._add_sections()
         if self.verdict.skipped:
-            self._skip(str(self.verdict.skipped_reason))
+            self._skip(str(self.verdict.skipped_reason), self.verdict.skipped_features)
         if not self.verdict.passed:
             raise ScenarioFailed(self.verdict)
 
-    def _skip(self, reason: str) -> None:
-        """Skip with the reason; under ``--faultlab-strict`` the skip is a failure instead."""
-        if plugin_options(self.config).strict:
+    def _skip(self, reason: str, features: tuple[str, ...] = ()) -> None:
+        """Skip with the reason; under ``--faultlab-strict`` the skip is a failure instead,
+        unless every missing feature behind it is one ``--faultlab-allow-skip`` names."""
+        options = plugin_options(self.config)
+        allowed = bool(features) and set(features) <= set(options.allowed_skips)
+        if options.strict and not allowed:
             pytest.fail(f"{self.scenario.path}: skipped under --strict: {reason}", pytrace=False)
         pytest.skip(f"{self.scenario.path}: {reason}")
 

@@ -177,16 +177,21 @@ def _prepare_folder(folder: Path) -> None:
     folder.mkdir(parents=True)
 
 
-def _missing(scenario: Scenario, adapter: RouterAdapter, faults: list[PlannedFault]) -> list[str]:
-    """Skip reasons: the doctor's checks for what this scenario needs, then each part's own."""
+def _missing(
+    scenario: Scenario, adapter: RouterAdapter, faults: list[PlannedFault]
+) -> tuple[list[str], tuple[str, ...]]:
+    """Skip reasons: the doctor's checks for what this scenario needs, then each part's own;
+    and the doctor's features that are missing (empty when any reason is not one of them, so
+    that ``--allow-skip`` never forgives a reason it does not name)."""
     from harness import doctor, requirements
 
     needed = requirements.features(scenario, adapter, [planned.fault for planned in faults])
     reasons = [reason] if (reason := doctor.missing(needed)) else []
-    reasons += adapter.requires(scenario.router)
+    features = doctor.missing_names(needed) if reasons else ()
+    own = list(adapter.requires(scenario.router))
     for planned in faults:
-        reasons += planned.fault.requires()
-    return reasons
+        own += planned.fault.requires()
+    return reasons + own, () if own else features
 
 
 def _make_faults(scenario: Scenario) -> list[PlannedFault]:
@@ -225,9 +230,9 @@ def session(scenario: Scenario, options: RunOptions) -> Iterator[Session]:
     live.artifacts["scenario"] = SCENARIO_NAME
     live.faults = _make_faults(scenario)
     try:
-        reasons = _missing(scenario, adapter, live.faults)
+        reasons, features = _missing(scenario, adapter, live.faults)
         if reasons:
-            raise MissingCapability("; ".join(reasons))
+            raise MissingCapability("; ".join(reasons), features)
         _build(live)
         yield live
     finally:
@@ -590,6 +595,7 @@ def run(scenario: Scenario, options: RunOptions | None = None) -> Verdict:
             verdict.passed = all(result.passed for result in results)
     except MissingCapability as exc:
         verdict.skipped_reason = str(exc)
+        verdict.skipped_features = exc.features
     except (FaultlabError, OSError) as exc:
         verdict.error = f"{type(exc).__name__}: {exc}"
         verdict.passed = False

@@ -59,6 +59,7 @@ class Verdict:
     path: str
     passed: bool
     skipped_reason: str | None = None
+    skipped_features: tuple[str, ...] = ()  # the doctor's features missing, when those are why
     error: str | None = None
     results: list[ExpectationResult] = field(default_factory=list)
     entries: list[TimelineEntry] = field(default_factory=list)
@@ -138,6 +139,7 @@ class Verdict:
             "status": self.status,
             "passed": self.passed,
             "skipped_reason": self.skipped_reason,
+            "skipped_features": list(self.skipped_features),
             "error": self.error,
             "duration_ms": round(self.duration * 1000, 3),
             "fault_latency_ms": _ms(self.fault_latency),

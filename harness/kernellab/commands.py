@@ -137,6 +137,8 @@ def _run_options(args: argparse.Namespace) -> list[str]:
     ):
         if getattr(args, name, False):
             argv.append(flag)
+    for feature in getattr(args, "allow_skip", None) or ():
+        argv += ["--allow-skip", feature]
     return argv
 
 

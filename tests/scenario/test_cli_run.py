@@ -152,3 +152,43 @@ def test_an_empty_selection_names_what_was_searched(
 ) -> None:
     assert run(str(suite), "-k", "nomatch", "--artifacts", "out") == ExitCode.USAGE
     assert f"no scenario selected from {suite} (-k 'nomatch')" in capsys.readouterr().err
+
+
+def fake_feature_skipping_run(scenario: Any, options: Any) -> Verdict:
+    """As fake_skipping_run, with the missing feature named as the runner names it."""
+    verdict = fake_skipping_run(scenario, options)
+    if verdict.skipped:
+        verdict.skipped_features = ("mrt",)
+    return verdict
+
+
+def test_strict_lets_only_the_skips_of_allowed_features_stand(
+    suite: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(runner, "run", fake_feature_skipping_run)
+    args = (str(suite), "--strict", "--allow-skip")
+    assert run(*args, "mrt", "--artifacts", "out") == ExitCode.OK
+    assert "faultlab: 3 selected: 1 ran, 1 passed, 0 failed, 2 skipped" in capsys.readouterr().out
+    assert run(*args, "sysctl:net.core.optmem_max", "--artifacts", "out2") == ExitCode.FAILED
+    assert "skipped under --strict: mrt missing" in capsys.readouterr().out
+    monkeypatch.setattr(runner, "run", fake_skipping_run)  # a reason with no feature behind it
+    assert run(*args, "mrt", "--artifacts", "out3") == ExitCode.FAILED
+
+
+def test_the_runner_names_the_missing_features_only_when_they_are_the_whole_reason(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from scenario_samples import MRT_HELD
+
+    from harness import doctor
+    from harness.scenario_loader import load
+
+    (tmp_path / "mrt-held.yaml").write_text(MRT_HELD)
+    scenario = load(tmp_path / "mrt-held.yaml")
+    monkeypatch.setattr(doctor, "missing", lambda names: "mrt missing: MRT_INIT: ENOPROTOOPT")
+    adapter = runner.adapter_for(scenario.router)
+    faults = runner._make_faults(scenario)
+    assert runner._missing(scenario, adapter, faults)[1] == ("mrt",)
+    monkeypatch.setattr(type(adapter), "requires", lambda self, spec: ["its binary is missing"])
+    reasons, features = runner._missing(scenario, adapter, faults)
+    assert features == () and "its binary is missing" in reasons
