@@ -5,7 +5,10 @@ from the same run on the same machine, and prints them from ``kernels.json``: th
 time and accelerator (KVM or emulation), the suite's wall time natively and in the guest, their
 ratio, and the stretch factor chosen at boot (with the Python slowdown it came from).
 
-    python bench/kernels.py [SUITE ...]     (default: scenarios -m "not compare" -n 2)
+    python bench/kernels.py [--out DIR] [SUITE ...]   (default: scenarios -m "not compare" -n 2)
+
+With ``--out DIR`` the run's artifacts are kept there (the kernel x scenario table, each
+kernel's verdicts); without it they go to a temporary folder that is removed.
 
 Needs root and the lab (sudo scripts/install-kernel-lab.sh); prints why and exits 0 without it.
 """
@@ -53,8 +56,14 @@ def main() -> int:
     if reason is not None:
         print(f"bench/kernels.py: skipped: {reason}")
         return 0
+    args = sys.argv[1:]
+    if args[:1] == ["--out"] and len(args) > 1:
+        out = Path(args[1]).resolve()
+        report(run(args[2:] or DEFAULT_SUITE, out))
+        print(f"artifacts: {out} (kernel x scenario table: {out / 'kernel-matrix.md'})")
+        return 0
     with tempfile.TemporaryDirectory(prefix="faultlab-bench-") as folder:
-        report(run(sys.argv[1:] or DEFAULT_SUITE, Path(folder)))
+        report(run(args or DEFAULT_SUITE, Path(folder)))
     return 0
 
 

@@ -20,6 +20,7 @@ import argparse
 import dataclasses
 import html
 import json
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -280,9 +281,17 @@ def compare(
         raise InputError(
             f"unknown router kind(s) {', '.join(unknown)} (known: {', '.join(sorted(ADAPTERS))})"
         )
-    return [
-        observe(scenario, router, artifacts, slow) for scenario in scenarios for router in routers
-    ]
+    pairs = [(scenario, router) for scenario in scenarios for router in routers]
+    observations = []
+    for index, (scenario, router) in enumerate(pairs, 1):
+        begun = time.monotonic()
+        observations.append(observe(scenario, router, artifacts, slow))
+        print(
+            f"[{index}/{len(pairs)}] {router}: {scenario.name}: "
+            f"{observations[-1].outcome()} ({time.monotonic() - begun:.0f} s)",
+            flush=True,
+        )
+    return observations
 
 
 # -- the report ---------------------------------------------------------------------------

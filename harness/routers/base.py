@@ -62,8 +62,9 @@ def find_program(name: str, *candidates: Path) -> str | None:
     for candidate in candidates:
         if candidate.is_file() and os.access(candidate, os.X_OK):
             return str(candidate)
-    found = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin:/usr/lib/frr")
-    return found
+    # Only the system's own folders: a private folder (FRR's /usr/lib/frr) is searched by the
+    # adapter that names it in program_dirs, so FRR's pimd is never taken for standalone pimd.
+    return shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
 
 
 class RouterAdapter(ABC):

@@ -187,3 +187,17 @@ def test_frr_state_from_vtysh_json() -> None:
 
 def test_mrouted_style_subnets_are_padded() -> None:
     assert str(parse_subnet("10.0.1/24")) == "10.0.1.0/24"
+
+
+def test_frr_s_pimd_is_never_taken_for_standalone_pimd(monkeypatch: pytest.MonkeyPatch) -> None:
+    """/usr/lib/frr is FRR's own folder: only the FRR adapter (its program_dirs) looks there."""
+    from harness.routers import base
+
+    searched: list[str | None] = []
+
+    def which(name: str, path: str | None = None) -> None:
+        searched.append(path)
+
+    monkeypatch.setattr(base.shutil, "which", which)
+    assert base.find_program("pimd") is None
+    assert searched and not any("/usr/lib/frr" in (path or "") for path in searched)
