@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import time
@@ -69,15 +70,29 @@ def copy_in(dest: Path, out: Path) -> None:
                 continue
             target = out / item.name
             if item.is_dir() and not item.is_symlink():
-                shutil.copytree(item, target, symlinks=True, dirs_exist_ok=True)
-            else:
+                shutil.copytree(
+                    item, target, symlinks=True, dirs_exist_ok=True, ignore=_special_files
+                )
+            elif item.name not in _special_files(str(dest), [item.name]):
                 shutil.copy2(item, target, follow_symlinks=False)
 
 
+def _special_files(folder: str, names: list[str]) -> set[str]:
+    """The names in ``folder`` that are neither files, folders nor links: a router's control
+    sockets (FRR's zserv.api, smcroute's socket) and FIFOs, which cannot be copied."""
+    special = set()
+    for name in names:
+        mode = os.lstat(os.path.join(folder, name)).st_mode
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode)):
+            special.add(name)
+    return special
+
+
 def copy_back(out: Path, dest: Path) -> None:
-    """The tmpfs output folder copied to the (9p) destination; symlinks kept as links."""
+    """The tmpfs output folder copied to the (9p) destination; symlinks kept as links, sockets
+    and FIFOs left out."""
     if out.is_dir():
-        shutil.copytree(out, dest, symlinks=True, dirs_exist_ok=True)
+        shutil.copytree(out, dest, symlinks=True, dirs_exist_ok=True, ignore=_special_files)
 
 
 def main(argv: list[str] | None = None) -> int:

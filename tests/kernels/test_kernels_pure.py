@@ -181,3 +181,28 @@ def test_a_guest_resumes_from_what_its_destination_already_holds(tmp_path: Path)
     guest.copy_in(dest, out)
     assert (out / "pimd/results/f1.json").read_text() == "{}"
     assert not (out / guest.SPEC_NAME).exists()
+
+
+def test_a_router_s_control_socket_in_the_output_does_not_stop_the_copy_back(
+    tmp_path: Path,
+) -> None:
+    import socket
+
+    from harness.kernellab import guest
+
+    out, dest = tmp_path / "out", tmp_path / "dest"
+    (out / "frr/run").mkdir(parents=True)
+    (out / "frr/run/router.log").write_text("up\n")
+    (out / "robustness.md").write_text("| table |\n")
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(out / "frr/run/zserv.api"))
+    os.mkfifo(out / "frr/run/fifo")
+    try:
+        guest.copy_back(out, dest)
+        (tmp_path / "again").mkdir()
+        guest.copy_in(dest, tmp_path / "again")
+    finally:
+        server.close()
+    assert (dest / "frr/run/router.log").read_text() == "up\n"
+    assert (dest / "robustness.md").is_file()
+    assert not (dest / "frr/run/zserv.api").exists() and not (dest / "frr/run/fifo").exists()
