@@ -40,7 +40,12 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--budget", help="at most N faults per router, or a time (90s, 10m)")
     parser.add_argument("--only-phase", choices=PHASES, help="only start-up or steady sites")
     parser.add_argument("--errnos", help="comma list of errno names, or 'all' (caller bugs too)")
-    parser.add_argument("-k", dest="keyword", help="call sites whose key contains (or globs) it")
+    parser.add_argument(
+        "-k",
+        dest="keyword",
+        help="call sites whose key contains (or globs) a term of this comma list; 'not TERM' "
+        "leaves sites out (-k 'MEMBERSHIP,sendto' or -k 'not AF_UNIX,not AF_NETLINK')",
+    )
     parser.add_argument("--baseline", type=Path, help="an earlier explore.json to diff against")
     parser.add_argument("--write-scenarios", type=Path, help="write each finding as a scenario")
     parser.add_argument("--slow", type=float, default=1.0, help="stretch every window")

@@ -99,6 +99,9 @@ EXTRA: dict[str, ErrnoEntry] = {
     "setsockopt IP_ADD_MEMBERSHIP": ErrnoEntry(
         ("EADDRINUSE", "ENOBUFS", "ENODEV", "ENOMEM"), source="ip(7)"
     ),
+    "setsockopt MCAST_JOIN_GROUP": ErrnoEntry(
+        ("EADDRINUSE", "ENOBUFS", "ENODEV", "ENOMEM"), source="ip(7), RFC 3678"
+    ),
     "setsockopt IP_DROP_MEMBERSHIP": ErrnoEntry(("EADDRNOTAVAIL", "ENODEV"), source="ip(7)"),
     "setsockopt IP_MULTICAST_IF": ErrnoEntry(("EADDRNOTAVAIL", "ENODEV"), source="ip(7)"),
     "setsockopt IP_OPTIONS": ErrnoEntry(("ENOMEM",), source="ip(7)"),

@@ -65,7 +65,7 @@ class Selection:
 
     only_phase: str | None = None
     errnos: str | None = None  # comma list, or "all" (caller-mistake errors too)
-    keyword: str | None = None  # -k: substring or glob over the site key
+    keyword: str | None = None  # -k: terms over the site key (Selection.keeps)
     budget: int | None = None
 
     @property
@@ -83,14 +83,23 @@ class Selection:
         return wanted
 
     def keeps(self, site: CallSite) -> bool:
+        """The site's phase is wanted and its key passes ``-k``: a comma list of terms, each a
+        substring (any case) or a glob; ``not TERM`` excludes. A site is kept when it matches
+        any plain term (or there is none) and no ``not`` term."""
         if self.only_phase and site.phase != self.only_phase:
             return False
-        if not self.keyword:
-            return True
-        pattern = self.keyword
-        if any(ch in pattern for ch in "*?["):
-            return fnmatch.fnmatch(site.key, pattern)
-        return pattern.lower() in site.key.lower()
+        terms = [term.strip() for term in (self.keyword or "").split(",") if term.strip()]
+        wanted = [term for term in terms if not term.lower().startswith("not ")]
+        unwanted = [term[4:].strip() for term in terms if term.lower().startswith("not ")]
+        if any(_matches(site.key, term) for term in unwanted):
+            return False
+        return not wanted or any(_matches(site.key, term) for term in wanted)
+
+
+def _matches(key: str, term: str) -> bool:
+    if any(ch in term for ch in "*?["):
+        return fnmatch.fnmatch(key, term)
+    return term.lower() in key.lower()
 
 
 def plan(sites: Iterable[CallSite], selection: Selection = Selection()) -> list[PlannedFault]:

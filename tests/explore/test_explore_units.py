@@ -77,6 +77,12 @@ def test_selection_budgets() -> None:
     }
     assert all(f.site is STEADY for f in plan(sites, Selection(keyword="sendto")))
     assert all(f.site is SITE for f in plan(sites, Selection(keyword="*MEMBERSHIP @e0*")))
+    assert {f.site.key for f in plan(sites, Selection(keyword="sendto,MEMBERSHIP"))} == {
+        SITE.key,
+        STEADY.key,
+    }
+    assert {f.site.key for f in plan(sites, Selection(keyword="not sendto"))} == {SITE.key}
+    assert plan(sites, Selection(keyword="MEMBERSHIP, not @e0")) == []
     assert len(plan(sites, Selection(budget=3))) == 3
     with pytest.raises(InputError, match="ENOBUF"):
         plan(sites, Selection(errnos="ENOBUF"))
@@ -217,3 +223,18 @@ def test_each_router_is_waited_for_by_its_own_timers_and_only_the_work_is_stretc
     native, guest = Timing.of(load_base(path, "pimd"), 1.0), Timing.of(load_base(path, "pimd"), 17)
     assert (native.query, guest.query) == (5.0, 21.0)
     assert Timing.of(load_base(path, "igmpproxy"), 1.0).query is None
+
+
+def test_option_names_are_the_socket_level_s_own_not_another_protocol_s() -> None:
+    import socket
+
+    from harness.explore import names
+
+    assert names.option(socket.SOL_SOCKET, 2) == "SO_REUSEADDR"  # not SO_J1939_PROMISC
+    assert names.option(socket.SOL_SOCKET, 1) == "SO_DEBUG"
+    assert names.option(socket.IPPROTO_IP, 1) == "IP_TOS"  # not IP_DEFAULT_MULTICAST_LOOP
+    assert names.option(socket.IPPROTO_IP, 42) == "MCAST_JOIN_GROUP"  # FRR joins this way
+    assert names.option(socket.IPPROTO_IP, 49) == "IP_MULTICAST_ALL"
+    assert names.option(names.SOL_IPV6, 200) == "MRT6_INIT"
+    assert names.name(names.LEVELS, 41) == "IPPROTO_IPV6"
+    assert "ENOBUFS" in errnos_for("setsockopt", ("IPPROTO_IP", "MCAST_JOIN_GROUP"))
