@@ -139,7 +139,9 @@ def explore_router(
         done = len(result.observations) + 1
         result.observations.append(obs)
         how = "reused" if reused else f"{obs.duration:.1f}s"
-        print(f"[{done}/{total}] {router} {obs.site} {obs.errno}: {obs.outcome} ({how})")
+        print(
+            f"[{done}/{total}] {router} {obs.site} {obs.errno}: {obs.outcome} ({how})", flush=True
+        )
 
     run_all(batch, progress)
     order = {f.id: i for i, f in enumerate(result.faults)}

@@ -51,7 +51,13 @@ def prepare_environment(factor: float) -> dict[str, str]:
     for path in homes.values():
         path.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, **{name: str(path) for name, path in homes.items()}}
-    env.update(FAULTLAB_SLOW=f"{factor:g}", PYTHONDONTWRITEBYTECODE="1", FAULTLAB_IN_GUEST="1")
+    # PYTHONUNBUFFERED: the command's progress reaches the host's console as it happens
+    env.update(
+        FAULTLAB_SLOW=f"{factor:g}",
+        PYTHONDONTWRITEBYTECODE="1",
+        PYTHONUNBUFFERED="1",
+        FAULTLAB_IN_GUEST="1",
+    )
     env.pop("FAULTLAB_RUN_ID", None)
     return env
 

@@ -206,3 +206,15 @@ def test_a_router_s_control_socket_in_the_output_does_not_stop_the_copy_back(
     assert (dest / "frr/run/router.log").read_text() == "up\n"
     assert (dest / "robustness.md").is_file()
     assert not (dest / "frr/run/zserv.api").exists() and not (dest / "frr/run/fifo").exists()
+
+
+def test_the_guest_command_streams_its_progress_and_knows_the_stretch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from harness.kernellab import guest
+
+    monkeypatch.setattr(guest, "SCRATCH", tmp_path / "scratch")
+    env = guest.prepare_environment(17.0)
+    assert env["PYTHONUNBUFFERED"] == "1", "else a long explore says nothing until it ends"
+    assert env["FAULTLAB_SLOW"] == "17"
+    assert Path(env["HOME"]).is_dir() and Path(env["HOME"]).is_relative_to(tmp_path)
