@@ -37,7 +37,7 @@ def build_with(monkeypatch: pytest.MonkeyPatch, steps: list[Step]) -> None:
             live.stack.push(what, step)
 
     monkeypatch.setattr(runner, "_build", build)
-    monkeypatch.setattr(runner, "_missing", lambda *_: [])
+    monkeypatch.setattr(runner, "_missing", lambda *_: ([], ()))
 
 
 def interrupt() -> None:
