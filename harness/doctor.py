@@ -30,7 +30,7 @@ import struct
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -594,21 +594,24 @@ def sysctl_check(key: str) -> Check:
         return Check(SYSCTL_PREFIX + key, Status.MISSING, detail, "")
 
 
-def missing_names(features: Iterable[str]) -> tuple[str, ...]:
-    """The features among ``features`` whose check is not ``ok`` here (the names in
-    :func:`missing`'s reason, for ``--allow-skip``)."""
-    reason = missing(features)
-    if reason is None:
-        return ()
-    return tuple(part.split(" ", 1)[0] for part in reason.split("; "))
-
-
 def missing(features: Iterable[str]) -> str | None:
     """The skip reason for a scenario needing ``features``, or None when all are here.
 
     A feature counts as here only when its check is ``ok``. Unknown names raise ValueError
     naming them (a typo in a requirement must not silently skip or run a scenario).
     """
+    return describe(unmet(features))
+
+
+def describe(short: Sequence[tuple[str, Check]]) -> str | None:
+    """``mrt missing: ...; sysctl:... missing: ...``: the skip reason for :func:`unmet`'s list."""
+    reasons = [f"{name} {check.status.value}: {check.detail}" for name, check in short]
+    return "; ".join(reasons) or None
+
+
+def unmet(features: Iterable[str]) -> list[tuple[str, Check]]:
+    """Each needed feature whose check is not ``ok``, with that check, in name order (the names
+    are what ``--allow-skip`` matches)."""
     wanted = sorted(set(features))
     unknown = [name for name in wanted if not _is_known(name)]
     if unknown:
@@ -620,12 +623,7 @@ def missing(features: Iterable[str]) -> str | None:
         elif name not in by_name and name.startswith(ROUTER_PREFIX):
             # An adapter registered after this run probed (its check was not shared yet).
             by_name[name] = router_check(name.removeprefix(ROUTER_PREFIX))
-    reasons = [
-        f"{name} {by_name[name].status.value}: {by_name[name].detail}"
-        for name in wanted
-        if by_name[name].status is not Status.OK
-    ]
-    return "; ".join(reasons) or None
+    return [(name, by_name[name]) for name in wanted if by_name[name].status is not Status.OK]
 
 
 def exit_code(results: Iterable[Check]) -> ExitCode:

@@ -186,8 +186,9 @@ def _missing(
     from harness import doctor, requirements
 
     needed = requirements.features(scenario, adapter, [planned.fault for planned in faults])
-    reasons = [reason] if (reason := doctor.missing(needed)) else []
-    features = doctor.missing_names(needed) if reasons else ()
+    short = doctor.unmet(needed)
+    reasons = [reason] if (reason := doctor.describe(short)) else []
+    features = tuple(name for name, _check in short)
     own = list(adapter.requires(scenario.router))
     for planned in faults:
         own += planned.fault.requires()

@@ -185,10 +185,13 @@ def test_the_runner_names_the_missing_features_only_when_they_are_the_whole_reas
 
     (tmp_path / "mrt-held.yaml").write_text(MRT_HELD)
     scenario = load(tmp_path / "mrt-held.yaml")
-    monkeypatch.setattr(doctor, "missing", lambda names: "mrt missing: MRT_INIT: ENOPROTOOPT")
+    mrt = doctor.Check("mrt", doctor.Status.MISSING, "MRT_INIT: ENOPROTOOPT; scenarios ...", "")
+    monkeypatch.setattr(doctor, "unmet", lambda names: [("mrt", mrt)])
     adapter = runner.adapter_for(scenario.router)
     faults = runner._make_faults(scenario)
-    assert runner._missing(scenario, adapter, faults)[1] == ("mrt",)
+    reasons, features = runner._missing(scenario, adapter, faults)
+    assert features == ("mrt",), "the names, never parsed out of a detail that has '; ' in it"
+    assert reasons == ["mrt missing: MRT_INIT: ENOPROTOOPT; scenarios ..."]
     monkeypatch.setattr(type(adapter), "requires", lambda self, spec: ["its binary is missing"])
     reasons, features = runner._missing(scenario, adapter, faults)
     assert features == () and "its binary is missing" in reasons
