@@ -41,7 +41,6 @@ from harness.scenario import FaultSpec, Scenario
 
 # Part of every result's fingerprint: a new judge re-runs everything (2: the routers' timers).
 VERSION = "2"
-)
 REACTION = 0.3  # seconds the router gets to log its reaction once the call failed
 JOIN_WINDOW = 1.0  # a host's unsolicited reports come at once; this bounds the wait
 HIT_STARTUP = 3.0  # a start-up call comes before the router is ready (or never)
