@@ -39,8 +39,9 @@ from harness.explore.plan import PlannedFault
 from harness.explore.timers import Timing
 from harness.scenario import FaultSpec, Scenario
 
-# Part of every result's fingerprint: a new judge re-runs everything (2: the routers' timers).
-VERSION = "2"
+# Part of every result's fingerprint: a new judge re-runs everything (2: the routers' timers,
+# 3: joins judged only where the router learns them).
+VERSION = "3"
 REACTION = 0.3  # seconds the router gets to log its reaction once the call failed
 JOIN_WINDOW = 1.0  # a host's unsolicited reports come at once; this bounds the wait
 HIT_STARTUP = 3.0  # a start-up call comes before the router is ready (or never)
@@ -175,9 +176,11 @@ class Judge:
         return seen(capture.wait_for_packets(seen, since, deadline))
 
     def join_learned(self, interface: str) -> bool:
-        """A fresh group joined by the host on that link shows up in the router's state."""
+        """A fresh group joined by the host on that link shows up in the router's state; judged
+        only where the router learns joins (a querier, on an interface it queries: not on
+        igmpproxy's upstream, not for smcroute, which ignores joins)."""
         peer = self.peers.peer.get(interface)
-        if peer is None:
+        if peer is None or not self.live.adapter.querier or interface not in self.queriers:
             return True
         self.group += 1
         group = f"239.77.{self.group // 250}.{self.group % 250 + 1}"

@@ -18,7 +18,7 @@ from harness.explore.discover import CallSite, sites_of
 from harness.explore.errnos import CALLS, EXTRA, errnos_for, is_transient
 from harness.explore.faults import Recorded
 from harness.explore.plan import PlannedFault, Selection, plan
-from harness.explore.run import Batch, Store, fingerprint, run_all
+from harness.explore.run import Batch, Store, fingerprint, load_base, run_all
 from harness.scenario_loader import load
 from tests.explore.helpers import IGMPD
 
@@ -238,3 +238,28 @@ def test_option_names_are_the_socket_level_s_own_not_another_protocol_s() -> Non
     assert names.option(names.SOL_IPV6, 200) == "MRT6_INIT"
     assert names.name(names.LEVELS, 41) == "IPPROTO_IPV6"
     assert "ENOBUFS" in errnos_for("setsockopt", ("IPPROTO_IP", "MCAST_JOIN_GROUP"))
+
+
+def test_joins_are_judged_only_where_the_router_learns_them() -> None:
+    """igmpproxy learns no joins on its upstream, smcroute none at all: neither is 'broken'."""
+    from types import SimpleNamespace
+
+    from harness.explore.run import Judge
+    from harness.explore.timers import Timing
+    from harness.routers.igmpproxy import IgmpproxyAdapter
+    from harness.routers.smcroute import SmcrouteAdapter
+
+    path = str(Path(__file__).parent / "data/routers.yaml")
+    for kind, adapter in (("igmpproxy", IgmpproxyAdapter()), ("smcroute", SmcrouteAdapter())):
+        scenario = load_base(path, kind)
+        live = SimpleNamespace(
+            scenario=scenario,
+            adapter=adapter,
+            stream=None,
+            faults=[SimpleNamespace(fault=None)],
+            lab=None,  # touching the lab (a join) would fail here
+        )
+        judge = Judge(live, None, Timing.of(scenario, 1.0))  # type: ignore[arg-type]
+        unjudged = ("e0", "e1") if kind == "smcroute" else ("e0",)  # e0: igmpproxy's upstream
+        assert all(judge.join_learned(name) for name in unjudged)
+        assert judge.joins == []
