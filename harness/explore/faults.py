@@ -175,6 +175,7 @@ class ExploreFault(SyscallErrorFault):
         rest.setdefault("nth", 1)
         super().__init__(syscall, errno, **rest)
         self.held = held
+        _LATEST[:] = [self]
 
     def prepare(self, launch: Launch) -> None:
         supervisor = launch.notify_supervisor()
@@ -190,6 +191,16 @@ class ExploreFault(SyscallErrorFault):
     @property
     def hits(self) -> list[tuple[float, str | None, int]]:
         return [hit for rule in self.rules for hit in getattr(rule, "hits", [])]
+
+
+# The ExploreFault made last in this process: a worker runs one fault at a time, and when the
+# router never got ready the runner raised before the judge saw the fault (latest_hits()).
+_LATEST: list[ExploreFault] = []
+
+
+def latest_hits() -> int:
+    """How many calls the last ExploreFault made in this process failed (0: it never fired)."""
+    return len(_LATEST[0].hits) if _LATEST else 0
 
 
 for _cls in (RecordFault, ExploreFault):

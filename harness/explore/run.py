@@ -35,13 +35,14 @@ from typing import Any
 from harness.errors import FaultlabError, MissingCapability
 from harness.explore.classify import Observation, classify, is_error
 from harness.explore.discover import CallSite
+from harness.explore.faults import latest_hits
 from harness.explore.plan import PlannedFault
 from harness.explore.timers import Timing
 from harness.scenario import FaultSpec, Scenario
 
 # Part of every result's fingerprint: a new judge re-runs everything (2: the routers' timers,
-# 3: joins judged only where the router learns them).
-VERSION = "3"
+# 3: joins judged only where the router learns them, 4: never ready without a hit is an error).
+VERSION = "4"
 REACTION = 0.3  # seconds the router gets to log its reaction once the call failed
 JOIN_WINDOW = 1.0  # a host's unsolicited reports come at once; this bounds the wait
 HIT_STARTUP = 3.0  # a start-up call comes before the router is ready (or never)
@@ -291,7 +292,12 @@ def observe(base: Scenario, fault: PlannedFault, runs: Path, slow: float = 1.0) 
         with runner.session(scenario, options) as live:
             judge(live, fault, obs, Timing.of(base, slow))
     except RouterError as exc:  # never ready: start-up broke without the events readiness needs
-        obs.hit, obs.broken = True, [f"never ready: {str(exc).splitlines()[0]}"]
+        why = str(exc).splitlines()[0]
+        obs.hits = latest_hits()
+        if obs.hits:
+            obs.hit, obs.broken = True, [f"never ready: {why}"]
+        else:  # the fault never fired: the router would not start healthy either (not a finding)
+            obs.error = f"never ready, and the fault never fired: {why}"
     except MissingCapability as exc:
         obs.error = f"skipped: {exc}"
     except (FaultlabError, OSError) as exc:

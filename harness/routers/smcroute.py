@@ -56,6 +56,9 @@ PATTERNS: tuple[RouterPattern, ...] = (
         41019,
         call="sendto",
     ),
+    RouterPattern.compile(
+        r"Failed creating VIF for (?P<interface>\S+): (?P<errno>.+)", 41028, call="MRT_ADD_VIF"
+    ),
     RouterPattern.compile(r"Creating/updating multicast VIF for (?P<interface>\S+) ", 41052),
     RouterPattern.compile(r"Ready, waiting for client request", 41010),
 )

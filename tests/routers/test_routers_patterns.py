@@ -62,6 +62,12 @@ CASES: list[tuple[type[ExternalAdapter], list[str], str, tuple[int, int | None, 
     (
         SmcrouteAdapter,
         [],
+        "smcroute[10632]: Failed creating VIF for e0: Address already in use",
+        (41028, 98, "e0"),
+    ),
+    (
+        SmcrouteAdapter,
+        [],
         "smcroute[1]: Failed joining group (*,239.1.1.1/32) on sd 11 ... 105: No buffer space available",
         (41028, 105, None),
     ),
