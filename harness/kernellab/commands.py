@@ -118,25 +118,38 @@ def _say_facts(facts: dict[str, Any]) -> None:
 # -- faultlab run --kernel ----------------------------------------------------------------------
 
 
+def forward(
+    args: argparse.Namespace,
+    values: tuple[tuple[str, str], ...] = (),
+    switches: tuple[tuple[str, str], ...] = (),
+    paths: tuple[tuple[str, str], ...] = (),
+) -> list[str]:
+    """The command-line options ``args`` holds, written back for the same command in a guest:
+    ``(flag, attribute)`` pairs with a value, on/off switches, and paths (made absolute)."""
+    argv: list[str] = []
+    for flag, name in values:
+        value = getattr(args, name, None)
+        if value not in (None, ""):
+            argv += [flag, str(value)]
+    for flag, name in paths:
+        value = getattr(args, name, None)
+        if value is not None:
+            argv += [flag, str(Path(value).resolve())]
+    argv += [flag for flag, name in switches if getattr(args, name, False)]
+    return argv
+
+
 def _run_options(args: argparse.Namespace) -> list[str]:
     """The options of ``faultlab run`` forwarded to the guest's run (all but the host's paths)."""
-    argv: list[str] = []
-    for flag, name in (
-        ("-n", "workers"),
-        ("--shard", "shard"),
-        ("-k", "keyword"),
-        ("-m", "markexpr"),
-    ):
-        value = getattr(args, name, None)
-        if value:
-            argv += [flag, str(value)]
-    for flag, name in (
-        ("-x", "exitfirst"),
-        ("--keep-artifacts", "keep_artifacts"),
-        ("--strict", "strict"),
-    ):
-        if getattr(args, name, False):
-            argv.append(flag)
+    argv = forward(
+        args,
+        values=(("-n", "workers"), ("--shard", "shard"), ("-k", "keyword"), ("-m", "markexpr")),
+        switches=(
+            ("-x", "exitfirst"),
+            ("--keep-artifacts", "keep_artifacts"),
+            ("--strict", "strict"),
+        ),
+    )
     for feature in getattr(args, "allow_skip", None) or ():
         argv += ["--allow-skip", feature]
     return argv
@@ -302,27 +315,20 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def _explore_options(args: argparse.Namespace) -> list[str]:
     """The options of ``faultlab explore`` forwarded as they are (paths made absolute)."""
-    argv: list[str] = []
-    for flag, name in (
-        ("--router", "router"),
-        ("--routers", "routers"),
-        ("-n", "workers"),
-        ("--budget", "budget"),
-        ("--only-phase", "only_phase"),
-        ("--errnos", "errnos"),
-        ("-k", "keyword"),
-    ):
-        value = getattr(args, name, None)
-        if value is not None:
-            argv += [flag, str(value)]
-    for flag, name in (("--baseline", "baseline"), ("--write-scenarios", "write_scenarios")):
-        value = getattr(args, name, None)
-        if value is not None:
-            argv += [flag, str(Path(value).resolve())]
-    for flag, name in (("--list", "list"), ("-v", "verbose")):
-        if getattr(args, name, False):
-            argv.append(flag)
-    return argv
+    return forward(
+        args,
+        values=(
+            ("--router", "router"),
+            ("--routers", "routers"),
+            ("-n", "workers"),
+            ("--budget", "budget"),
+            ("--only-phase", "only_phase"),
+            ("--errnos", "errnos"),
+            ("-k", "keyword"),
+        ),
+        switches=(("--list", "list"), ("-v", "verbose")),
+        paths=(("--baseline", "baseline"), ("--write-scenarios", "write_scenarios")),
+    )
 
 
 def cmd_explore(args: argparse.Namespace) -> int:

@@ -218,3 +218,16 @@ def test_the_guest_command_streams_its_progress_and_knows_the_stretch(
     assert env["PYTHONUNBUFFERED"] == "1", "else a long explore says nothing until it ends"
     assert env["FAULTLAB_SLOW"] == "17"
     assert Path(env["HOME"]).is_dir() and Path(env["HOME"]).is_relative_to(tmp_path)
+
+
+def test_run_forwards_its_selection_switches_and_allowed_skips_to_the_guest() -> None:
+    from harness.cli import build_parser
+
+    args = build_parser().parse_args(
+        ["run", "scenarios", "-n", "2", "-k", "mrt", "-m", "not compare", "--strict", "-x",
+         "--allow-skip", "sysctl:net.core.optmem_max", "--kernel", "6.1"]
+    )  # fmt: skip
+    assert commands._run_options(args) == [
+        "-n", "2", "-k", "mrt", "-m", "not compare", "-x", "--strict",
+        "--allow-skip", "sysctl:net.core.optmem_max",
+    ]  # fmt: skip
