@@ -263,3 +263,28 @@ def test_joins_are_judged_only_where_the_router_learns_them() -> None:
         unjudged = ("e0", "e1") if kind == "smcroute" else ("e0",)  # e0: igmpproxy's upstream
         assert all(judge.join_learned(name) for name in unjudged)
         assert judge.joins == []
+
+
+@pytest.mark.parametrize("hits", [0, 2])
+def test_a_router_never_ready_is_a_finding_only_when_the_fault_fired(
+    hits: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import contextlib
+
+    from harness import runner
+    from harness.errors import RouterError
+    from harness.explore import run as explore_run
+
+    @contextlib.contextmanager
+    def never_ready(scenario, options):  # type: ignore[no-untyped-def]
+        raise RouterError("frr did not become ready within 105s; last lines:")
+        yield
+
+    monkeypatch.setattr(runner, "session", never_ready)
+    monkeypatch.setattr(explore_run, "latest_hits", lambda: hits)
+    base = load_base(str(Path(__file__).parent / "data/routers.yaml"), "frr")
+    obs = explore_run.observe(base, PlannedFault(SITE, "ENOBUFS"), tmp_path)
+    if hits:
+        assert obs.hit and obs.broken[0].startswith("never ready") and obs.word == "silent"
+    else:  # the healthy start failed: not the router's reaction to this fault
+        assert obs.word == "error" and "never fired" in (obs.error or "")
