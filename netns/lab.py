@@ -273,7 +273,7 @@ class Lab:
 
     def node(self, name: str) -> Node:
         """The handle of node ``name``."""
-        self._check_alive()
+        self.check_alive()
         try:
             return self._nodes[name]
         except KeyError:
@@ -283,7 +283,7 @@ class Lab:
 
     def lan(self, name: str) -> Node:
         """A handle on LAN ``name``'s bridge namespace (e.g. to capture on the bridge)."""
-        self._check_alive()
+        self.check_alive()
         try:
             return self._lans[name]
         except KeyError:
@@ -301,16 +301,19 @@ class Lab:
         """The full names of every namespace of this lab."""
         return list(self._namespaces)
 
-    def _check_alive(self) -> None:
+    def check_alive(self) -> None:
+        """Raise unless the lab is built (a handle used outside its ``with`` block)."""
         if not self._alive:
             raise RuntimeError(f"lab {self.label} is not built (use it inside its 'with' block)")
 
-    # -- bookkeeping used by Node ----------------------------------------------------------
+    # -- what a Node hands to its lab, so that teardown closes and ends it ----------------------
 
-    def _track_socket(self, sock: _socket.socket) -> None:
+    def adopt_socket(self, sock: _socket.socket) -> None:
+        """Close ``sock`` at teardown (a socket a node opened inside its namespace)."""
         self._sockets.add(sock)
 
-    def _track_process(self, proc: LabProcess, node: str) -> None:
+    def adopt_process(self, proc: LabProcess, node: str) -> None:
+        """End ``proc`` at teardown, and record it so a sweep finds it if this run dies."""
         self._processes.append(proc)
         assert self._record is not None
         argv0 = processes.argv0(proc.popen)

@@ -74,7 +74,7 @@ class Node:
 
     def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run ``fn(*args, **kwargs)`` inside the namespace, in this thread, and come back."""
-        self._lab._check_alive()
+        self._lab.check_alive()
         return call_in(self._ns.fd, fn, *args, **kwargs)
 
     def socket(
@@ -82,7 +82,7 @@ class Node:
     ) -> _socket.socket:
         """A socket opened inside the namespace; the lab closes it at teardown if you did not."""
         sock = self.call(_socket.socket, family, type, proto)
-        self._lab._track_socket(sock)
+        self._lab.adopt_socket(sock)
         return sock
 
     def popen(
@@ -100,7 +100,7 @@ class Node:
         ``preexec`` (one callable or several) runs in the child after it entered the namespace
         and before exec. The child's environment carries FAULTLAB_RUN=<runid>.
         """
-        self._lab._check_alive()
+        self._lab.check_alive()
         child_env = dict(os.environ if env is None else env)
         child_env[RUN_ENV] = self._lab.run_id or ""
         popen = subprocess.Popen(
@@ -114,7 +114,7 @@ class Node:
         )
         self._ns.started_processes = True
         start_time = registry.process_start_time(popen.pid) or 0
-        self._lab._track_process(LabProcess(popen, self.netns, start_time), self.name)
+        self._lab.adopt_process(LabProcess(popen, self.netns, start_time), self.name)
         return popen
 
     # -- links and addresses ---------------------------------------------------------------
@@ -193,11 +193,11 @@ class Node:
         return self.call(read_sysctl, key)
 
     def _dump(self, msg: Any) -> list[Any]:
-        self._lab._check_alive()
+        self._lab.check_alive()
         return self._ns.channel.dump(msg)
 
     def _request(self, request: rtnl.Request) -> None:
-        self._lab._check_alive()
+        self._lab.check_alive()
         self._ns.channel.request([request])
 
 
