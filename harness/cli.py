@@ -303,10 +303,10 @@ def check_environment() -> str:
         raise EnvironmentProblem(
             "this kernel has no network namespaces (/proc/self/ns/net is missing)"
         )
-    from harness import doctor, rootless
+    from harness import features, rootless
 
-    privilege = doctor.privilege_check(rootless.identity())
-    if privilege.status is doctor.Status.MISSING:
+    privilege = features.privilege_check(rootless.identity())
+    if privilege.status is features.Status.MISSING:
         raise EnvironmentProblem(
             f"cannot create network namespaces: {privilege.detail}; {rootless.USERNS_FIX}"
         )

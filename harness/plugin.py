@@ -120,11 +120,11 @@ def _prepare_environment(config: pytest.Config) -> None:
     roots = config.getoption("--scenario-root")
     if not roots and not any(_is_scenario_arg(arg) for arg in config.args):
         return
-    from harness import doctor, rootless
+    from harness import features, rootless
 
     if os.geteuid() != 0:
         rootless.ensure()
-    doctor.share_checks()
+    features.share_checks()
 
 
 def _is_scenario_arg(arg: str) -> bool:

@@ -180,19 +180,18 @@ def _prepare_folder(folder: Path) -> None:
 def _missing(
     scenario: Scenario, adapter: RouterAdapter, faults: list[PlannedFault]
 ) -> tuple[list[str], tuple[str, ...]]:
-    """Skip reasons: the doctor's checks for what this scenario needs, then each part's own;
-    and the doctor's features that are missing (empty when any reason is not one of them, so
-    that ``--allow-skip`` never forgives a reason it does not name)."""
-    from harness import doctor, requirements
+    """Skip reasons: the host's checks (harness.features) for what this scenario needs, then
+    each part's own; and the features that are missing (empty when any reason is not one of
+    them, so that ``--allow-skip`` never forgives a reason it does not name)."""
+    from harness import features, requirements
 
     needed = requirements.features(scenario, adapter, [planned.fault for planned in faults])
-    short = doctor.unmet(needed)
-    reasons = [reason] if (reason := doctor.describe(short)) else []
-    features = tuple(name for name, _check in short)
+    short = features.unmet(needed)
+    reasons = [reason] if (reason := features.describe(short)) else []
     own = list(adapter.requires(scenario.router))
     for planned in faults:
         own += planned.fault.requires()
-    return reasons + own, () if own else features
+    return reasons + own, () if own else tuple(name for name, _check in short)
 
 
 def _make_faults(scenario: Scenario) -> list[PlannedFault]:

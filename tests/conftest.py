@@ -31,9 +31,9 @@ def _netns_unavailable() -> str | None:
 
 def _mrt_unavailable() -> str | None:
     """The doctor's reason when this kernel has no multicast routing (probed once per run)."""
-    from harness import doctor
+    from harness import features
 
-    return doctor.missing(["mrt"])
+    return features.missing(["mrt"])
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -9,13 +9,13 @@ import json
 
 import pytest
 
-from harness import doctor
-from harness.doctor import Check, Status
+from harness import doctor, features
 from harness.errors import ExitCode
+from harness.features import Check, Status
 
 
 def all_ok() -> list[Check]:
-    return [Check(name, Status.OK, "fine") for name in doctor.known_features()]
+    return [Check(name, Status.OK, "fine") for name in features.known_features()]
 
 
 def with_status(results: list[Check], name: str, status: Status, detail: str) -> list[Check]:
@@ -26,50 +26,50 @@ def with_status(results: list[Check], name: str, status: Status, detail: str) ->
 def fake_checks(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     """Replace the cached probe results by the list the test sets."""
     current: list[Check] = all_ok()
-    monkeypatch.setattr(doctor, "checks", lambda: tuple(current))
+    monkeypatch.setattr(features, "checks", lambda: tuple(current))
     return current
 
 
 def test_missing_is_none_when_every_needed_feature_is_ok(fake_checks: list[Check]) -> None:
-    assert doctor.missing({"netns", "mrt", "router:igmpproxy"}) is None
-    assert doctor.missing([]) is None
+    assert features.missing({"netns", "mrt", "router:igmpproxy"}) is None
+    assert features.missing([]) is None
 
 
 def test_missing_names_the_feature_its_status_and_why(fake_checks: list[Check]) -> None:
     fake_checks[:] = with_status(fake_checks, "mrt", Status.MISSING, "MRT_INIT: EPERM")
-    reason = doctor.missing(["netns", "mrt"])
+    reason = features.missing(["netns", "mrt"])
     assert reason == "mrt missing: MRT_INIT: EPERM"
 
 
 def test_a_degraded_feature_skips_scenarios_that_need_it(fake_checks: list[Check]) -> None:
     fake_checks[:] = with_status(fake_checks, "host-root", Status.DEGRADED, "rootless")
-    assert doctor.missing(["host-root"]) == "host-root degraded: rootless"
-    assert doctor.missing(["netns"]) is None
+    assert features.missing(["host-root"]) == "host-root degraded: rootless"
+    assert features.missing(["netns"]) is None
 
 
 def test_missing_lists_every_absent_feature_in_a_stable_order(fake_checks: list[Check]) -> None:
     fake_checks[:] = with_status(fake_checks, "sysctl", Status.MISSING, "ro /proc")
     fake_checks[:] = with_status(fake_checks, "nftables", Status.MISSING, "no nf_tables")
-    reason = doctor.missing(["sysctl", "nftables", "veth"])
+    reason = features.missing(["sysctl", "nftables", "veth"])
     assert reason == "nftables missing: no nf_tables; sysctl missing: ro /proc"
 
 
 def test_an_unknown_feature_is_an_error_naming_it(fake_checks: list[Check]) -> None:
     with pytest.raises(ValueError, match="'mrtt'"):
-        doctor.missing(["mrtt"])
+        features.missing(["mrtt"])
     with pytest.raises(ValueError, match="router:xorp"):
-        doctor.missing(["router:xorp"])
+        features.missing(["router:xorp"])
 
 
 def test_exit_code_is_3_only_when_an_essential_feature_is_missing() -> None:
-    assert doctor.exit_code(all_ok()) is ExitCode.OK
+    assert features.exit_code(all_ok()) is ExitCode.OK
     optional_gone = with_status(all_ok(), "router:pimd", Status.MISSING, "not installed")
-    assert doctor.exit_code(optional_gone) is ExitCode.OK
+    assert features.exit_code(optional_gone) is ExitCode.OK
     degraded = with_status(all_ok(), "host-root", Status.DEGRADED, "rootless")
-    assert doctor.exit_code(degraded) is ExitCode.OK
-    for essential in doctor.ESSENTIAL:
+    assert features.exit_code(degraded) is ExitCode.OK
+    for essential in features.ESSENTIAL:
         broken = with_status(all_ok(), essential, Status.MISSING, "gone")
-        assert doctor.exit_code(broken) is ExitCode.ENVIRONMENT, essential
+        assert features.exit_code(broken) is ExitCode.ENVIRONMENT, essential
 
 
 def test_verdict_says_what_is_short() -> None:
@@ -88,25 +88,25 @@ def test_a_line_shows_the_fix_only_when_something_is_wrong() -> None:
 
 
 def test_errors_are_shown_by_name_and_text() -> None:
-    assert doctor.describe_oserror(OSError(errno.EPERM, "x")) == "EPERM (Operation not permitted)"
+    assert features.describe_oserror(OSError(errno.EPERM, "x")) == "EPERM (Operation not permitted)"
 
     class FakeNetlinkError(Exception):
         code = errno.EEXIST
 
-    assert doctor.describe_oserror(FakeNetlinkError()) == "EEXIST (File exists)"
+    assert features.describe_oserror(FakeNetlinkError()) == "EEXIST (File exists)"
 
 
 def test_a_probe_child_that_died_makes_every_lab_feature_missing() -> None:
     for data, status in ((b"", -1), (b"{not json", 0), (b'{"error": "boom"}', 0)):
-        results = doctor._parse_probe_output(data, status)
-        assert [c.name for c in results] == list(doctor.LAB_FEATURES)
+        results = features._parse_probe_output(data, status)
+        assert [c.name for c in results] == list(features.LAB_FEATURES)
         assert all(c.status is Status.MISSING and "probe" in c.detail for c in results)
 
 
 def test_probe_results_survive_the_trip_through_json() -> None:
     sent = [Check("netns", Status.OK, "made"), Check("mrt", Status.MISSING, "EPERM", "fix")]
     data = json.dumps([c.to_json() for c in sent]).encode()
-    assert doctor._parse_probe_output(data, 0) == sent
+    assert features._parse_probe_output(data, 0) == sent
 
 
 def test_report_is_plain_one_line_per_check_when_not_a_terminal() -> None:
@@ -128,7 +128,7 @@ def test_register_adds_a_doctor_subcommand_with_a_handler() -> None:
 
 
 def test_netns_names_follow_the_lab_convention() -> None:
-    names = {doctor.doctor_netns_name() for _ in range(50)}
+    names = {features.doctor_netns_name() for _ in range(50)}
     assert len(names) == 50
     for name in names:
         assert name.startswith("fl") and name.endswith("-doctor") and len(name) <= 15
@@ -217,9 +217,9 @@ def test_any_net_sysctl_is_a_known_feature_probed_on_demand(
         asked.append(key)
         return Check(f"sysctl:{key}", Status.MISSING, f"{key} not per namespace", "")
 
-    monkeypatch.setattr(doctor, "sysctl_check", probe)
-    reason = doctor.missing(["netns", "sysctl:net.ipv4.tcp_rmem"])
+    monkeypatch.setattr(features, "sysctl_check", probe)
+    reason = features.missing(["netns", "sysctl:net.ipv4.tcp_rmem"])
     assert asked == ["net.ipv4.tcp_rmem"]
     assert reason == "sysctl:net.ipv4.tcp_rmem missing: net.ipv4.tcp_rmem not per namespace"
     with pytest.raises(ValueError):
-        doctor.missing(["sysctl:kernel.pid_max"])
+        features.missing(["sysctl:kernel.pid_max"])

@@ -19,9 +19,9 @@ import pytest
 from doctor_helpers import child_env, needs_root, needs_tools
 from kernel_probe import kernel_has_mrt
 
-from harness import doctor
-from harness.doctor import ESSENTIAL, LAB_FEATURES, Feature, Status
+from harness import features
 from harness.errors import ExitCode
+from harness.features import ESSENTIAL, LAB_FEATURES, Feature, Status
 
 pytestmark = [needs_root, pytest.mark.netns]
 
@@ -44,13 +44,13 @@ def leftover_doctor_namespaces() -> list[str]:
 def test_every_feature_is_present_here_as_root() -> None:
     before = set(leftover_doctor_namespaces())
     started = time.monotonic()
-    results = doctor.run_checks()
+    results = features.run_checks()
     elapsed = time.monotonic() - started
     status = {check.name: check.status for check in results}
     for feature in (Feature.PRIVILEGE, Feature.HOST_ROOT, *LAB_FEATURES):
         expected = Status.OK if feature != Feature.MRT or kernel_has_mrt() else Status.MISSING
         assert status[feature] is expected, [c.line() for c in results if c.name == feature]
-    assert doctor.exit_code(results) is ExitCode.OK
+    assert features.exit_code(results) is ExitCode.OK
     assert elapsed < 2.0, f"doctor took {elapsed:.2f} s (budget about 1 s)"
     assert set(leftover_doctor_namespaces()) <= before
 
@@ -58,7 +58,7 @@ def test_every_feature_is_present_here_as_root() -> None:
 def test_router_checks_agree_with_the_filesystem() -> None:
     from harness.routers import ADAPTERS
 
-    for check in doctor.run_checks():
+    for check in features.run_checks():
         if check.name.startswith("router:"):
             adapter = ADAPTERS[check.name.removeprefix("router:")]
             present = all(
@@ -74,7 +74,7 @@ def test_cli_prints_one_line_per_check_and_exits_0() -> None:
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=60, env=child_env())
     assert proc.returncode == ExitCode.OK, proc.stdout + proc.stderr
     lines = [line for line in proc.stdout.splitlines() if not line.startswith(" ")]
-    expected = doctor.known_features()
+    expected = features.known_features()
     names = [line.split()[1] for line in lines[: len(expected)]]
     assert sorted(names) == sorted(expected)
     assert all(line.split()[0] in {"ok", "missing", "degraded"} for line in lines[: len(expected)])
@@ -111,7 +111,7 @@ def test_essential_features_are_the_ones_without_which_nothing_runs() -> None:
 
 def test_a_probe_child_killed_at_its_deadline_leaves_no_namespace() -> None:
     before = set(leftover_doctor_namespaces())
-    results = doctor.run_lab_probes(enter_userns=False, deadline=0.0)
+    results = features.run_lab_probes(enter_userns=False, deadline=0.0)
     assert [c.name for c in results] == list(LAB_FEATURES)
     assert all(c.status is Status.MISSING for c in results)
     assert "probe" in results[0].detail
@@ -119,7 +119,7 @@ def test_a_probe_child_killed_at_its_deadline_leaves_no_namespace() -> None:
 
 
 def test_sysctl_keys_are_probed_in_a_namespace_of_their_own() -> None:
-    assert doctor.sysctl_check("net.ipv4.igmp_max_memberships").status is Status.OK
-    absent = doctor.sysctl_check("net.core.no_such_key")
+    assert features.sysctl_check("net.ipv4.igmp_max_memberships").status is Status.OK
+    absent = features.sysctl_check("net.core.no_such_key")
     assert absent.status is Status.MISSING
     assert "cannot be written inside a network namespace" in absent.detail

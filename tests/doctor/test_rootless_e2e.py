@@ -21,8 +21,8 @@ import pytest
 from doctor_helpers import NOBODY, REPO, SCENARIO, child_env, needs_root, needs_tools
 from kernel_probe import kernel_has_mrt
 
-from harness.doctor import LAB_FEATURES
 from harness.errors import ExitCode
+from harness.features import LAB_FEATURES
 
 pytestmark = [needs_root, needs_tools, pytest.mark.netns]
 

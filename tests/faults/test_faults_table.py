@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import doctor
+from harness import features
 from harness.faults import make_fault
 from harness.faults.table import ROWS, FaultRow, render_markdown
 
@@ -34,7 +34,7 @@ def test_row_yields_its_errno_at_its_step_and_clear_restores_it(row, start_probe
     missing = fault.requires()
     if missing:
         pytest.skip(f"{row.kind} needs: {'; '.join(missing)}")
-    absent = doctor.missing(fault.features())  # e.g. mrt where the kernel has no MRT
+    absent = features.missing(fault.features())  # e.g. mrt where the kernel has no MRT
     if absent:
         pytest.skip(f"{row.kind}: {absent}")
     probe = start_probe(fault)

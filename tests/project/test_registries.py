@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from harness import doctor, schema
+from harness import features, schema
 from harness.catalog import Step
 from harness.cli import build_parser
 from harness.compare import window_for
@@ -117,11 +117,11 @@ def test_a_new_router_and_fault_kind_need_no_edit_of_schema_doctor_compare_or_do
     assert make_fault({"kind": "toy-fault", "strength": 2}).describe().startswith("toy-fault")
 
     # the doctor: a router:<kind> check looking for its program where the adapter says
-    assert "router:toyrouter" in doctor.known_features()
-    check = doctor.router_check("toyrouter")
-    assert check.status is doctor.Status.MISSING
+    assert "router:toyrouter" in features.known_features()
+    check = features.router_check("toyrouter")
+    assert check.status is features.Status.MISSING
     assert "toyrouterd not found" in check.detail
-    assert doctor.missing(["router:toyrouter"]).startswith("router:toyrouter missing")
+    assert features.missing(["router:toyrouter"]).startswith("router:toyrouter missing")
 
     # compare: in the default router list, with its own window, judged as a non-querier
     assert "toyrouter" in comparable_kinds()

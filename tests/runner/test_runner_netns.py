@@ -125,11 +125,11 @@ def test_healthy_router_queries_and_learns_a_join(tmp_path: Path) -> None:
 def test_a_feature_the_doctor_finds_missing_skips_the_scenario_with_its_words(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from harness import doctor
+    from harness import features
 
-    seen = {check.name: check for check in doctor.run_checks()}
-    seen["mrt"] = doctor.Check("mrt", doctor.Status.MISSING, "MRT_INIT refused: ENOPROTOOPT")
-    monkeypatch.setattr(doctor, "checks", lambda: tuple(seen.values()))
+    seen = {check.name: check for check in features.run_checks()}
+    seen["mrt"] = features.Check("mrt", features.Status.MISSING, "MRT_INIT refused: ENOPROTOOPT")
+    monkeypatch.setattr(features, "checks", lambda: tuple(seen.values()))
     verdict = _run("mrt", MRT_HELD, tmp_path)
     assert verdict.skipped, verdict.explain()
     assert "mrt missing: MRT_INIT refused: ENOPROTOOPT" in (verdict.skipped_reason or "")

@@ -180,13 +180,13 @@ def test_the_runner_names_the_missing_features_only_when_they_are_the_whole_reas
 ) -> None:
     from scenario_samples import MRT_HELD
 
-    from harness import doctor
+    from harness import features
     from harness.scenario_loader import load
 
     (tmp_path / "mrt-held.yaml").write_text(MRT_HELD)
     scenario = load(tmp_path / "mrt-held.yaml")
-    mrt = doctor.Check("mrt", doctor.Status.MISSING, "MRT_INIT: ENOPROTOOPT; scenarios ...", "")
-    monkeypatch.setattr(doctor, "unmet", lambda names: [("mrt", mrt)])
+    mrt = features.Check("mrt", features.Status.MISSING, "MRT_INIT: ENOPROTOOPT; scenarios ...", "")
+    monkeypatch.setattr(features, "unmet", lambda names: [("mrt", mrt)])
     adapter = runner.adapter_for(scenario.router)
     faults = runner._make_faults(scenario)
     reasons, features = runner._missing(scenario, adapter, faults)
