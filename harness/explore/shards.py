@@ -1,0 +1,124 @@
+"""An exploration split across machines: which faults a shard runs, and what it records.
+
+``faultlab explore --shard I/N`` deals the planned faults (harness.explore.plan) by their id,
+balanced by each fault's expected cost (``expected_cost``: the router's own timers, the same
+windows the judge waits for, harness.explore.timers), with harness.shard's deal: every machine
+that discovers the same sites computes the same split. ``--only ID,...`` keeps a list of fault
+ids (what ``faultlab merge --rerun`` prints for the cells that errored or were never run).
+
+Before it runs a fault, each shard writes ``shard.json`` in its router's folder (harness.shard
+.Manifest): the full plan (sites and faults), its own faults, the versions, the kernel, and
+the command that reruns a list of faults; ``faultlab merge`` joins the shards from it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from harness.errors import InputError
+from harness.explore.plan import PlannedFault
+from harness.explore.timers import Timing
+from harness.scenario import Scenario
+from harness.shard import Manifest, Shard, only_cells, shard_of
+
+SETUP = 1.5  # seconds: a lab built and torn down around one fault (measured: docs/explore.md)
+REACTION = 0.3  # the judge's grace for the router's reaction (harness.explore.run.REACTION)
+
+
+def expected_cost(fault: PlannedFault, timing: Timing) -> float:
+    """Seconds one fault is expected to take: the lab, the wait for a steady-state call, the
+    health window, and for a held error the recovery window after the clear."""
+    wait = timing.steady / 2 if fault.site.phase == "steady" else 0.0
+    cost = SETUP + wait + REACTION + timing.query_window
+    return cost + (timing.recovery_window if fault.held else 0.0)
+
+
+def plan_cost(faults: Sequence[PlannedFault], timing: Timing) -> float:
+    return sum(expected_cost(fault, timing) for fault in faults)
+
+
+def select(
+    faults: Sequence[PlannedFault], base: Scenario, args: argparse.Namespace
+) -> list[PlannedFault]:
+    """The planned faults this run keeps: ``--only``'s ids, then this shard's deal."""
+    chosen = list(faults)
+    wanted = only_cells(getattr(args, "only", None))
+    if wanted is not None:
+        known = {fault.id for fault in chosen}
+        unknown = sorted(wanted - known)
+        if unknown and not wanted & known:
+            raise InputError(f"--only: no planned fault has the id(s) {', '.join(unknown)}")
+        if unknown:
+            print(f"--only: not in this plan (left out): {', '.join(unknown)}", flush=True)
+        chosen = [fault for fault in chosen if fault.id in wanted]
+    shard = shard_of(args)
+    if shard is None:
+        return chosen
+    timing = Timing.of(base, getattr(args, "slow", 1.0) or 1.0)
+    return shard.deal(chosen, key=lambda f: f.id, cost=lambda f: expected_cost(f, timing))
+
+
+def scenario_digest(base: Scenario) -> str:
+    """The scenario file's text and the router section in use (a profile travels with it)."""
+    text = base.path.read_text() if base.path.exists() else base.name
+    router = repr(base.router)
+    return hashlib.sha256(f"{text}\n{router}".encode()).hexdigest()[:16]
+
+
+def rerun_argv(args: argparse.Namespace, router: str) -> list[str]:
+    """``faultlab explore`` with the options that shaped the plan, for a list of fault ids
+    (``{cells}``): no budget, no shard (merge adds ``--out``)."""
+    from harness.kernellab.commands import forward
+
+    argv = ["faultlab", "explore", str(args.scenario), "--router", router]
+    argv += forward(
+        args,
+        values=(("--only-phase", "only_phase"), ("--errnos", "errnos"), ("-k", "keyword")),
+    )
+    if getattr(args, "slow", 1.0) not in (None, 1.0):
+        argv += ["--slow", str(args.slow)]
+    return [*argv, "--only", "{cells}"]
+
+
+def write_manifest(
+    folder: Path,
+    args: argparse.Namespace,
+    base: Scenario,
+    router: str,
+    found: Any,
+    planned: Sequence[PlannedFault],
+    mine: Sequence[PlannedFault],
+) -> None:
+    """``shard.json`` in the router's folder (module docstring)."""
+    from harness.explore.run import VERSION
+
+    shard: Shard | None = shard_of(args)
+    timing = Timing.of(base, getattr(args, "slow", 1.0) or 1.0)
+    identity = {
+        "scenario": str(args.scenario),
+        "scenario_digest": scenario_digest(base),
+        "router": router,
+        "judge": VERSION,
+        "kernel": os.uname().release,
+    }
+    Manifest(
+        "explore",
+        None if shard is None else str(shard),
+        identity,
+        [fault.id for fault in planned],
+        [fault.id for fault in mine],
+        rerun_argv(args, router),
+        extra={
+            "sites": [site.to_json() for site in found.sites],
+            "faults": [
+                {**fault.to_json(), "expected_s": round(expected_cost(fault, timing), 2)}
+                for fault in planned
+            ],
+            "calls": len(found.calls),
+        },
+    ).write(folder)
