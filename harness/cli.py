@@ -30,7 +30,13 @@ from harness.errors import (
 from netns.naming import new_run_id
 
 # Other engineers' subcommands: each module has register(subparsers), handlers set ``handler``.
-EXTENSIONS = ("harness.doctor", "harness.reproduce", "harness.compare", "harness.explore.cli")
+EXTENSIONS = (
+    "harness.doctor",
+    "harness.reproduce",
+    "harness.compare",
+    "harness.explore.cli",
+    "harness.merge",
+)
 
 
 class _Parser(argparse.ArgumentParser):

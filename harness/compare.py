@@ -513,8 +513,10 @@ def _cells(args: argparse.Namespace, scenarios: Sequence[Any], routers: list[str
             raise InputError(f"--only: no such router:scenario cell(s): {'; '.join(unknown)}")
         chosen = [name for name in chosen if name in wanted]
     shard = shard_of(args)
+    owners: dict[str, str] = {}
     if shard is not None:
-        chosen = shard.deal(chosen, key=str, cost=lambda c: expected_cost(planned[c], args.slow))
+        owners = shard.owners(chosen, key=str, cost=lambda c: expected_cost(planned[c], args.slow))
+        chosen = [name for name in chosen if owners[name] == str(shard)]
     texts = sorted(Path(s.path).read_text() if Path(s.path).exists() else s.name for s in scenarios)
     identity = {
         "scenario_digest": hashlib.sha256("\n".join(texts).encode()).hexdigest()[:16],
@@ -526,5 +528,5 @@ def _cells(args: argparse.Namespace, scenarios: Sequence[Any], routers: list[str
     if args.slow not in (None, 1.0):
         rerun += ["--slow", str(args.slow)]
     Manifest("compare", None if shard is None else str(shard), identity, list(planned), chosen,
-             rerun).write(args.out)  # fmt: skip
+             rerun, extra={"owners": owners}).write(args.out)  # fmt: skip
     return set(chosen)

@@ -65,6 +65,20 @@ class Shard:
         owners = deal(items, self.total, key, cost)
         return [item for item, owner in zip(items, owners, strict=True) if owner == self.index0]
 
+    def owners(
+        self,
+        items: Sequence[T],
+        key: Callable[[T], str],
+        cost: Callable[[T], float] | None = None,
+    ) -> dict[str, str]:
+        """Every item's key -> the shard (``I/N``) it is dealt to: recorded in each shard's
+        manifest, so that a merge names the shard of a cell even when that shard left nothing."""
+        owners = deal(items, self.total, key, cost)
+        return {
+            key(item): f"{owner + 1}/{self.total}"
+            for item, owner in zip(items, owners, strict=True)
+        }
+
 
 def deal(
     items: Sequence[T],
@@ -250,6 +264,7 @@ def write_run_manifest(
     scenarios: Sequence[Any],
     kernels: dict[str, str] | None = None,
     mine: Sequence[str] | None = None,
+    owners: dict[str, str] | None = None,
 ) -> None:
     """``shard.json`` of a ``faultlab run``: every kernel x scenario cell planned (``kernels``:
     release -> the ``--kernel`` spec; None: this host's kernel, natively), the cells this run
@@ -268,5 +283,5 @@ def write_run_manifest(
         planned,
         list(mine) if mine is not None else [],
         rerun,
-        extra={"kernels": releases, "mine_known": mine is not None},
+        extra={"kernels": releases, "mine_known": mine is not None, "owners": owners or {}},
     ).write(folder)

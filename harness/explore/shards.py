@@ -63,11 +63,28 @@ def select(
     return shard.deal(chosen, key=lambda f: f.id, cost=lambda f: expected_cost(f, timing))
 
 
+def owners(
+    faults: Sequence[PlannedFault], base: Scenario, args: argparse.Namespace
+) -> dict[str, str]:
+    """Fault id -> its shard, for every fault ``--only`` keeps (empty: not sharded)."""
+    shard = shard_of(args)
+    if shard is None:
+        return {}
+    wanted = only_cells(getattr(args, "only", None))
+    kept = [f for f in faults if wanted is None or f.id in wanted]
+    timing = Timing.of(base, getattr(args, "slow", 1.0) or 1.0)
+    return shard.owners(kept, key=lambda f: f.id, cost=lambda f: expected_cost(f, timing))
+
+
 def scenario_digest(base: Scenario) -> str:
-    """The scenario file's text and the router section in use (a profile travels with it)."""
+    """The scenario file's text."""
     text = base.path.read_text() if base.path.exists() else base.name
-    router = repr(base.router)
-    return hashlib.sha256(f"{text}\n{router}".encode()).hexdigest()[:16]
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def router_digest(base: Scenario) -> str:
+    """The router section in use (a profile travels with the shards)."""
+    return hashlib.sha256(repr(base.router).encode()).hexdigest()[:16]
 
 
 def rerun_argv(args: argparse.Namespace, router: str) -> list[str]:
@@ -103,6 +120,7 @@ def write_manifest(
         "scenario": str(args.scenario),
         "scenario_digest": scenario_digest(base),
         "router": router,
+        "router_digest": router_digest(base),
         "judge": VERSION,
         "kernel": os.uname().release,
     }
@@ -120,5 +138,6 @@ def write_manifest(
                 for fault in planned
             ],
             "calls": len(found.calls),
+            "owners": owners(planned, base, args),
         },
     ).write(folder)

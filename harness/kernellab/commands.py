@@ -289,10 +289,12 @@ def _deal_cells(
     chosen = planned if wanted is None else [c for c in planned if c in wanted or
                                               c.partition(":")[2] in wanted]  # fmt: skip
     shard = shard_of(args)
+    owners: dict[str, str] = {}
     if shard is not None:
-        chosen = shard.deal(chosen, key=str, cost=lambda c: cost[c.partition(":")[0]])
+        owners = shard.owners(chosen, key=str, cost=lambda c: cost[c.partition(":")[0]])
+        chosen = [c for c in chosen if owners[c] == str(shard)]
     specs = {k.release: k.spec for k in kernels}
-    write_run_manifest(root, args, scenarios, kernels=specs, mine=chosen)
+    write_run_manifest(root, args, scenarios, kernels=specs, mine=chosen, owners=owners)
     if shard is None and wanted is None:
         return None
     root.mkdir(parents=True, exist_ok=True)
