@@ -36,6 +36,7 @@ EXTENSIONS = (
     "harness.compare",
     "harness.explore.cli",
     "harness.merge",
+    "harness.plan",
 )
 
 
