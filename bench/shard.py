@@ -1,0 +1,141 @@
+"""igmpd's whole exploration as N shards (N processes, as N CI jobs), merged, against one run.
+
+Runs, in the same run and on the same machine: the whole exploration of
+tests/explore/data/igmpd.yaml unsharded (``faultlab explore -n W``), then the same as N shard
+processes started together (``--shard I/N -n S`` each, as N CI jobs would run it), then
+``faultlab merge`` of the shards. Prints each wall time, the sharded/unsharded ratio, each
+shard's expected cost (what the deal balanced) beside its measured wall, and whether the merged
+result has the same set of (call site, errno, class, recovered) as the unsharded run (the
+differences, when any, by name: a judgement the machine's load changed shows here).
+
+    python bench/shard.py [--shards 4] [--workers 2] [--shard-workers 1] [--out DIR]
+
+On one 2-core machine the N shards share its cores (and the machine is shared with other
+work), so the ratio here is a floor on what N machines gain; docs/ci.md has the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIO = ROOT / "tests" / "explore" / "data" / "igmpd.yaml"
+CLI = [sys.executable, "-m", "harness.cli"]
+
+
+def run(argv: list[str], log: Path) -> float:
+    """Seconds one faultlab command took (its output in ``log``); exits when it fails."""
+    begun = time.monotonic()
+    with log.open("w") as stream:
+        code = subprocess.call([*CLI, *argv], stdout=stream, stderr=subprocess.STDOUT, cwd=ROOT)
+    if code not in (0, 1):
+        raise SystemExit(f"{' '.join(argv)}: exit {code} (see {log})")
+    return time.monotonic() - begun
+
+
+def shards(count: int, workers: int, out: Path) -> tuple[float, list[float]]:
+    """N shard processes started together: the wall until the last ends, and each one's."""
+    begun = time.monotonic()
+    procs = []
+    for index in range(1, count + 1):
+        argv = [str(SCENARIO), "-n", str(workers), "--shard", f"{index}/{count}"]
+        log = (out / f"shard-{index}.log").open("w")
+        folder = out / f"shard-{index}"
+        procs.append(
+            subprocess.Popen(
+                [*CLI, "explore", *argv, "--out", str(folder)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=ROOT,
+            )
+        )
+    ended = [0.0] * count
+    pending = set(range(count))
+    while pending:
+        pid, status = os.wait()
+        for index in list(pending):
+            if procs[index].pid == pid:
+                procs[index].returncode = os.waitstatus_to_exitcode(status)
+                ended[index] = time.monotonic() - begun
+                pending.discard(index)
+    for index, proc in enumerate(procs, 1):
+        if proc.returncode != 0:
+            raise SystemExit(f"shard {index}/{count}: exit {proc.returncode}")
+    return time.monotonic() - begun, ended
+
+
+def outcomes(path: Path) -> set[tuple[str, str, str, object]]:
+    """(call site, errno, class, recovered) of every fault in an explore.json."""
+    data = json.loads(path.read_text())
+    return {
+        (o["site"], o["errno"], (o["outcome"] or "").split(" ")[0], o["recovered"])
+        for router in data["routers"]
+        for o in router["observations"]
+    }
+
+
+def expected(out: Path, count: int) -> list[float]:
+    """Each shard's expected cost (seconds, one worker) from its manifest."""
+    sums = []
+    for index in range(1, count + 1):
+        data = json.loads((out / f"shard-{index}" / "igmpd" / "shard.json").read_text())
+        mine = set(data["mine"])
+        sums.append(sum(f["expected_s"] for f in data["faults"] if f["id"] in mine))
+    return sums
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--shards", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=2, help="the unsharded run's workers")
+    parser.add_argument("--shard-workers", type=int, default=1, help="each shard's workers")
+    parser.add_argument("--out", type=Path, default=None, help="default: a temporary folder")
+    args = parser.parse_args()
+    out = args.out or Path(tempfile.mkdtemp(prefix="faultlab-bench-shard-"))
+    out.mkdir(parents=True, exist_ok=True)
+    whole = run(
+        ["explore", str(SCENARIO), "-n", str(args.workers), "--out", str(out / "whole")],
+        out / "whole.log",
+    )
+    sharded, each = shards(args.shards, args.shard_workers, out)
+    merge = run(
+        [
+            "merge",
+            *(str(out / f"shard-{i}") for i in range(1, args.shards + 1)),
+            "--out",
+            str(out / "merged"),
+        ],
+        out / "merge.log",
+    )
+    one, joined = (
+        outcomes(out / "whole" / "explore.json"),
+        outcomes(out / "merged" / "explore.json"),
+    )
+    print(f"unsharded, {args.workers} workers: {whole:.1f} s ({len(one)} faults)")
+    print(
+        f"{args.shards} shards x {args.shard_workers} worker(s), together: {sharded:.1f} s; "
+        f"merge {merge:.1f} s; ratio (shards + merge) / unsharded: "
+        f"{(sharded + merge) / whole:.2f}"
+    )
+    for index, (cost, wall) in enumerate(zip(expected(out, args.shards), each, strict=True), 1):
+        print(f"  shard {index}/{args.shards}: expected {cost:.0f} s of faults, wall {wall:.1f} s")
+    print(
+        f"merged: {len(joined)} faults; same (site, errno, class, recovered) set: {one == joined}"
+    )
+    for item in sorted(one - joined, key=str):
+        print(f"  only unsharded: {item}")
+    for item in sorted(joined - one, key=str):
+        print(f"  only merged:    {item}")
+    print(f"artifacts: {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
