@@ -22,7 +22,6 @@ or a scenario failed; 2 refused, or bad input.
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,6 @@ from typing import Any
 from harness.errors import ExitCode, InputError
 from harness.merge.model import Joined, ShardOutput, find_outputs
 
-MERGE_NAME = "merge.json"
 DEFAULT_OUT = Path("artifacts/merged")
 KINDS = ("explore", "compare", "run")
 
@@ -106,17 +104,6 @@ def rerun_commands(joined: list[Joined], out: Path) -> list[list[str]]:
         target = Path(f"{out}-rerun") / item.slug if several else Path(f"{out}-rerun")
         commands.append(item.rerun(cells, out, target))
     return commands
-
-
-def merge_record(joined: list[Joined]) -> dict[str, Any]:
-    """``merge.json``: per group its shards, planned/ran counts, missing and errored cells."""
-    return {"format": 1, "groups": [item.record() for item in joined]}
-
-
-def write_record(joined: list[Joined], out: Path) -> Path:
-    path = out / MERGE_NAME
-    path.write_text(json.dumps(merge_record(joined), indent=1) + "\n", encoding="utf-8")
-    return path
 
 
 __all__ = ["Joined", "ShardOutput", "cmd_merge", "join", "register", "rerun_commands"]

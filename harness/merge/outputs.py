@@ -7,6 +7,7 @@ seen, the missing and errored cells by name (the first 50), and each kind's own 
 
 from __future__ import annotations
 
+import json
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,11 +16,12 @@ from harness.artifacts import REPORT_NAME, SUMMARY_NAME
 from harness.merge.model import Joined
 
 JUNIT_NAME = "junit.xml"
+MERGE_NAME = "merge.json"
 LISTED = 50  # cells named in summary.md per group (all of them are in merge.json)
 
 
 def write(joined: Sequence[Joined], out: Path) -> list[Path]:
-    from harness.merge import compare, explore, run, write_record
+    from harness.merge import compare, explore, run
 
     out.mkdir(parents=True, exist_ok=True)
     writers = {"explore": explore.write, "compare": compare.write, "run": run.write}
@@ -111,3 +113,14 @@ def render_summary(joined: Sequence[Joined]) -> str:
     if any(item.missing or item.errored for item in joined):
         lines += ["Run `faultlab merge ... --rerun` for the command that runs just those.", ""]
     return "\n".join(lines)
+
+
+def merge_record(joined: Sequence[Joined]) -> dict[str, object]:
+    """``merge.json``: per group its shards, planned/ran counts, missing and errored cells."""
+    return {"format": 1, "groups": [item.record() for item in joined]}
+
+
+def write_record(joined: Sequence[Joined], out: Path) -> Path:
+    path = out / MERGE_NAME
+    path.write_text(json.dumps(merge_record(joined), indent=1) + "\n", encoding="utf-8")
+    return path
