@@ -4,9 +4,12 @@ Runs, in the same run and on the same machine: the whole exploration of
 tests/explore/data/igmpd.yaml unsharded (``faultlab explore -n W``), then the same as N shard
 processes started together (``--shard I/N -n S`` each, as N CI jobs would run it), then
 ``faultlab merge`` of the shards. Prints each wall time, the sharded/unsharded ratio, each
-shard's expected cost (what the deal balanced) beside its measured wall, and whether the merged
+shard's expected cost (what the deal balanced) beside its measured wall, whether the merged
 result has the same set of (call site, errno, class, recovered) as the unsharded run (the
-differences, when any, by name: a judgement the machine's load changed shows here).
+differences, when any, by name), whether the merge lost or changed anything (merged == the
+union of the shards'), and each differing fault run alone again (``--recheck`` times): a
+verdict that changes between two plain runs is the judge's variance on a loaded machine, not
+the split's doing.
 
     python bench/shard.py [--shards 4] [--workers 2] [--shard-workers 1] [--out DIR]
 
@@ -71,14 +74,33 @@ def shards(count: int, workers: int, out: Path) -> tuple[float, list[float]]:
     return time.monotonic() - begun, ended
 
 
-def outcomes(path: Path) -> set[tuple[str, str, str, object]]:
-    """(call site, errno, class, recovered) of every fault in an explore.json."""
+def verdicts(path: Path) -> dict[str, tuple[str, str, str, object]]:
+    """Fault id -> (call site, errno, class, recovered), from an explore.json."""
     data = json.loads(path.read_text())
     return {
-        (o["site"], o["errno"], (o["outcome"] or "").split(" ")[0], o["recovered"])
+        o["fault"]: (o["site"], o["errno"], (o["outcome"] or "").split(" ")[0], o["recovered"])
         for router in data["routers"]
         for o in router["observations"]
     }
+
+
+def outcomes(path: Path) -> set[tuple[str, str, str, object]]:
+    """(call site, errno, class, recovered) of every fault in an explore.json."""
+    return set(verdicts(path).values())
+
+
+def recheck(out: Path, faults: list[str], rounds: int) -> dict[str, set[tuple[str, object]]]:
+    """The faults whose verdicts differ, run again alone (unsharded, ``--only``) ``rounds``
+    times: the (class, recovered) each got, to tell the judge's run-to-run variance on this
+    machine from a difference the split would make."""
+    seen: dict[str, set[tuple[str, object]]] = {fault: set() for fault in faults}
+    for round_ in range(1, rounds + 1):
+        folder = out / f"again-{round_}"
+        argv = ["explore", str(SCENARIO), "--only", ",".join(faults), "--out", str(folder)]
+        run(argv, out / f"again-{round_}.log")
+        for fault, verdict in verdicts(folder / "explore.json").items():
+            seen[fault].add(verdict[2:])
+    return seen
 
 
 def expected(out: Path, count: int) -> list[float]:
@@ -97,6 +119,9 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2, help="the unsharded run's workers")
     parser.add_argument("--shard-workers", type=int, default=1, help="each shard's workers")
     parser.add_argument("--out", type=Path, default=None, help="default: a temporary folder")
+    parser.add_argument(
+        "--recheck", type=int, default=2, help="run each differing fault alone this many times"
+    )
     args = parser.parse_args()
     out = args.out or Path(tempfile.mkdtemp(prefix="faultlab-bench-shard-"))
     out.mkdir(parents=True, exist_ok=True)
@@ -133,6 +158,18 @@ def main() -> int:
         print(f"  only unsharded: {item}")
     for item in sorted(joined - one, key=str):
         print(f"  only merged:    {item}")
+    parts: set[tuple[str, str, str, object]] = set()
+    for index in range(1, args.shards + 1):
+        parts |= outcomes(out / f"shard-{index}" / "explore.json")
+    print(f"merge lossless (merged == the shards' union): {joined == parts}")
+    before = verdicts(out / "whole" / "explore.json")
+    after = verdicts(out / "merged" / "explore.json")
+    differing = sorted(f for f in before if before[f] != after.get(f))
+    if differing and args.recheck:
+        print(f"the {len(differing)} differing fault(s) alone, {args.recheck} times, unsharded:")
+        for fault, seen in recheck(out, differing, args.recheck).items():
+            both = sorted({before[fault][2:], after[fault][2:]}, key=str)
+            print(f"  {fault}: unsharded/merged {both}; alone: {sorted(seen, key=str)}")
     print(f"artifacts: {out}")
     return 0
 
