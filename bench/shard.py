@@ -19,7 +19,8 @@ work), so the ratio here is a floor on what N machines gain; docs/ci.md has the 
 Measured here (2-core VM, kernel without multicast routing, load average 6-8 from other test
 suites): unsharded -n 2: 308.0 s; 4 shards x 1 worker together: 200.6 s (walls 194.8-200.6 s,
 expected 419-421 s of faults each); merge 1.9 s; ratio 0.66. Merged == the shards' union;
-318 of 322 verdicts as unsharded, the 4 others also vary between two unsharded runs.
+318 of 322 verdicts as unsharded; run alone twice, one of the 4 others changed class between
+two unsharded runs and three came out as one side had them (one-off judgements under load).
 """
 
 from __future__ import annotations
