@@ -108,3 +108,21 @@ def test_run_kernel_host_shards_merge_into_one_run(tmp_path: Path) -> None:
     assert {r["kernel"] for r in rows} == {os.uname().release}
     junit = (tmp_path / "m" / "junit.xml").read_text()
     assert junit.count("<testcase") == len(names)
+
+
+def test_compare_shards_merge_into_one_robustness_table(tmp_path: Path) -> None:
+    """igmpd on two comparison scenarios that need no multicast routing (the other routers
+    need it: their shards are merged the same way in the kernel lab, and by hand in
+    test_shard_merge.py)."""
+    scenarios = [REPO / "scenarios" / "compare" / name
+                 for name in ("nft-drop-igmp.yaml", "address-removed.yaml")]  # fmt: skip
+    for index in (1, 2):
+        done = faultlab("compare", *scenarios, "--routers", "igmpd", "--shard", f"{index}/2",
+                        "--out", tmp_path / f"c{index}")  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert done.stdout.count("[1/1] igmpd") == 1  # one cell each
+    merged = faultlab("merge", tmp_path / "c1", tmp_path / "c2", "--out", tmp_path / "m")
+    assert merged.returncode == 0, merged.stdout + merged.stderr
+    rows = json.loads((tmp_path / "m" / "robustness.json").read_text())
+    assert len(rows) == 2 and {r["router"] for r in rows} == {"igmpd"}
+    assert (tmp_path / "m" / "report.html").is_file()
