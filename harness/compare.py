@@ -515,7 +515,8 @@ def _cells(args: argparse.Namespace, scenarios: Sequence[Any], routers: list[str
     shard = shard_of(args)
     owners: dict[str, str] = {}
     if shard is not None:
-        owners = shard.owners(chosen, key=str, cost=lambda c: expected_cost(planned[c], args.slow))
+        # unstretched: a guest's --slow is its measured stretch, not the same on every shard
+        owners = shard.owners(chosen, key=str, cost=lambda c: expected_cost(planned[c]))
         chosen = [name for name in chosen if owners[name] == str(shard)]
     texts = sorted(Path(s.path).read_text() if Path(s.path).exists() else s.name for s in scenarios)
     identity = {

@@ -179,7 +179,8 @@ def explore_groups(args: argparse.Namespace) -> list[Group]:
         faults = _planned(scenario, router, args.source)
         base = load_base(str(scenario), router)
         for kernel in args.kernels or ["host"]:
-            cost = plan_cost(faults, Timing.of(base, _slow(kernel))) / max(1, args.workers)
+            slow = _slow(kernel)
+            cost = plan_cost(faults, Timing.of(base, slow), slow) / max(1, args.workers)
             argv = [str(scenario), "--router", router, "-n", str(args.workers)]
             groups.append(
                 Group("explore", kernel, router, cost, len(faults), (*argv, *_kernel_args(kernel)))

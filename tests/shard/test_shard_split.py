@@ -95,3 +95,39 @@ def test_owners_name_the_shard_of_every_cell() -> None:
 def test_parse_shard_keeps_its_one_based_contract() -> None:
     assert str(parse_shard(" 3/8 ")) == "3/8"
     assert parse_shard("1/1").index0 == 0
+
+
+def test_an_explore_shard_is_the_same_whatever_stretch_its_guest_measured() -> None:
+    """In a guest, explore's --slow is the stretch factor that guest measured at boot: it
+    differs between shards, so the deal must not depend on it."""
+    from harness.explore import shards
+    from harness.scenario_loader import load
+    from tests.explore.helpers import IGMPD
+    from tests.shard import fabricate
+
+    base, faults = load(IGMPD), fabricate.planned()
+    for index in (1, 2, 3):
+        native = argparse.Namespace(shard=f"{index}/3", slow=1.0, only=None)
+        guest = argparse.Namespace(shard=f"{index}/3", slow=21.7, only=None)
+        assert shards.select(faults, base, native) == shards.select(faults, base, guest)
+
+
+def test_explore_costs_follow_the_judges_waits() -> None:
+    """A steady-state site waits for its call, a held error for the retry: both cost more."""
+    from harness.explore import shards
+    from harness.scenario_loader import load
+    from tests.explore.helpers import IGMPD
+    from tests.shard import fabricate
+
+    timing = shards.deal_timing(load(IGMPD))
+    steady = fabricate.planned()[0].site
+    startup = type(steady)(**{**steady.__dict__, "phase": "start-up"})
+    from harness.explore.plan import PlannedFault
+
+    costs = {
+        (site.phase, errno): shards.expected_cost(PlannedFault(site, errno), timing)
+        for site in (steady, startup)
+        for errno in ("EINTR", "ENOBUFS")
+    }
+    assert costs["steady", "ENOBUFS"] > costs["start-up", "ENOBUFS"] > costs["start-up", "EINTR"]
+    assert costs["steady", "ENOBUFS"] > costs["steady", "EINTR"]
