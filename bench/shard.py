@@ -1,9 +1,10 @@
 """igmpd's whole exploration as N shards (N processes, as N CI jobs), merged, against one run.
 
-Runs, in the same run and on the same machine: the whole exploration of
-tests/explore/data/igmpd.yaml unsharded (``faultlab explore -n W``), then the same as N shard
-processes started together (``--shard I/N -n S`` each, as N CI jobs would run it), then
-``faultlab merge`` of the shards. Prints each wall time, the sharded/unsharded ratio, each
+Runs, in the same run and on the same machine: ``faultlab plan explore --sites-out`` (one
+discovery, whose call sites every run is given with ``--sites``, as the CI pipelines do), the
+whole exploration of tests/explore/data/igmpd.yaml unsharded (``faultlab explore -n W``), then
+the same as N shard processes started together (``--shard I/N -n S`` each, as N CI jobs would
+run it), then ``faultlab merge`` of the shards. Prints each wall time, the sharded/unsharded ratio, each
 shard's expected cost (what the deal balanced) beside its measured wall, whether the merged
 result has the same set of (call site, errno, class, recovered) as the unsharded run (the
 differences, when any, by name), whether the merge lost or changed anything (merged == the
@@ -49,12 +50,13 @@ def run(argv: list[str], log: Path) -> float:
     return time.monotonic() - begun
 
 
-def shards(count: int, workers: int, out: Path) -> tuple[float, list[float]]:
+def shards(count: int, workers: int, out: Path, sites: Path) -> tuple[float, list[float]]:
     """N shard processes started together: the wall until the last ends, and each one's."""
     begun = time.monotonic()
     procs = []
     for index in range(1, count + 1):
-        argv = [str(SCENARIO), "-n", str(workers), "--shard", f"{index}/{count}"]
+        argv = [str(SCENARIO), "-n", str(workers), "--shard", f"{index}/{count}", "--sites",
+                str(sites)]  # fmt: skip
         log = (out / f"shard-{index}.log").open("w")
         folder = out / f"shard-{index}"
         procs.append(
@@ -131,11 +133,14 @@ def main() -> int:
     args = parser.parse_args()
     out = args.out or Path(tempfile.mkdtemp(prefix="faultlab-bench-shard-"))
     out.mkdir(parents=True, exist_ok=True)
+    sites = out / "sites.json"  # the plan's discovery, given to every run (as CI does)
+    planned = run(["plan", "explore", str(SCENARIO), "--sites-out", str(sites)], out / "plan.log")
     whole = run(
-        ["explore", str(SCENARIO), "-n", str(args.workers), "--out", str(out / "whole")],
+        ["explore", str(SCENARIO), "-n", str(args.workers), "--sites", str(sites), "--out",
+         str(out / "whole")],
         out / "whole.log",
-    )
-    sharded, each = shards(args.shards, args.shard_workers, out)
+    )  # fmt: skip
+    sharded, each = shards(args.shards, args.shard_workers, out, sites)
     merge = run(
         [
             "merge",
@@ -149,6 +154,7 @@ def main() -> int:
         outcomes(out / "whole" / "explore.json"),
         outcomes(out / "merged" / "explore.json"),
     )
+    print(f"plan (one discovery, the sites every run is given): {planned:.1f} s")
     print(f"unsharded, {args.workers} workers: {whole:.1f} s ({len(one)} faults)")
     print(
         f"{args.shards} shards x {args.shard_workers} worker(s), together: {sharded:.1f} s; "
@@ -174,7 +180,8 @@ def main() -> int:
     if differing and args.recheck:
         print(f"the {len(differing)} differing fault(s) alone, {args.recheck} times, unsharded:")
         for fault, seen in recheck(out, differing, args.recheck).items():
-            both = sorted({before[fault][2:], after[fault][2:]}, key=str)
+            mine = after[fault][2:] if fault in after else ("not run",)
+            both = sorted({before[fault][2:], mine}, key=str)
             print(f"  {fault}: unsharded/merged {both}; alone: {sorted(seen, key=str)}")
     print(f"artifacts: {out}")
     return 0

@@ -83,6 +83,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("-n", "--workers", type=int, default=2, help="explore's workers per job")
     parser.add_argument("--from", dest="source", type=Path,
                         help="explore: an earlier explore.json instead of a discovery run")  # fmt: skip
+    parser.add_argument("--sites-out", type=Path,
+                        help="explore: write the call sites the plan used to this file, and "
+                        "give every job `--sites FILE` (ship the file to the jobs)")  # fmt: skip
     parser.add_argument("--format", choices=("github", "gitlab"), default="github")
     parser.set_defaults(handler=cmd_plan)
 
@@ -175,34 +178,38 @@ def explore_groups(args: argparse.Namespace) -> list[Group]:
 
     routers = _routers(args, [load_base(str(scenario), None).router.kind])
     groups = []
+    found: list[dict[str, Any]] = []
     for router in routers:
-        faults = _planned(scenario, router, args.source)
+        sites, faults = _planned(scenario, router, args.source)
         base = load_base(str(scenario), router)
+        found.append({"router": router, "sites": [site.to_json() for site in sites]})
         for kernel in args.kernels or ["host"]:
             slow = _slow(kernel)
             cost = plan_cost(faults, Timing.of(base, slow), slow) / max(1, args.workers)
             argv = [str(scenario), "--router", router, "-n", str(args.workers)]
+            if args.sites_out is not None and (args.source is not None or kernel == "host"):
+                argv += ["--sites", str(args.sites_out)]  # a guest's kernel may call otherwise
             groups.append(
                 Group("explore", kernel, router, cost, len(faults), (*argv, *_kernel_args(kernel)))
             )
+    if args.sites_out is not None:
+        args.sites_out.parent.mkdir(parents=True, exist_ok=True)
+        args.sites_out.write_text(json.dumps({"version": 1, "routers": found}, indent=1) + "\n")
     return groups
 
 
-def _planned(scenario: Path, router: str, source: Path | None) -> list[Any]:
-    """The router's planned faults: from ``--from``'s explore.json, else a discovery here."""
-    from harness.explore.discover import CallSite
-    from harness.explore.plan import PlannedFault, plan
+def _planned(scenario: Path, router: str, source: Path | None) -> tuple[list[Any], list[Any]]:
+    """The router's call sites and planned faults: from ``--from``'s file (an explore.json, a
+    shard.json, a ``--sites-out`` file), else a discovery here."""
+    from harness.explore.plan import plan
 
     if source is not None:
-        try:
-            data = json.loads(source.read_text())
-        except (OSError, ValueError) as exc:
-            raise InputError(f"--from {source}: {exc}") from exc
-        for entry in data.get("routers", []):
-            if entry.get("router") == router:
-                sites = {s["key"]: CallSite.from_json(s) for s in entry.get("sites", [])}
-                return [PlannedFault(sites[f["site"]], f["errno"]) for f in entry["faults"]]
-        raise InputError(f"--from {source}: no exploration of router {router} in it")
+        from harness.explore.shards import read_sites
+
+        given = read_sites(source, router)
+        if given is None:
+            raise InputError(f"--from {source}: no call sites of router {router} in it")
+        return given[0], plan(given[0])
     import tempfile
 
     import harness.explore  # noqa: F401 - registers the explore fault kinds
@@ -211,7 +218,7 @@ def _planned(scenario: Path, router: str, source: Path | None) -> list[Any]:
 
     with tempfile.TemporaryDirectory(prefix="faultlab-plan-") as folder:
         found = discover(load_base(str(scenario), router), Path(folder))
-    return plan(found.sites)
+    return found.sites, plan(found.sites)
 
 
 def compare_groups(args: argparse.Namespace) -> list[Group]:

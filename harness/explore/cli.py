@@ -54,6 +54,12 @@ def register(subparsers: Any) -> None:
         "--only",
         help="only these fault ids (comma list, or @FILE): what `faultlab merge --rerun` prints",
     )
+    parser.add_argument(
+        "--sites",
+        type=Path,
+        help="the call sites of an earlier discovery (`faultlab plan "
+        "--sites-out`, a shard.json or an explore.json) instead of discovering them again",
+    )
     from harness.shard import add_shard_options
 
     add_shard_options(parser, "the planned faults")
@@ -132,7 +138,7 @@ def explore_router(
     begun = time.monotonic()
     base = load_base(str(args.scenario), router)
     try:
-        found = discover(base, folder / "discovery", args.slow)
+        found = shards.given_sites(args, router) or discover(base, folder / "discovery", args.slow)
     except MissingCapability as exc:
         result.skipped = str(exc)
         print(f"{router}: skipped: {exc}")

@@ -88,6 +88,45 @@ def owners(
     return shard.owners(kept, key=lambda f: f.id, cost=lambda f: expected_cost(f, timing))
 
 
+def read_sites(path: Path, router: str) -> tuple[list[Any], int] | None:
+    """A router's call sites (and its recorded call count) from a sites file: what ``faultlab
+    plan --sites-out`` writes, an explore.json (``routers[].sites``) or a shard.json (``sites``,
+    of ``identity.router``); None when the file has none for ``router``."""
+    import json
+
+    from harness.explore.discover import CallSite
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(f"--sites {path}: {exc.strerror or exc}") from exc
+    except ValueError as exc:
+        raise InputError(f"--sites {path}: not JSON ({exc})") from exc
+    entries = data.get("routers", []) if isinstance(data, dict) else []
+    if isinstance(data, dict) and "sites" in data:
+        entries = [{**data, "router": (data.get("identity") or {}).get("router")}]
+    for entry in entries:
+        if entry.get("router") == router and entry.get("sites"):
+            sites = [CallSite.from_json(item) for item in entry["sites"]]
+            return sites, int(entry.get("calls") or 0)
+    return None
+
+
+def given_sites(args: argparse.Namespace, router: str) -> Any:
+    """``--sites``: the router's discovery from a file (every shard then plans the same
+    faults: a discovery under load can see an extra call and number the sites otherwise).
+    None without ``--sites``; InputError when the file has no sites for ``router``."""
+    path = getattr(args, "sites", None)
+    if path is None:
+        return None
+    from harness.explore.discover import Discovery
+
+    found = read_sites(Path(path), router)
+    if found is None:
+        raise InputError(f"--sites {path}: no call sites of router {router} in it")
+    return Discovery([], None, found[0])  # no call recorded here: the count says 0
+
+
 def scenario_digest(base: Scenario) -> str:
     """The scenario file's text."""
     text = base.path.read_text() if base.path.exists() else base.name

@@ -372,7 +372,11 @@ def _explore_options(args: argparse.Namespace) -> list[str]:
             ("--shard", "shard"),
         ),
         switches=(("--list", "list"), ("-v", "verbose")),
-        paths=(("--baseline", "baseline"), ("--write-scenarios", "write_scenarios")),
+        paths=(
+            ("--baseline", "baseline"),
+            ("--write-scenarios", "write_scenarios"),
+            ("--sites", "sites"),
+        ),
     ) + _only_option(args)
 
 

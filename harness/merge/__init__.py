@@ -75,6 +75,8 @@ def cmd_merge(args: argparse.Namespace) -> int:
     written = outputs.write(joined, args.out)
     for item in joined:
         print(item.summary_line())
+        if item.warning():
+            print(f"warning: {item.warning()}")
     for item in joined:
         for cell in item.missing:
             print(f"missing: {item.label}: {cell} (shard {item.owner(cell)})")

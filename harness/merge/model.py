@@ -165,6 +165,23 @@ class Joined:
         text = f"{len(seen)} of {total} shards"
         return text + (f" (absent: {', '.join(absent)})" if absent else "")
 
+    @property
+    def plans_differ(self) -> bool:
+        """The shards of one explore or compare group planned different cells: their own
+        discoveries differed (a run under load can see one more call), so their deals did too
+        and some cells went to no shard. Giving every shard the plan's sites avoids it."""
+        if self.kind == "run":
+            return False  # a kernel run's root and per-kernel manifests plan different spans
+        return len({o.data.get("planned_digest") for o in self.shards}) > 1
+
+    def warning(self) -> str | None:
+        if not self.plans_differ:
+            return None
+        return (
+            f"{self.label}: the shards planned different cells (their discoveries differed); "
+            "give every shard the same sites: faultlab plan --sites-out FILE, explore --sites FILE"
+        )
+
     def summary_line(self) -> str:
         return (
             f"{self.label}: {len(self.planned)} cells planned, {len(self.ran)} ran, "

@@ -99,6 +99,8 @@ def render_summary(joined: Sequence[Joined]) -> str:
     lines.append("")
     for item in joined:
         lines += [f"## {item.label}", "", item.markdown().strip(), ""]
+        if item.warning():
+            lines += [f"**Warning**: {item.warning()}.", ""]
         for cells, word in ((item.missing, "Missing"), (item.errored, "Errored")):
             if not cells:
                 continue
