@@ -97,6 +97,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
     groups = {"explore": explore_groups, "compare": compare_groups, "run": run_groups}[
         args.command_name
     ](args)
+    if args.sites_out is not None and args.command_name != "explore":  # CI ships it anyway
+        args.sites_out.parent.mkdir(parents=True, exist_ok=True)
+        args.sites_out.write_text(json.dumps({"version": 1, "routers": []}) + "\n")
     counts = shard_counts(groups, target, args.max_jobs)
     jobs = matrix(groups, counts)
     if args.format == "gitlab":
@@ -260,7 +263,8 @@ def run_groups(args: argparse.Namespace) -> list[Group]:
 GITLAB_HEADER = """\
 # A child pipeline written by `faultlab plan --format gitlab` (docs/ci.md): one job per shard,
 # then `merge`. Its jobs inherit nothing from the parent: the runner tag, the image and the
-# tox environment are set here again.
+# tox environment are set here again; a job given `--sites` takes the file from the parent's
+# plan job (the trigger passes PARENT_PIPELINE_ID).
 """
 
 
@@ -289,6 +293,8 @@ def gitlab_pipeline(jobs: Sequence[dict[str, Any]]) -> str:
             "after_script": [_CHOWN],
             "artifacts": {"when": "always", "name": job["artifact"], "paths": [job["out"]]},
         }
+        if " --sites " in f" {job['args']} ":  # the parent's plan job has the sites file
+            pipeline[job["name"]]["needs"] = [{"pipeline": "$PARENT_PIPELINE_ID", "job": "plan"}]
     pipeline["merge"] = {
         "stage": "merge",
         "when": "always",

@@ -69,6 +69,15 @@ def test_the_github_workflow_plans_fans_out_and_merges() -> None:
     upload = [s for s in shard["steps"] if str(s.get("uses", "")).startswith("actions/upload")]
     assert upload[0]["with"]["name"] == "${{ matrix.artifact }}"  # each its own name
     assert upload[0]["with"]["path"] == "${{ matrix.out }}" and upload[0]["if"] == "always()"
+    plan_uploads = [s for s in jobs["plan"]["steps"] if str(s.get("uses", "")).startswith(
+        "actions/upload")]  # fmt: skip
+    assert plan_uploads[0]["with"] == {"name": "plan-sites", "path": "plan/sites.json"}
+    downloads = [s for s in shard["steps"] if str(s.get("uses", "")).startswith(
+        "actions/download")]  # fmt: skip
+    assert downloads[0]["with"] == {"name": "plan-sites", "path": "plan"}
+    assert "--sites-out plan/sites.json" in " ".join(
+        s.get("run", "") for s in jobs["plan"]["steps"]
+    )
     merge = jobs["merge"]
     assert merge["needs"] == ["plan", "shard"] and merge["if"].startswith("always()")
     steps = merge["steps"]
@@ -136,6 +145,8 @@ def test_the_child_pipeline_plan_writes_matches_gitlabs_schema() -> None:
     import jsonschema
 
     groups = sample_groups()
+    with_sites = Group("explore", "host", "igmpd", 100.0, 3, ("t.yaml", "--sites", "plan/s.json"))
+    groups.append(with_sites)
     text = gitlab_pipeline(matrix(groups, shard_counts(groups, 1200.0, 200)))
     child = yaml.safe_load(text)
     jsonschema.validate(child, vendored_schema("gitlab-ci.json"))
@@ -148,6 +159,11 @@ def test_the_child_pipeline_plan_writes_matches_gitlabs_schema() -> None:
         assert build_parser().parse_args(argv).command == "explore"
         assert child[name]["artifacts"]["when"] == "always"
     assert child["merge"]["artifacts"]["reports"]["junit"] == "artifacts/merged/junit.xml"
+    needs = [child[name].get("needs") for name in shards]
+    assert needs.count([{"pipeline": "$PARENT_PIPELINE_ID", "job": "plan"}]) == 1
+    parent = load_yaml(GITLAB)
+    assert parent["explore"]["variables"] == {"PARENT_PIPELINE_ID": "$CI_PIPELINE_ID"}
+    assert "plan/sites.json" in parent["plan"]["artifacts"]["paths"]
 
 
 def test_the_kubernetes_manifests_match_the_published_schemas() -> None:
@@ -158,7 +174,7 @@ def test_the_kubernetes_manifests_match_the_published_schemas() -> None:
 
     documents = list(yaml.safe_load_all(KUBERNETES.read_text()))
     assert [d["metadata"]["name"] for d in documents] == [
-        "faultlab-explore", "faultlab-explore-kernel-lab", "faultlab-merge"]  # fmt: skip
+        "faultlab-plan", "faultlab-explore", "faultlab-explore-kernel-lab", "faultlab-merge"]  # fmt: skip
     for document in documents:
         kubernetes_validate.validate(document, latest_version(), strict=True)
 
@@ -166,7 +182,10 @@ def test_the_kubernetes_manifests_match_the_published_schemas() -> None:
 def test_the_indexed_jobs_are_privileged_shard_by_the_completion_index_and_kvm_for_the_lab() -> (
     None
 ):
-    explore, lab, merge = yaml.safe_load_all(KUBERNETES.read_text())
+    plan, explore, lab, merge = yaml.safe_load_all(KUBERNETES.read_text())
+    plan_line = plan["spec"]["template"]["spec"]["containers"][0]["args"][0].split(">")[0]
+    plan_args = build_parser().parse_args(faultlab_argv(plan_line, {}))
+    assert plan_args.command == "plan" and str(plan_args.sites_out) == "/results/sites.json"
     for job in (explore, lab):
         spec = job["spec"]
         assert spec["completionMode"] == "Indexed"
@@ -176,6 +195,8 @@ def test_the_indexed_jobs_are_privileged_shard_by_the_completion_index_and_kvm_f
         argv = faultlab_argv(line, {'"$JOB_COMPLETION_INDEX"': "0"})
         args = build_parser().parse_args(argv)
         assert args.shard_index0 == "0" and int(args.shard_count) == spec["completions"]
+    native = faultlab_argv(explore["spec"]["template"]["spec"]["containers"][0]["args"][0], {})
+    assert str(build_parser().parse_args(native).sites) == "/results/sites.json"
     lab_spec = lab["spec"]["template"]["spec"]
     assert {"name": "kvm", "mountPath": "/dev/kvm"} in lab_spec["containers"][0]["volumeMounts"]
     assert {"name": "kvm", "hostPath": {"path": "/dev/kvm", "type": "CharDevice"}} in lab_spec[

@@ -1,7 +1,8 @@
 """Shards on real namespaces, as CI jobs run them: separate ``faultlab`` processes.
 
-A small exploration of igmpd in two shards, the second SIGKILLed once it judged its first
-fault: ``faultlab merge`` names the faults it never ran, ``--rerun`` prints the command that
+A small exploration of igmpd in two shards (the second, and the rerun, given the first's call
+sites with ``--sites``, as CI gives every shard the plan's), the second SIGKILLed once it
+judged its first fault: ``faultlab merge`` names the faults it never ran, ``--rerun`` prints the command that
 runs only those (run here as printed), and the second merge is complete. Then ``faultlab run
 --kernel host --shard I/2`` natively, merged into one results.json and one JUnit file.
 """
@@ -33,10 +34,10 @@ def faultlab(*argv: object) -> subprocess.CompletedProcess[str]:
                           text=True, timeout=DEADLINE)  # fmt: skip
 
 
-def kill_after_first_result(folder: Path) -> None:
+def kill_after_first_result(folder: Path, sites: Path) -> None:
     """Start a shard and SIGKILL it (its whole process group) once one result is on disk."""
     proc = subprocess.Popen(
-        [*CLI, "explore", IGMPD, *SELECT, "--shard", "2/2", "--out", folder],
+        [*CLI, "explore", IGMPD, *SELECT, "--sites", sites, "--shard", "2/2", "--out", folder],
         cwd=REPO,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -66,8 +67,9 @@ def test_a_killed_explore_shard_is_rerun_from_the_merges_command(
 
     first = faultlab("explore", IGMPD, *SELECT, "--shard", "1/2", "--out", tmp_path / "s1")
     assert first.returncode == 0, first.stdout + first.stderr
+    sites = tmp_path / "s1" / "igmpd" / "shard.json"  # one discovery for both (as plan's)
     try:
-        kill_after_first_result(tmp_path / "s2")
+        kill_after_first_result(tmp_path / "s2", sites)
     finally:
         sweep()  # the killed shard's lab: what `faultlab sweep` removes
     manifest = json.loads((tmp_path / "s2" / "igmpd" / "shard.json").read_text())
@@ -82,7 +84,7 @@ def test_a_killed_explore_shard_is_rerun_from_the_merges_command(
     assert named == lost
     command = [line for line in merged.stdout.splitlines() if line.startswith("faultlab ")]
     argv = shlex.split(command[0])[1:]
-    rerun = faultlab(*argv, "-n", "1")
+    rerun = faultlab(*argv, "-n", "1", "--sites", sites)
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     out = Path(argv[argv.index("--out") + 1])
     assert observed(out / "explore.json") == lost  # only those

@@ -244,3 +244,28 @@ def test_kernel_run_shards_merge_into_one_kernel_table_and_one_junit(
     suites = ElementTree.parse(tmp_path / "m" / "junit.xml").getroot().findall("testsuite")
     shards = sorted(p.get("value") for s in suites for p in s.iter("property"))
     assert shards == ["1/2", "2/2"]
+
+
+def test_shards_that_planned_different_cells_are_merged_with_a_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A discovery under load can see one more call: that shard's plan and deal differ. The
+    merge says so (and what to do), and names the cells no shard ran."""
+    fabricate.explore_shard(tmp_path / "s1", Shard(1, 2))
+    fabricate.explore_shard(tmp_path / "s2", Shard(2, 2))
+    manifest = tmp_path / "s2" / "igmpd" / "shard.json"
+    data = json.loads(manifest.read_text())
+    from harness.explore.discover import CallSite
+    from harness.explore.plan import PlannedFault
+
+    extra = PlannedFault(CallSite("recvfrom", "", (), "e0", True, "start-up", 3, None), "EINTR")
+    data["sites"].append(extra.site.to_json())
+    data["faults"].append({**extra.to_json(), "expected_s": 1.0})
+    data["planned"].append(extra.id)
+    data["planned_digest"] = "different"
+    manifest.write_text(json.dumps(data))
+    code, out, _ = merge(capsys, tmp_path / "s1", tmp_path / "s2", "--out", tmp_path / "m")
+    assert code == 1
+    assert "the shards planned different cells" in out and "--sites" in out
+    assert f"missing: explore igmpd: {extra.id}" in out
+    assert "**Warning**" in (tmp_path / "m" / "summary.md").read_text()

@@ -4,7 +4,9 @@ expected cost, and is the same on every machine; explore, compare and run --kern
 from __future__ import annotations
 
 import argparse
+import json
 import random
+from pathlib import Path
 
 import pytest
 
@@ -131,3 +133,26 @@ def test_explore_costs_follow_the_judges_waits() -> None:
     }
     assert costs["steady", "ENOBUFS"] > costs["start-up", "ENOBUFS"] > costs["start-up", "EINTR"]
     assert costs["steady", "ENOBUFS"] > costs["steady", "EINTR"]
+
+
+def test_shards_given_the_plans_sites_plan_the_same_faults_without_a_discovery(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``explore --sites``: the call sites come from the plan's file (a shard.json, an
+    explore.json or plan --sites-out's); nothing is discovered, so --list needs no lab."""
+    from harness.cli import main
+    from tests.explore.helpers import IGMPD
+    from tests.shard import fabricate
+
+    sites = [site.to_json() for site in fabricate.sites()]
+    path = tmp_path / "sites.json"
+    path.write_text(json.dumps({"version": 1, "routers": [{"router": "igmpd", "sites": sites}]}))
+    counts = []
+    for index in (1, 2):
+        argv = ["explore", str(IGMPD), "--sites", str(path), "--list", "--shard", f"{index}/2"]
+        assert main(argv) == 0
+        counts.append(int(capsys.readouterr().out.splitlines()[-1].split()[1]))
+    assert main(["explore", str(IGMPD), "--sites", str(path), "--list"]) == 0
+    assert int(capsys.readouterr().out.splitlines()[-1].split()[1]) == sum(counts)
+    assert main(["explore", str(IGMPD), "--sites", str(path), "--router", "pimd", "--list"]) == 2
+    assert "no call sites of router pimd" in capsys.readouterr().err
