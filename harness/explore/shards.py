@@ -150,6 +150,8 @@ def rerun_argv(args: argparse.Namespace, router: str) -> list[str]:
     )
     if getattr(args, "slow", 1.0) not in (None, 1.0):
         argv += ["--slow", str(args.slow)]
+    if getattr(args, "sites", None) is not None:
+        argv += ["--sites", str(args.sites)]  # the same plan as the shards'
     return [*argv, "--only", "{cells}"]
 
 

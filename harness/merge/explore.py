@@ -119,7 +119,8 @@ def join_group(outputs: Sequence[ShardOutput], out: Path, label: str) -> Explore
     joined.findings = sum(
         not acceptable(o) and o.word not in FATAL for o in exploration.observations
     )
-    joined.rerun_argv = _rerun_argv(first)
+    given = [o for o in ordered if "--sites" in (o.data.get("rerun") or [])]
+    joined.rerun_argv = _rerun_argv(given[0] if given else first)
     joined.data = exploration
     return joined
 
