@@ -10,6 +10,10 @@ the ones ``--shard`` balances by: for explore the router's own timers, from the 
 discovery run makes here, or from an earlier ``explore.json`` with ``--from``); the whole
 matrix is kept within ``--max-jobs`` (GitHub: 256 jobs a run; GitLab: 200).
 
+``--sites-out FILE`` writes the call sites an explore plan was made from and gives every job
+(of the host's kernel, or all with ``--from``) ``--sites FILE``: every shard then plans the same
+faults, where shards that each discovered for themselves could number the sites otherwise.
+
 ``--format github`` (default) prints ``{"include": [...]}`` for ``fromJSON`` in a job's
 ``strategy.matrix``; each entry has the job's ``name``, the ``args`` of its faultlab command
 (its ``--out`` included), its ``out`` folder and a unique ``artifact`` name. ``--format gitlab``
