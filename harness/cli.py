@@ -30,7 +30,14 @@ from harness.errors import (
 from netns.naming import new_run_id
 
 # Other engineers' subcommands: each module has register(subparsers), handlers set ``handler``.
-EXTENSIONS = ("harness.doctor", "harness.reproduce", "harness.compare", "harness.explore.cli")
+EXTENSIONS = (
+    "harness.doctor",
+    "harness.reproduce",
+    "harness.compare",
+    "harness.explore.cli",
+    "harness.merge",
+    "harness.plan",
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -82,8 +89,14 @@ def _run_parser(commands: Any) -> None:
         help="parallel workers (pytest-xdist), or 'auto'",
     )
     run.add_argument("--junit-xml", metavar="FILE", help="write a JUnit XML report")
+    from harness.shard import add_shard_options
+
+    add_shard_options(run, "a suite, or with --kernel its kernel x scenario cells,")
     run.add_argument(
-        "--shard", metavar="I/N", help="run only shard I of N (split a suite across CI machines)"
+        "--only",
+        metavar="NAMES",
+        help="only these scenarios (comma list of names, or @FILE one a line; RELEASE:NAME "
+        "for one kernel): what `faultlab merge --rerun` prints",
     )
     run.add_argument(
         "--slow", type=float, metavar="FACTOR", help="stretch every deadline by FACTOR"
@@ -314,15 +327,14 @@ def check_environment() -> str:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from harness.shard import parse_shard
+    from harness.shard import shard_of
 
+    shard_of(args)  # a bad flag is exit 2 before anything else (and is forwarded as I/N)
     if getattr(args, "kernels", None):  # --kernel: in a guest per kernel (harness/kernellab)
         from harness.kernellab import commands as kernellab
 
         return kernellab.cmd_run(args)
 
-    if args.shard:
-        parse_shard(args.shard)  # a bad flag is exit 2 before anything else
     if args.slow is not None and args.slow <= 0:
         raise InputError(f"--slow {args.slow}: the factor must be more than 0 (e.g. --slow 3)")
     scenarios = load_suite(args.paths)  # every file checked before anything is built
@@ -331,12 +343,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     os.environ["FAULTLAB_RUN_ID"] = run_id
     artifacts = Path(args.artifacts or Path("artifacts") / run_id)
     from harness.report import RunReporter
+    from harness.shard import write_run_manifest
 
+    write_run_manifest(artifacts, args, scenarios)  # shard.json: what faultlab merge joins
     reporter = RunReporter(
         artifacts,
         len(scenarios),
         progress=not args.no_progress,
-        empty_ok=bool(args.shard),
+        empty_ok=bool(args.shard or args.only),
         searched=_searched(args),
     )
     code = _pytest(args, artifacts, reporter)
@@ -381,6 +395,8 @@ def _pytest(args: argparse.Namespace, artifacts: Path, reporter: Any) -> int:
     ):
         if value:
             argv += [flag, str(value)]
+    if args.only:  # one word: pytest reads an argument starting with @ as a file of arguments
+        argv.append(f"--faultlab-only={args.only}")
     if args.slow is not None:
         argv += ["--slow", str(args.slow)]
     for path in suite_paths(args.paths):

@@ -272,16 +272,34 @@ def _judge_recovery(live: Any, result: Observation, sides: Sides, window: float)
         result.exit_status = live.process.poll()
 
 
+def cell(router: str, scenario: Any) -> str:
+    """A router x scenario cell's id: what ``--shard`` deals and ``--only`` names."""
+    return f"{router}:{scenario.name}"
+
+
+def expected_cost(router: str, slow: float = 1.0) -> float:
+    """Seconds one cell is expected to take: a lab, the router's window twice (after the
+    fault and after the clear)."""
+    return 2.0 + 2 * window_for(router, slow)
+
+
 def compare(
-    scenarios: Sequence[Any], routers: Sequence[str], artifacts: Path, slow: float = 1.0
+    scenarios: Sequence[Any],
+    routers: Sequence[str],
+    artifacts: Path,
+    slow: float = 1.0,
+    cells: set[str] | None = None,
 ) -> list[Observation]:
-    """Every scenario against every router, in order; skipped routers say why."""
+    """Every scenario against every router (only ``cells`` when given), in order; skipped
+    routers say why."""
     unknown = [name for name in routers if name not in ADAPTERS]
     if unknown:
         raise InputError(
             f"unknown router kind(s) {', '.join(unknown)} (known: {', '.join(sorted(ADAPTERS))})"
         )
     pairs = [(scenario, router) for scenario in scenarios for router in routers]
+    if cells is not None:
+        pairs = [(s, r) for s, r in pairs if cell(r, s) in cells]
     observations = []
     for index, (scenario, router) in enumerate(pairs, 1):
         begun = time.monotonic()
@@ -441,12 +459,20 @@ def register(subparsers: Any) -> None:
     from harness.kernellab.commands import add_kernel_option
 
     add_kernel_option(parser)
+    parser.add_argument(
+        "--only", help="only these ROUTER:SCENARIO cells (comma list, or @FILE one a line)"
+    )
+    from harness.shard import add_shard_options
+
+    add_shard_options(parser, "the router x scenario cells")
     parser.set_defaults(handler=cmd_compare)
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from harness.scenario_loader import load_many
+    from harness.shard import shard_of
 
+    shard_of(args)  # a bad --shard is said before anything runs (and forwarded as I/N)
     if getattr(args, "kernels", None):  # --kernel: inside a guest per kernel (harness/kernellab)
         from harness.kernellab import commands as kernellab
 
@@ -456,7 +482,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     scenarios = load_many(args.scenarios or [DEFAULT_SCENARIOS])
     if not scenarios:
         raise InputError(f"no scenario found in {args.scenarios or [DEFAULT_SCENARIOS]}")
-    observations = compare(scenarios, routers, args.out, args.slow)
+    observations = compare(
+        scenarios, routers, args.out, args.slow, _cells(args, scenarios, routers)
+    )
     markdown, page = write_report(observations, args.out)
     from harness import htmlreport  # the run's report.html: the robustness tables as a section
 
@@ -466,3 +494,40 @@ def cmd_compare(args: argparse.Namespace) -> int:
     print(markdown.read_text())
     print(f"wrote {markdown} and {page}")
     return 0
+
+
+def _cells(args: argparse.Namespace, scenarios: Sequence[Any], routers: list[str]) -> set[str]:
+    """The cells this run takes (``--only``, then ``--shard``'s deal by cost), recorded with
+    the whole plan in ``shard.json`` (harness.shard.Manifest) for ``faultlab merge``."""
+    import hashlib
+    import os
+
+    from harness.shard import Manifest, only_cells, shard_of
+
+    planned = {cell(r, s): r for s in scenarios for r in routers}
+    chosen = sorted(planned)
+    wanted = only_cells(args.only)
+    if wanted is not None:
+        unknown = sorted(wanted - set(planned))
+        if unknown:
+            raise InputError(f"--only: no such router:scenario cell(s): {'; '.join(unknown)}")
+        chosen = [name for name in chosen if name in wanted]
+    shard = shard_of(args)
+    owners: dict[str, str] = {}
+    if shard is not None:
+        # unstretched: a guest's --slow is its measured stretch, not the same on every shard
+        owners = shard.owners(chosen, key=str, cost=lambda c: expected_cost(planned[c]))
+        chosen = [name for name in chosen if owners[name] == str(shard)]
+    texts = sorted(Path(s.path).read_text() if Path(s.path).exists() else s.name for s in scenarios)
+    identity = {
+        "scenario_digest": hashlib.sha256("\n".join(texts).encode()).hexdigest()[:16],
+        "routers": sorted(routers),
+        "kernel": os.uname().release,
+    }
+    rerun = ["faultlab", "compare", *(str(p) for p in args.scenarios or [])]
+    rerun += ["--routers", ",".join(routers), "--only", "{cells}"]
+    if args.slow not in (None, 1.0):
+        rerun += ["--slow", str(args.slow)]
+    Manifest("compare", None if shard is None else str(shard), identity, list(planned), chosen,
+             rerun, extra={"owners": owners}).write(args.out)  # fmt: skip
+    return set(chosen)

@@ -94,6 +94,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "`faultlab run --strict`)",
     )
     group.addoption(
+        "--faultlab-only",
+        default=None,
+        metavar="NAMES",
+        help="only the scenarios of these names (comma list, or @FILE one a line; a "
+        "RELEASE:NAME cell keeps NAME on that kernel only): `faultlab run --only`",
+    )
+    group.addoption(
         "--faultlab-allow-skip",
         action="append",
         default=[],
@@ -203,16 +210,45 @@ def scenario_roots(config: pytest.Config) -> list[Path]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """--shard I/N: keep this shard's scenarios (deterministic, every scenario exactly once)."""
+    """--shard I/N: keep this shard's scenarios (deterministic, every scenario exactly once);
+    --faultlab-only: keep the scenarios named."""
     shard = plugin_options(config).shard
-    if shard is None:
+    only = _only_names(config)
+    if shard is None and only is None:
         return
     scenarios = [item for item in items if isinstance(item, ScenarioItem)]
-    keep = {id(item) for item in shard.select(scenarios, key=lambda item: item.nodeid)}
+    if only is not None:
+        scenarios = [item for item in scenarios if item.scenario.name in only]
+    if shard is not None:
+        scenarios = shard.select(scenarios, key=lambda item: item.nodeid)
+    keep = {id(item) for item in scenarios}
+    scenarios = [item for item in items if isinstance(item, ScenarioItem)]
     deselected = {id(item) for item in scenarios} - keep
     if deselected:
         config.hook.pytest_deselected(items=[item for item in items if id(item) in deselected])
         items[:] = [item for item in items if id(item) not in deselected]
+
+
+def _only_names(config: pytest.Config) -> set[str] | None:
+    """The scenario names ``--faultlab-only`` keeps on this kernel (harness.shard.only_cells;
+    a ``RELEASE:NAME`` cell counts where RELEASE is the running kernel's)."""
+    from harness.shard import only_cells
+
+    try:
+        cells = only_cells(config.getoption("--faultlab-only"))
+    except InputError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    if cells is None:
+        return None
+    release = os.uname().release
+    names = set()
+    for item in cells:
+        kernel, colon, name = item.partition(":")
+        if not colon:
+            names.add(item)
+        elif kernel == release:
+            names.add(name)
+    return names
 
 
 class ScenarioFile(pytest.File):

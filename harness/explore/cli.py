@@ -50,6 +50,19 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--write-scenarios", type=Path, help="write each finding as a scenario")
     parser.add_argument("--slow", type=float, default=1.0, help="stretch every window")
     parser.add_argument("-v", "--verbose", action="store_true", help="every recorded call too")
+    parser.add_argument(
+        "--only",
+        help="only these fault ids (comma list, or @FILE): what `faultlab merge --rerun` prints",
+    )
+    parser.add_argument(
+        "--sites",
+        type=Path,
+        help="the call sites of an earlier discovery (`faultlab plan "
+        "--sites-out`, a shard.json or an explore.json) instead of discovering them again",
+    )
+    from harness.shard import add_shard_options
+
+    add_shard_options(parser, "the planned faults")
     from harness.kernellab.commands import add_kernel_option
 
     add_kernel_option(parser)
@@ -84,6 +97,9 @@ def cmd_explore(args: argparse.Namespace) -> int:
     if not args.scenario.is_file():
         raise InputError(f"{args.scenario}: no such scenario file")
     base = load(args.scenario)
+    from harness.shard import shard_of
+
+    shard_of(args)  # a bad --shard is said before anything runs (and forwarded as I/N)
     if getattr(args, "kernels", None):  # --kernel: inside a guest per kernel (harness/kernellab)
         from harness.kernellab import commands as kernellab
 
@@ -112,7 +128,7 @@ def explore_router(
     args: argparse.Namespace, router: str, selection: Any, seconds: float | None
 ) -> Any:
     """Discover, plan and (unless --list) run one router's faults."""
-    from harness.explore import report
+    from harness.explore import report, shards
     from harness.explore.discover import describe_call, discover
     from harness.explore.plan import plan
     from harness.explore.run import Batch, load_base, run_all
@@ -122,16 +138,18 @@ def explore_router(
     begun = time.monotonic()
     base = load_base(str(args.scenario), router)
     try:
-        found = discover(base, folder / "discovery", args.slow)
+        found = shards.given_sites(args, router) or discover(base, folder / "discovery", args.slow)
     except MissingCapability as exc:
         result.skipped = str(exc)
         print(f"{router}: skipped: {exc}")
         return result
     result.calls, result.sites = len(found.calls), found.sites
-    result.faults = plan(found.sites, selection)
+    planned = plan(found.sites, selection)
+    result.faults = shards.select(planned, base, args)  # --only, --shard
     if args.list:
         _print_sites(router, found, result.faults, args.verbose, describe_call)
         return result
+    shards.write_manifest(folder, args, base, router, found, planned, result.faults)
     batch = Batch(base, router, result.faults, folder, args.workers, args.slow, seconds)
     total = len(result.faults)
 

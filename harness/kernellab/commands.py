@@ -143,7 +143,7 @@ def _run_options(args: argparse.Namespace) -> list[str]:
     """The options of ``faultlab run`` forwarded to the guest's run (all but the host's paths)."""
     argv = forward(
         args,
-        values=(("-n", "workers"), ("--shard", "shard"), ("-k", "keyword"), ("-m", "markexpr")),
+        values=(("-n", "workers"), ("-k", "keyword"), ("-m", "markexpr"), ("--only", "only")),
         switches=(
             ("-x", "exitfirst"),
             ("--keep-artifacts", "keep_artifacts"),
@@ -226,13 +226,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     from harness.scenario_loader import load_named
     from netns.naming import new_run_id
 
-    load_named(args.paths)  # every scenario file checked before anything boots
+    scenarios = load_named(args.paths)  # every scenario file checked before anything boots
     kernels = resolve_all(args.kernels)
     root = Path(args.artifacts or Path("artifacts") / new_run_id()).resolve()
+    args.only = _deal_cells(args, kernels, scenarios, root)
     several = len(kernels) > 1
     host = stretch.measure() if any(not k.native for k in kernels) else None
     codes, facts, verdicts = [], [], {}
     for kernel in kernels:
+        if args.only and not _has_cells(args.only, kernel.release):
+            print(f"faultlab: kernel {kernel.release}: no cell in this shard", flush=True)
+            continue
         dest, junit = root / kernel.release, _junit_for(args, kernel.release, several)
         try:
             if kernel.native:
@@ -259,6 +263,43 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"kernel x scenario table: {page}")
         print(f"report: {table.write_report(verdicts, root)}")
     return worst(codes)
+
+
+def _has_cells(only: str, release: str) -> bool:
+    from harness.shard import only_cells
+
+    cells = only_cells(only) or set()
+    return any(c.partition(":")[0] == release or ":" not in c for c in cells)
+
+
+GUEST_COST = 20.0  # a scenario in an emulated guest costs about this many native ones
+
+
+def _deal_cells(
+    args: argparse.Namespace, kernels: list[Kernel], scenarios: list[Any], root: Path
+) -> str | None:
+    """The kernel x scenario cells this run takes (``--only``, then ``--shard``'s deal, a
+    guest's cell costing GUEST_COST native ones), written as ``<root>/cells.txt`` for each
+    kernel's run (``--only @FILE``) and recorded with the whole plan in ``<root>/shard.json``."""
+    from harness.shard import only_cells, run_cell, shard_of, write_run_manifest
+
+    cost = {k.release: 1.0 if k.native else GUEST_COST for k in kernels}
+    planned = [run_cell(k.release, s.name) for k in kernels for s in scenarios]
+    wanted = only_cells(getattr(args, "only", None))
+    chosen = planned if wanted is None else [c for c in planned if c in wanted or
+                                              c.partition(":")[2] in wanted]  # fmt: skip
+    shard = shard_of(args)
+    owners: dict[str, str] = {}
+    if shard is not None:
+        owners = shard.owners(chosen, key=str, cost=lambda c: cost[c.partition(":")[0]])
+        chosen = [c for c in chosen if owners[c] == str(shard)]
+    specs = {k.release: k.spec for k in kernels}
+    write_run_manifest(root, args, scenarios, kernels=specs, mine=chosen, owners=owners)
+    if shard is None and wanted is None:
+        return None
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "cells.txt").write_text("".join(f"{c}\n" for c in chosen), encoding="utf-8")
+    return f"@{root / 'cells.txt'}"
 
 
 # -- faultlab doctor --kernel / faultlab compare --kernel ------------------------------------
@@ -291,6 +332,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         if kernel.native:
             argv = [*_PYTHON_CLI, "compare", "--routers", args.routers, "--out", str(dest)]
             argv += [*(["--slow", str(args.slow)] if args.slow else []), *paths]
+            argv += [*forward(args, values=(("--shard", "shard"),)), *_only_option(args)]
             codes.append(subprocess.call(argv))
             continue
         argv = [
@@ -303,6 +345,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
             "--slow",
             "@SLOW@",
             *paths,
+            *forward(args, values=(("--shard", "shard"),)),
+            *_only_option(args),
         ]
         code, facts = _guest(kernel, argv, dest, args.slow, (out,), stretch.measure())
         _say_facts(facts)
@@ -325,10 +369,23 @@ def _explore_options(args: argparse.Namespace) -> list[str]:
             ("--only-phase", "only_phase"),
             ("--errnos", "errnos"),
             ("-k", "keyword"),
+            ("--shard", "shard"),
         ),
         switches=(("--list", "list"), ("-v", "verbose")),
-        paths=(("--baseline", "baseline"), ("--write-scenarios", "write_scenarios")),
-    )
+        paths=(
+            ("--baseline", "baseline"),
+            ("--write-scenarios", "write_scenarios"),
+            ("--sites", "sites"),
+        ),
+    ) + _only_option(args)
+
+
+def _only_option(args: argparse.Namespace) -> list[str]:
+    """``--only`` forwarded (an ``@FILE`` made absolute for the guest)."""
+    only = getattr(args, "only", None)
+    if not only:
+        return []
+    return ["--only", f"@{Path(only[1:]).resolve()}" if only.startswith("@") else only]
 
 
 def cmd_explore(args: argparse.Namespace) -> int:
