@@ -202,6 +202,8 @@ def _item(entry: dict[str, Any]) -> Item:
     if kind == "packet":
         on, _, rest = text.partition(" ")
         return Item(ms, on, rest)
+    if kind == "unmapped":  # an error-looking line no pattern maps: its own lane
+        return Item(ms, "unmapped", text, "bad")
     tone = "bad" if "FAILED" in text or "SIGKILL" in text else ""
     return Item(ms, kind if kind in ("fault", "traffic", "router") else "router", text, tone)
 
