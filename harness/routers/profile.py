@@ -21,6 +21,7 @@ bundled profiles (harness/routers/profiles/).
 from __future__ import annotations
 
 import importlib
+import math
 import os
 import re
 import shutil
@@ -48,9 +49,11 @@ PROFILE_SUFFIXES = (".yaml", ".yml")
 DEFAULT_FEATURES = ("raw-socket",)
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0}
 _DURATION = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(ms|s|m)\s*$")
+#: Config templates: a block tag's own line leaves no blank line (as Ansible's templates).
+TEMPLATE_WHITESPACE = {"trim_blocks": True, "lstrip_blocks": True}
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][\w.]*)\}")
 #: Placeholders every argument may use (besides timers and options.NAME).
-PLACEHOLDERS = ("interfaces", "workdir", "config", "profile_dir", "version", "node")
+PLACEHOLDERS = ("program", "interfaces", "workdir", "config", "profile_dir", "version", "node")
 
 
 # -- the model --------------------------------------------------------------------------------
@@ -86,8 +89,6 @@ class ProfilePattern(RouterPattern):
             record["level"] = self.own.level
             if self.own.id is None:
                 record["symbol"] = self.own.name
-        if record is not None:
-            record["pattern"] = self.index
         return record
 
 
@@ -118,7 +119,7 @@ class QueryPeriod:
     default: float | None = None
     minimum: float | None = None
     maximum: float | None = None
-    whole: bool = False
+    rounding: str | None = None  # "nearest" or "up": to whole seconds, before min and max
 
     def of(self, timers: Mapping[str, float]) -> float | None:
         value = self.seconds
@@ -127,8 +128,10 @@ class QueryPeriod:
             value = None if given is None else float(given)
         if value is None:
             return None
-        if self.whole:
+        if self.rounding == "nearest":
             value = float(round(value))
+        elif self.rounding == "up":
+            value = float(math.ceil(value))
         if self.minimum is not None:
             value = max(self.minimum, value)
         if self.maximum is not None:
@@ -159,6 +162,7 @@ class Profile:
     argv: tuple[str | tuple[str, ...], ...]
     description: str = ""
     version: tuple[str, ...] = ()
+    binary: str = ""
     programs: tuple[str, ...] = ()
     program_dirs: tuple[str, ...] = ()
     package: str = ""
@@ -205,8 +209,12 @@ class Profile:
 _CACHE: dict[Path, tuple[int, Profile]] = {}
 
 
-def load_profile(path: str | Path) -> Profile:
-    """Read and check one profile (cached by path and mtime); ScenarioError with every problem."""
+def load_profile(path: str | Path, *, trusted: bool = False) -> Profile:
+    """Read and check one profile (cached by path and mtime); ScenarioError with every problem.
+
+    ``trusted`` (the bundled profiles, loaded on every ``import harness.routers``) skips the
+    schema and the template's syntax check, which tests/routers/test_routers_profiles.py runs
+    on them; their patterns and examples are still checked."""
     file = Path(path).resolve()
     try:
         stamp = file.stat().st_mtime_ns
@@ -215,23 +223,16 @@ def load_profile(path: str | Path) -> Profile:
     cached = _CACHE.get(file)
     if cached is not None and cached[0] == stamp:
         return cached[1]
-    profile = _load(file)
+    profile = _load(file, trusted)
     _CACHE[file] = (stamp, profile)
     return profile
 
 
-def _load(file: Path) -> Profile:
-    from harness.routers.profile_schema import validate_profile
-
-    source = parse(file)
-    if not isinstance(source.data, Mapping):
-        raise ScenarioError(
-            [(source.locate(), "a router profile is a mapping (name:, argv:, ...)")]
-        )
-    problems = validate_profile(source)
-    if problems:
-        raise ScenarioError(problems)
-    builder = _ProfileBuilder(source)
+def _load(file: Path, trusted: bool = False) -> Profile:
+    source = _fast_parse(file) if trusted else parse(file)
+    if not trusted:
+        _validate(source)
+    builder = _ProfileBuilder(source, trusted)
     profile = builder.profile()
     if not builder.problems:
         builder.check_examples(profile)
@@ -240,6 +241,27 @@ def _load(file: Path) -> Profile:
             sorted(builder.problems, key=lambda p: (p[0].line or 0, p[0].column or 0))
         )
     return profile
+
+
+def _fast_parse(file: Path) -> Source:
+    """A bundled profile through libyaml when it is there (no positions: it is trusted)."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return Source(file, yaml.load(file.read_text(encoding="utf-8"), Loader=loader))
+
+
+def _validate(source: Source) -> None:
+    """The profile's shape, by its JSON Schema; ScenarioError with every problem."""
+    from harness.routers.profile_schema import validate_profile
+
+    if not isinstance(source.data, Mapping):
+        raise ScenarioError(
+            [(source.locate(), "a router profile is a mapping (name:, argv:, ...)")]
+        )
+    problems = validate_profile(source)
+    if problems:
+        raise ScenarioError(problems)
 
 
 def seconds(value: Any) -> float:
@@ -255,8 +277,9 @@ def seconds(value: Any) -> float:
 class _ProfileBuilder:
     """Resolves a validated profile into the model, collecting every problem on the way."""
 
-    def __init__(self, source: Source) -> None:
+    def __init__(self, source: Source, trusted: bool = False) -> None:
         self.source = source
+        self.trusted = trusted
         self.data: Mapping[str, Any] = source.data
         self.problems: list[tuple[Location, str]] = []
         self.events: dict[str, OwnEvent] = {}
@@ -271,7 +294,8 @@ class _ProfileBuilder:
             for name, item in (data.get("events") or {}).items()
         }
         argv = tuple(tuple(item) if isinstance(item, list) else item for item in data["argv"])
-        self.placeholders(argv)
+        if not self.trusted:
+            self.placeholders(argv)
         config = data.get("config") or {}
         return Profile(
             name=data["name"],
@@ -279,6 +303,7 @@ class _ProfileBuilder:
             argv=argv,
             description=str(data.get("description", "")).strip(),
             version=tuple(data.get("version") or ()),
+            binary=data.get("binary", ""),
             programs=tuple(data.get("programs") or ()),
             program_dirs=tuple(data.get("program_dirs") or ()),
             package=data.get("package", ""),
@@ -363,10 +388,12 @@ class _ProfileBuilder:
             if config:
                 self.problem(("config",), "config: give the template: text or a template file:")
             return None
+        if self.trusted:
+            return text
         from jinja2 import Environment, TemplateSyntaxError
 
         try:
-            Environment().parse(text)
+            Environment(**TEMPLATE_WHITESPACE).parse(text)
         except TemplateSyntaxError as exc:
             where = self.source.locate(path)
             line = (where.line or 1) + (exc.lineno or 1) - (0 if "file" in config else 0)
@@ -477,7 +504,7 @@ class _ProfileBuilder:
             default=seconds(value["default"]) if "default" in value else None,
             minimum=seconds(value["min"]) if "min" in value else None,
             maximum=seconds(value["max"]) if "max" in value else None,
-            whole=bool(value.get("whole", False)),
+            rounding=value.get("round"),
         )
 
     def hooks(self, text: str | None) -> str | None:
@@ -644,14 +671,11 @@ class ProfileAdapter(ExternalAdapter):
 
     profile: ClassVar[Profile]
 
-    @classmethod
-    def program(cls) -> str | None:
-        first = cls.programs[0] if cls.programs else ""
-        if not first:
-            return None
-        return find_program(first, *(Path(folder) / first for folder in cls.program_dirs))
-
     def requires(self, spec: RouterSpec) -> list[str]:
+        """Skip reasons: a bundled router's program missing (with its package and installer),
+        or any of a profile's programs (found on PATH or beside the profile)."""
+        if self.package:
+            return super().requires(spec)
         missing = [
             name
             for name in self.programs
@@ -660,13 +684,6 @@ class ProfileAdapter(ExternalAdapter):
         ]
         if not missing:
             return []
-        if self.package:
-            from harness.routers.external import INSTALLER
-
-            return [
-                f"{self.name}: {missing[0]!r} is not installed "
-                f"(Debian package {self.package_text()}; run {INSTALLER})"
-            ]
         return [f"{self.name}: {missing[0]!r} is not installed (profile {self.profile.path})"]
 
     def features(self, spec: RouterSpec) -> tuple[str, ...]:
@@ -689,6 +706,7 @@ class ProfileAdapter(ExternalAdapter):
         ]
         return {
             "name": self.name,
+            "program": self.program() or self.binary,
             "node": spec.node,
             "interfaces": interfaces,
             "names": list(spec.interface_names),
@@ -707,7 +725,9 @@ class ProfileAdapter(ExternalAdapter):
             return None
         from jinja2 import Environment, StrictUndefined, UndefinedError
 
-        environment = Environment(undefined=StrictUndefined, keep_trailing_newline=True)
+        environment = Environment(
+            undefined=StrictUndefined, keep_trailing_newline=True, **TEMPLATE_WHITESPACE
+        )
         try:
             return environment.from_string(self.profile.config_template).render(
                 self.context(spec, workdir)
@@ -744,9 +764,13 @@ class ProfileAdapter(ExternalAdapter):
         return EventSource(self.log_files(workdir), parse_line)
 
     def is_ready(self, events: Sequence[Event], spec: RouterSpec | None = None) -> bool:
+        """At the profile's ``ready`` event (one per interface with ``per_interface``), or, as
+        for every router, once each interface is decided (one 41052 or 41055 on each)."""
+        if RouterAdapter.is_ready(self, events, spec):
+            return True
         ready = self.profile.ready
         if ready is None:
-            return RouterAdapter.is_ready(self, events, spec)
+            return False
         seen = [event for event in events if ready.matches(event)]
         if not ready.per_interface:
             return bool(seen)
@@ -849,7 +873,7 @@ def profile_class(profile: Profile) -> type[ProfileAdapter]:
     attributes: dict[str, Any] = {
         "name": profile.name,
         "profile": profile,
-        "binary": programs[0] if programs else "",
+        "binary": profile.binary or (programs[0] if programs else ""),
         "programs": programs,
         "program_dirs": profile.program_dirs,
         "package": profile.package,
@@ -860,6 +884,7 @@ def profile_class(profile: Profile) -> type[ProfileAdapter]:
         "compare_window": profile.compare_window,
         "querier": profile.querier,
         "comparable": profile.comparable,
+        "ready_id": _ready_id(profile.ready),
         "router_patterns": profile.patterns,
         "address_lines": profile.address_lines,
         "ignore": profile.ignore,
@@ -870,6 +895,12 @@ def profile_class(profile: Profile) -> type[ProfileAdapter]:
         bases = (hook_class(profile.hooks), ProfileAdapter)
     class_name = "".join(part.title() for part in re.split(r"[-_]", profile.name)) + "Profile"
     return type(class_name, bases, attributes)
+
+
+def _ready_id(ready: Ready | None) -> int | None:
+    """ExternalAdapter's ``ready_id``, when ``ready`` is a plain catalog event."""
+    plain = ready is not None and ready.event is None and ready.interface is None
+    return ready.id if plain and ready is not None and not ready.per_interface else None
 
 
 def _first_program(profile: Profile) -> tuple[str, ...]:
@@ -901,6 +932,11 @@ def loaded(kind: str) -> type[ProfileAdapter] | None:
             return cls
     path = find_profile(kind, Path.cwd() / "scenario.yaml")
     return adapter_class(path) if path is not None else None
+
+
+def bundled(name: str) -> type[ProfileAdapter]:
+    """The adapter class of a profile shipped with faultlab (harness/routers/profiles/)."""
+    return profile_class(load_profile(BUNDLED_DIR / f"{name}.yaml", trusted=True))
 
 
 def error_event_names(adapter: RouterAdapter | type[RouterAdapter]) -> tuple[str, ...]:

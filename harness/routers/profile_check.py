@@ -61,9 +61,17 @@ def check_lines(profile: Profile, lines: Sequence[str]) -> list[CheckedLine]:
         text = raw.rstrip("\n")
         record = mapper(text)
         ignored = profile.ignore is not None and bool(profile.ignore.search(text))
-        pattern = record.get("pattern") if record is not None else None
+        pattern = _which(profile, text) if record is not None else None
         checked.append(CheckedLine(number, text, pattern, record, ignored))
     return checked
+
+
+def _which(profile: Profile, text: str) -> int | None:
+    """The index of the first pattern whose regex finds ``text`` (the one that mapped it)."""
+    for index, item in enumerate(profile.patterns):
+        if item.pattern.regex.search(text):
+            return index
+    return None
 
 
 def render(profile: Profile, checked: Sequence[CheckedLine], source: str) -> list[str]:

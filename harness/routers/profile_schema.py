@@ -67,9 +67,10 @@ def _defs() -> dict[str, Any]:
         "argv": {
             "type": "array",
             "minItems": 1,
-            "description": "the command line; placeholders {interfaces} {workdir} {config} "
-            "{profile_dir} {version} {TIMER} {options.NAME}; a list item is repeated per "
-            "interface with {interface}",
+            "description": "the command line; placeholders {program} {interfaces} {workdir} "
+            "{config} {profile_dir} {version} {node} {TIMER} {options.NAME}; a list item is "
+            "repeated per interface with {interface}; an argument with {{ }} or {% %} is a "
+            "jinja2 template (left out when it renders to nothing)",
             "items": {
                 "x-message": "an argument (a string), or a list of arguments repeated per "
                 "interface ({interface})",
@@ -144,7 +145,7 @@ def _query_period() -> dict[str, Any]:
         "description": "seconds between two general queries: a duration, {timer: NAME, ...} "
         "(the scenario's timer, else default), or null (not known: explore judges joins)",
         "x-message": "a duration, {timer: query_interval, default: ..., min: ..., max: ..., "
-        "whole: true} or null",
+        "round: nearest|up} or null",
         "anyOf": [
             {"type": "null"},
             {"$ref": "#/$defs/duration"},
@@ -157,7 +158,10 @@ def _query_period() -> dict[str, Any]:
                     "default": {"$ref": "#/$defs/duration"},
                     "min": {"$ref": "#/$defs/duration"},
                     "max": {"$ref": "#/$defs/duration"},
-                    "whole": {"type": "boolean", "description": "rounded to whole seconds"},
+                    "round": {
+                        "enum": ["nearest", "up"],
+                        "description": "to whole seconds, before min and max",
+                    },
                 },
             },
         ],
@@ -198,6 +202,10 @@ def build_profile_schema() -> dict[str, Any]:
                 "minItems": 1,
                 "items": {"type": "string"},
                 "description": "the command that prints the router's version",
+            },
+            "binary": {
+                "type": "string",
+                "description": "the main program, {program} in argv (default: programs' first)",
             },
             "programs": {
                 "type": "array",

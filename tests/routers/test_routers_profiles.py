@@ -56,7 +56,7 @@ TOY = """\
 name: toy
 argv: [toyd, [-i, "{interface}"], --workdir, "{workdir}", "{interfaces}", --qi, "{query_interval}"]
 timers: {query_interval: 2}
-query_period: {timer: query_interval, min: 1, whole: true}
+query_period: {timer: query_interval, min: 1, round: nearest}
 config:
   template: |
     {% for i in interfaces %}phyint {{ i.name }} {{ i.addresses | join(' ') }} {{ i.role }}
