@@ -104,7 +104,10 @@ class Verdict:
         if self.skipped:
             return f"{self.scenario}: skipped: {self.skipped_reason}"
         if self.passed:
-            return f"{self.scenario}: passed ({len(self.results)} expectations)"
+            unmapped = (
+                f"; {len(self.unmapped)} error line(s) no pattern maps" if self.unmapped else ""
+            )
+            return f"{self.scenario}: passed ({len(self.results)} expectations{unmapped})"
         lines = [f"{self.scenario} ({self.path}): FAILED"]
         if self.error:
             lines.append(f"  error: {self.error}")

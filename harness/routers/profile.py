@@ -206,7 +206,7 @@ class Profile:
 
 # -- loading ------------------------------------------------------------------------------------
 
-_CACHE: dict[Path, tuple[int, Profile]] = {}
+_CACHE: dict[tuple[Path, bool], tuple[int, Profile]] = {}
 
 
 def load_profile(path: str | Path, *, trusted: bool = False) -> Profile:
@@ -220,11 +220,11 @@ def load_profile(path: str | Path, *, trusted: bool = False) -> Profile:
         stamp = file.stat().st_mtime_ns
     except OSError as exc:
         raise ScenarioError([(Location(Path(path)), f"cannot read the profile: {exc}")]) from exc
-    cached = _CACHE.get(file)
+    cached = _CACHE.get((file, trusted))
     if cached is not None and cached[0] == stamp:
         return cached[1]
     profile = _load(file, trusted)
-    _CACHE[file] = (stamp, profile)
+    _CACHE[(file, trusted)] = (stamp, profile)
     return profile
 
 

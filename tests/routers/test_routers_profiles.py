@@ -304,3 +304,75 @@ def test_unmapped_error_lines_are_in_the_verdict_and_its_timeline(tmp_path: Path
     data = json.loads((tmp_path / "artifacts" / "scenario" / "verdict.json").read_text())
     lane = [entry["text"] for entry in data["timeline"] if entry["kind"] == "unmapped"]
     assert lane == verdict.unmapped
+
+
+def test_routers_dir_on_the_command_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "profiles"
+    folder.mkdir()
+    (folder / "toy.yaml").write_text(TOY)
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    scenario(suite, "{kind: toy, node: r1, interfaces: [e0]}")
+    monkeypatch.setenv(ROUTERS_DIR_ENV, "")  # restored after the test: main() sets it
+    assert main(["validate", str(suite)]) == 2  # not beside the suite: an unknown kind
+    assert "'toy' is not a router kind" in capsys.readouterr().err
+    assert main(["validate", "--routers-dir", str(folder), str(suite)]) == 0
+    assert main(["validate", "--routers-dir", str(tmp_path / "nowhere"), str(suite)]) == 2
+    assert "--routers-dir: no such folder" in capsys.readouterr().err
+
+
+# -- the bundled routers are profiles ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["igmpproxy", "smcroute", "pimd", "frr"])
+def test_each_bundled_profile_passes_the_checks_it_skips_at_import(name: str) -> None:
+    """Bundled profiles load trusted (no schema, no template syntax check: import time); here
+    they get the full checks, and their hooks are mixed into their registered adapters."""
+    from harness.routers.profile import BUNDLED_DIR
+
+    profile = load_profile(BUNDLED_DIR / f"{name}.yaml")
+    assert profile.name == name and profile.hooks and profile.examples
+    adapter = ADAPTERS[name]
+    assert adapter.profile.path == profile.path
+    assert isinstance(adapter, type) and adapter.name == name  # a class, registered as before
+    assert adapter.__mro__[1].__name__.endswith("Hooks")
+
+
+def _spec(names: tuple[str, ...], timers: dict[str, float], **extra: object) -> object:
+    from harness.scenario import InterfaceSpec, RouterSpec
+
+    interfaces = tuple(InterfaceSpec(name) for name in names)
+    return RouterSpec(kind="x", node="r1", interfaces=interfaces, timers=timers, extra=extra)
+
+
+def test_the_bundled_config_templates_render_as_the_python_did() -> None:
+    from harness.routers import frr, igmpproxy, pimd, smcroute
+
+    two = ("e0", "e1")
+    assert igmpproxy.render_config(_spec(two, {}, upstream="e1")) == (
+        "quickleave\nphyint e0 downstream ratelimit 0 threshold 1\n"
+        "phyint e1 upstream ratelimit 0 threshold 1\nphyint lo disabled\n"
+    )
+    assert smcroute.render_config(_spec(two, {})) == (
+        "phyint e0 enable mrdisc\nphyint e1 enable mrdisc\n"
+        "mroute from e0 group 239.255.0.1 to e1\nmgroup from e0 group 239.255.0.1\n"
+    )
+    assert pimd.render_config(_spec(two, {"query_interval": 2.5})) == (
+        "phyint e0 enable\nphyint e1 enable\nigmp-query-interval 3\n"
+    )
+    assert frr.render_config(
+        _spec(("e0",), {"query_interval": 2.0, "query_response_interval": 1.25})
+    ) == (
+        "interface e0\n ip pim\n ip igmp\n ip igmp version 3\n"
+        " ip igmp query-max-response-time 12\n ip igmp query-interval 2\n!\n"
+    )
+    spec = _spec(two, {"query_interval": 2.4})
+    assert ADAPTERS["smcroute"](spec).query_period(spec) == 4.0
+    assert ADAPTERS["pimd"](spec).query_period(spec) == 5.0
+    assert ADAPTERS["frr"](spec).query_period(spec) == 2.0
+    assert ADAPTERS["igmpproxy"](spec).query_period(spec) is None
+    assert ADAPTERS["igmpproxy"](spec).queries_on(spec) == ("e1",)
+    with pytest.raises(ValueError, match="upstream"):
+        igmpproxy.render_config(_spec(two, {}, upstream="e7"))
