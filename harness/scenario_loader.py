@@ -49,7 +49,7 @@ from harness.scenario import (
     TrafficSpec,
     When,
 )
-from harness.schema import TIMERS, validate
+from harness.schema import OWN_EVENT_PATTERN, TIMERS, validate
 from harness.yamlsource import PathKey, Source, parse
 from netns.topology import NAMESPACED_SYSCTLS
 from netns.topology import Problem as TopologyProblem
@@ -62,6 +62,7 @@ _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0}
 _DURATION = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(ms|s|m)\s*$")
 MAX_IFNAME = 15
 DEFAULT_QUERY_INTERVAL = 125.0  # RFC 3376 defaults, as igmpd uses them
+_OWN_EVENT = re.compile(OWN_EVENT_PATTERN)
 _SCHEDULING_KEYS = frozenset({"kind", "node", "when", "clear", "comment"})
 
 
@@ -503,6 +504,8 @@ class _Builder:
     ) -> EventMatcher | None:
         if event is None and "event" in item:
             return self.own_event(path, item)
+        if isinstance(event, str) and _OWN_EVENT.match(event):  # a trigger on an own event
+            return self.own_event(path, {**item, "event": event})
         found = catalog.event(event) if event is not None else self.event_ref(path, item)
         if found is None:
             return None

@@ -226,7 +226,14 @@ def _defs() -> dict[str, Any]:
             "additionalProperties": False,
             "required": ["event"],
             "properties": {
-                "event": {"$ref": "#/$defs/eventRef"},
+                "event": {
+                    "x-message": "a catalog event ID (41052) or symbol, or an event of the "
+                    "router profile's own (cannot-join)",
+                    "anyOf": [
+                        {"$ref": "#/$defs/eventRef"},
+                        {"type": "string", "pattern": OWN_EVENT_PATTERN},
+                    ],
+                },
                 "interface": {"type": "string"},
                 "errno": {"$ref": "#/$defs/errno"},
                 "level": {"enum": levels},

@@ -376,3 +376,25 @@ def test_the_bundled_config_templates_render_as_the_python_did() -> None:
     assert ADAPTERS["igmpproxy"](spec).queries_on(spec) == ("e1",)
     with pytest.raises(ValueError, match="upstream"):
         igmpproxy.render_config(_spec(two, {}, upstream="e7"))
+
+
+def test_a_fault_or_traffic_may_wait_for_an_own_event(tmp_path: Path) -> None:
+    write_profile(tmp_path, TOY)
+    path = scenario(
+        tmp_path,
+        "{kind: toy, node: r1, interfaces: [e0]}\n"
+        "traffic:\n  - {node: h1, ifname: e0, join: 239.1.1.1, after: {event: cannot-join}}",
+    )
+    trigger = load(path).traffic[0].after
+    assert trigger is not None and trigger.event is not None
+    assert trigger.event.name == "cannot-join"
+    assert trigger.event.matches({"id": 41028, "event": "cannot-join"})
+    assert not trigger.event.matches({"id": 41028})
+    bad = scenario(
+        tmp_path,
+        "{kind: toy, node: r1, interfaces: [e0]}\n"
+        "traffic:\n  - {node: h1, ifname: e0, join: 239.1.1.1, after: {event: cannot-jon}}",
+    )
+    with pytest.raises(ScenarioError) as caught:
+        load(bad)
+    assert any("did you mean 'cannot-join'" in message for _, message in caught.value.problems)
