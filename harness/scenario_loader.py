@@ -373,7 +373,7 @@ class _Builder:
             for i, item in enumerate((data.get("events") or {}).get("patterns") or ())
         )
         ready = self.matcher(path + ("ready",), data["ready"]) if "ready" in data else None
-        return RouterSpec(
+        spec = RouterSpec(
             kind=kind,
             node=node,
             interfaces=interfaces,
@@ -388,6 +388,12 @@ class _Builder:
             profile=profile,
             addresses=self.router_addresses(node),
         )
+        if profile is not None and not self.problems:
+            from harness.routers.profile import adapter_class
+
+            for message in adapter_class(profile)(spec).dry_run(spec):
+                self.problem(path, f"router: {message}")
+        return spec
 
     def query_timers(self, path: PathKey, timers: Mapping[str, float]) -> None:
         """RFC 3376 8.3: the query response interval must be less than the query interval."""

@@ -718,6 +718,17 @@ class ProfileAdapter(ExternalAdapter):
             "config": str(workdir / self.profile.config_name) if self.profile.config_name else "",
         }
 
+    def dry_run(self, spec: RouterSpec) -> list[str]:
+        """What rendering this router's argv and config for ``spec`` would refuse (a timer or
+        option the profile needs and the scenario lacks): the loader's check, nothing written."""
+        workdir = Path("/nonexistent/workdir")
+        try:
+            self.render_config(spec, workdir)
+            render_argv(self.profile.argv, self.context(spec, workdir))
+        except InputError as exc:
+            return [str(exc)]
+        return []
+
     def render_config(self, spec: RouterSpec, workdir: Path) -> str | None:
         """The config template rendered for ``spec`` (StrictUndefined: a missing key is an
         error naming it, never an empty string in the router's config)."""

@@ -398,3 +398,16 @@ def test_a_fault_or_traffic_may_wait_for_an_own_event(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError) as caught:
         load(bad)
     assert any("did you mean 'cannot-join'" in message for _, message in caught.value.problems)
+
+
+def test_a_value_the_profile_needs_and_the_scenario_lacks_is_a_load_error(tmp_path: Path) -> None:
+    write_profile(tmp_path, TOY.replace('--qi, "{query_interval}"', '--mode, "{options.mode}"'))
+    path = scenario(tmp_path, "{kind: toy, node: r1, interfaces: [e0]}")
+    with pytest.raises(ScenarioError) as caught:
+        load(path)
+    ((where, message),) = caught.value.problems
+    assert where.line == 6 and "{options.mode} needs router.options.mode" in message
+    path.write_text(
+        path.read_text().replace("interfaces: [e0]}", "interfaces: [e0], options: {mode: x}}")
+    )
+    assert load(path).router.extra == {"mode": "x"}
