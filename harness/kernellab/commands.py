@@ -136,6 +136,8 @@ def forward(
         if value is not None:
             argv += [flag, str(Path(value).resolve())]
     argv += [flag for flag, name in switches if getattr(args, name, False)]
+    for folder in getattr(args, "routers_dir", None) or ():  # router profiles (any command)
+        argv += ["--routers-dir", str(Path(folder).resolve())]
     return argv
 
 
@@ -290,7 +292,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         dest = out / kernel.release
         if kernel.native:
             argv = [*_PYTHON_CLI, "compare", "--routers", args.routers, "--out", str(dest)]
-            argv += [*(["--slow", str(args.slow)] if args.slow else []), *paths]
+            argv += [*(["--slow", str(args.slow)] if args.slow else []), *forward(args), *paths]
             codes.append(subprocess.call(argv))
             continue
         argv = [
@@ -302,6 +304,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
             "@OUT@",
             "--slow",
             "@SLOW@",
+            *forward(args),
             *paths,
         ]
         code, facts = _guest(kernel, argv, dest, args.slow, (out,), stretch.measure())
