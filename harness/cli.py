@@ -58,9 +58,66 @@ def build_parser() -> argparse.ArgumentParser:
     _shell_parser(commands)
     _sweep_parser(commands)
     _schema_parser(commands)
+    _profile_parser(commands)
     for module_name in EXTENSIONS:  # in-tree: one that fails to import fails the command
         importlib.import_module(module_name).register(commands)
+    _routers_dir_option(commands)
     return parser
+
+
+#: The commands that load scenarios, and so may find router profiles in --routers-dir.
+ROUTERS_DIR_COMMANDS = ("run", "validate", "explore", "compare", "reproduce")
+
+
+def _routers_dir_option(commands: Any) -> None:
+    """``--routers-dir DIR`` (repeatable) on every command that loads scenarios: folders of
+    router profiles a scenario's ``kind:`` is looked up in first (docs/your-router.md)."""
+    for name in ROUTERS_DIR_COMMANDS:
+        sub = commands.choices.get(name)
+        if sub is not None:
+            sub.add_argument(
+                "--routers-dir",
+                action="append",
+                default=[],
+                metavar="DIR",
+                help="a folder of router profiles (NAME.yaml) for router kind: NAME; repeatable",
+            )
+
+
+def _use_routers_dirs(folders: Sequence[str]) -> None:
+    """Put --routers-dir on the profile path of this process and its children (pytest-xdist
+    workers, the kernel lab's guest)."""
+    from harness.routers.profile import ROUTERS_DIR_ENV
+
+    missing = [folder for folder in folders if not Path(folder).is_dir()]
+    if missing:
+        raise InputError(f"--routers-dir: no such folder: {', '.join(missing)}")
+    known = [part for part in os.environ.get(ROUTERS_DIR_ENV, "").split(os.pathsep) if part]
+    chosen = [str(Path(folder).resolve()) for folder in folders]
+    os.environ[ROUTERS_DIR_ENV] = os.pathsep.join(dict.fromkeys([*chosen, *known]))
+
+
+def _profile_parser(commands: Any) -> None:
+    profile = commands.add_parser(
+        "profile", help="router profiles: check one against a log (docs/your-router.md)"
+    )
+    actions = profile.add_subparsers(dest="profile_command", metavar="ACTION", parser_class=_Parser)
+    actions.required = True
+    check = actions.add_parser(
+        "check",
+        help="every log line with the pattern that mapped it; error lines nothing maps",
+        description="Map every line of LOGFILE (or of the profile's examples:) and list the "
+        "error-looking lines no pattern maps; exit 1 when there are some, 2 on a bad profile.",
+    )
+    check.add_argument("profile", metavar="PROFILE", help="a profile file, or a router kind")
+    check.add_argument("logfile", nargs="?", metavar="LOGFILE", help="a log of the router")
+    check.set_defaults(handler=cmd_profile_check)
+
+
+def cmd_profile_check(args: argparse.Namespace) -> int:
+    from harness.routers.profile_check import cmd_check
+
+    return cmd_check(args.profile, args.logfile)
 
 
 def _paths(parser: argparse.ArgumentParser) -> None:
@@ -446,6 +503,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``faultlab`` console script; returns the exit code."""
     try:
         args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+        if getattr(args, "routers_dir", None):
+            _use_routers_dirs(args.routers_dir)
         return int(args.handler(args))
     except ScenarioError as exc:
         for where, message in exc.problems:

@@ -76,7 +76,8 @@ class Event:
 
     ``seen`` is the harness's monotonic clock at the moment the line was read (so latencies and
     windows are measured on one clock), ``raw`` the line as written, ``index`` the position in
-    the stream (what a ``Mark`` compares against).
+    the stream (what a ``Mark`` compares against). ``name`` is the event of a router profile's
+    own vocabulary (``cannot-join``), with ``id`` the catalog event it stands for, or 0.
     """
 
     id: int
@@ -95,15 +96,17 @@ class Event:
     seen: float = 0.0
     raw: str = ""
     index: int = -1
+    name: str | None = None
 
     @classmethod
     def from_record(
         cls, record: Mapping[str, Any], *, seen: float = 0.0, raw: str = "", index: int = -1
     ) -> Event:
         """Build an Event from a section-3 record; symbol and level default from the catalog."""
-        if "id" not in record and "symbol" not in record:
+        if "id" not in record and "symbol" not in record and "event" not in record:
             raise ValueError(f"event record has neither 'id' nor 'symbol': {raw or record!r}")
-        known = _catalog_entry(record.get("id") or record["symbol"])
+        key = record.get("id") or record.get("symbol")
+        known = _catalog_entry(key) if key else None
         number = record.get("errno")
         return cls(
             id=int(record.get("id", known.id if known else 0)),
@@ -122,11 +125,16 @@ class Event:
             seen=seen,
             raw=raw,
             index=index,
+            name=record.get("event"),
         )
 
     def brief(self) -> str:
-        """One line for timelines: ``41028 IGMPLOG_SET_MCAST_IF_FAILED e0 EADDRINUSE``."""
-        parts = [str(self.id), self.symbol]
+        """One line for timelines: ``41028 IGMPLOG_SET_MCAST_IF_FAILED e0 EADDRINUSE``; a
+        profile's own event by its name: ``cannot-join (41028) e0 ENOBUFS``."""
+        if self.name:
+            parts = [f"{self.name} ({self.id})" if self.id else self.name]
+        else:
+            parts = [str(self.id), self.symbol]
         if self.interface:
             parts.append(self.interface)
         if self.errno is not None:
@@ -148,6 +156,7 @@ class Event:
             "errno_name": self.errno_name,
             "winsock": self.winsock,
             "call": self.call,
+            "event": self.name,
         }
 
     def to_json(self) -> dict[str, Any]:
@@ -162,6 +171,7 @@ class Event:
             "errno_name": self.errno_name,
             "winsock": self.winsock,
             "call": self.call,
+            "event": self.name,
         }
         return {key: value for key, value in data.items() if value not in (None, [])}
 
@@ -188,6 +198,17 @@ class EventSource:
 
     paths: tuple[Path, ...]
     parse: LineParser = parse_json_line
+
+
+@dataclass(frozen=True)
+class LogLine:
+    """One raw line of the router's log as the stream read it: when, from which file, and
+    whether it became an event (``expect: log:`` and the unmapped-lines listing read these)."""
+
+    seen: float
+    text: str
+    mapped: bool
+    path: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -430,6 +451,7 @@ class EventStream:
         self.condition = condition or threading.Condition()
         self.clock = clock
         self.events: list[Event] = []
+        self.lines: list[LogLine] = []  # every line read, events or not
         self.errors: list[BaseException] = []
         self.exits: dict[int, ProcessExit] = {}
         self._files = [_FollowedFile(path) for path in source.paths]
@@ -551,16 +573,17 @@ class EventStream:
 
     def _read_files(self, notify: bool = True) -> None:
         """Parse every complete new line; append events and wake the waiters (one lock per batch)."""
-        batch: list[tuple[str, Mapping[str, Any] | None]] = []
+        batch: list[tuple[str, Mapping[str, Any] | None, Path]] = []
         for followed in self._files:
             for line in followed.read_lines():
-                batch.append((line, self.source.parse(line, followed.path)))
+                batch.append((line, self.source.parse(line, followed.path), followed.path))
         if not batch and not notify:
             return
         seen = self.clock()
         with self.condition:
-            for line, record in batch:
+            for line, record, path in batch:
                 self._last_lines.append(line)
+                self.lines.append(LogLine(seen, line, record is not None, path))
                 if record is not None:
                     self.events.append(
                         Event.from_record(record, seen=seen, raw=line, index=len(self.events))
@@ -578,6 +601,11 @@ class EventStream:
         """The events seen so far (after ``after``)."""
         with self.condition:
             return list(self.events[after.index if after else 0 :])
+
+    def log_lines(self, since: float | None = None) -> list[LogLine]:
+        """The raw lines read so far (those seen at or after ``since``)."""
+        with self.condition:
+            return [line for line in self.lines if since is None or line.seen >= since]
 
     def last_lines(self) -> list[str]:
         """The last raw lines read (events or not), for evidence."""

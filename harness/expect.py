@@ -18,18 +18,20 @@ more arrived, so no check needs a settle sleep of its own.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from harness.capture import Capture, IgmpPacket
-from harness.events import Event, EventStream, EventTimeout, Mark
+from harness.events import Event, EventStream, EventTimeout, LogLine, Mark
 from harness.routers.base import RouterState
 from harness.scenario import (
     AbsenceExpectation,
     EventExpectation,
     EventMatcher,
     Expectations,
+    LogExpectation,
     PacketExpectation,
     RecoveryExpectation,
     RouterExpectation,
@@ -139,7 +141,7 @@ def event_matches(matcher: EventMatcher, event: Event) -> bool:
     """Whether ``event`` is what ``matcher`` describes, read from the Event itself: its id, and
     the interface, errno, level and insertion strings the matcher names (each string anywhere)."""
     return (
-        event.id == matcher.id
+        (event.name == matcher.name if matcher.name is not None else event.id == matcher.id)
         and (matcher.interface is None or event.interface == matcher.interface)
         and (matcher.errno is None or event.errno == matcher.errno)
         and (matcher.level is None or event.level == matcher.level)
@@ -269,6 +271,70 @@ def _absence_matcher(exp: AbsenceExpectation) -> Callable[[Event], bool]:
         return exp.event is not None and event_matches(exp.event, event)
 
     return forbidden
+
+
+# -- raw log lines --------------------------------------------------------------------------
+
+
+def check_log(exp: LogExpectation, obs: Observed, mark: Mark) -> ExpectationResult:
+    """A raw log line matching ``exp.regex``: at least / exactly N by the deadline (decided as
+    soon as enough arrived), or, with ``absent``, none in the window (failed at the first)."""
+    regex = re.compile(exp.regex)
+    if exp.absent:
+        end = obs.window_end(mark, exp.window) if exp.window is not None else obs.clock()
+    else:
+        end = obs.deadline(mark, exp.within)
+    wanted = 1 if exp.absent else (exp.count if exp.count is not None else exp.at_least)
+    found: list[LogLine] = []
+
+    def enough() -> bool:
+        found[:] = [
+            line
+            for line in obs.stream.log_lines(mark.time)
+            if line.seen <= end and regex.search(line.text)
+        ]
+        return len(found) >= wanted
+
+    if exp.absent and exp.window is None:
+        enough()  # until the phase ends: what was seen so far (judged last, in finish())
+    else:
+        obs.stream.wait_until(lambda: enough() or obs.router_gone(), end)
+        enough()
+    if exp.absent:
+        passed = not found
+        observed = (
+            "none"
+            if passed
+            else f"{found[0].text.strip()[:160]!r} at {obs.ms(found[0].seen, mark)}"
+        )
+        at = found[0].seen if found else end
+    else:
+        passed = len(found) >= wanted and (exp.count is None or len(found) == exp.count)
+        if found:
+            shown = "; ".join(
+                f"{line.text.strip()[:120]!r} at {obs.ms(line.seen, mark)}"
+                for line in found[:_SHOWN]
+            )
+            observed = f"{len(found)}x: {shown}"
+        else:
+            lines = obs.stream.log_lines(mark.time)
+            tail = f"; last line: {lines[-1].text.strip()[:160]!r}" if lines else ""
+            observed = f"no such line ({len(lines)} lines read){tail}{obs.router_note()}"
+        at = found[wanted - 1].seen if passed else end
+    return ExpectationResult(exp.describe(), passed, exp.describe(), observed, exp.line, "log", at)
+
+
+def recount_log(
+    exp: LogExpectation, obs: Observed, mark: Mark, result: ExpectationResult
+) -> ExpectationResult:
+    """At the phase's end: an exact count of lines must not have been exceeded."""
+    if exp.absent or exp.count is None or not result.passed:
+        return result
+    regex = re.compile(exp.regex)
+    found = [line for line in obs.stream.log_lines(mark.time) if regex.search(line.text)]
+    if len(found) == exp.count:
+        return result
+    return replace(result, passed=False, observed=f"{len(found)}x by the end of the phase")
 
 
 # -- order --------------------------------------------------------------------------------
@@ -524,9 +590,11 @@ def evaluate(
     ]
     if expect.router is not None:
         results.append((expect.router, check_router(expect.router, obs, mark)))
+    results += [(exp, check_log(exp, obs, mark)) for exp in expect.log if not exp.absent]
     results += [
         (exp, judged(check_absence, exp, obs, starts)) for exp in expect.absent if exp.window
     ]
+    results += [(exp, check_log(exp, obs, mark)) for exp in expect.log if exp.absent and exp.window]
     results += [
         (exp, judged(check_packets, exp, obs, starts)) for exp in expect.packets if exp.none
     ]
@@ -547,8 +615,14 @@ def finish(
             result = recount_event(exp, obs, start, result)
         elif isinstance(exp, PacketExpectation) and isinstance(start, Mark):
             result = recount_packets(exp, obs, start, result)
+        elif isinstance(exp, LogExpectation):
+            result = recount_log(exp, obs, starts.mark, result)
         final.append(result)
     final += [judged(check_absence, exp, obs, starts) for exp in expect.absent if not exp.window]
+    if isinstance(expect, Expectations):
+        final += [
+            check_log(exp, obs, starts.mark) for exp in expect.log if exp.absent and not exp.window
+        ]
     if isinstance(expect, Expectations) and expect.order:
         final.append(check_order(expect.order, obs, starts.mark, expect.order_line))
     return final

@@ -52,7 +52,9 @@ class Row:
 def describe(scenario: Scenario) -> Row:
     """The report row of a scenario, before it runs: step, cause and expected event."""
     expected = scenario.expected_event
-    event = f"{expected.event.id} {expected.event.symbol}" if expected else "-"
+    event = expected.event.describe() if expected and expected.event.name else "-"
+    if expected and not expected.event.name:
+        event = f"{expected.event.id} {expected.event.symbol}"
     step = _step(scenario)
     return Row(
         name=scenario.name,
@@ -95,7 +97,8 @@ def fault_table() -> tuple[FaultRow, ...]:
 def _step(scenario: Scenario) -> str:
     """The step a scenario breaks: its expected event's step, else its first fault's steps."""
     for expectation in scenario.expect.events:
-        step = catalog.BY_ID[expectation.event.id].step
+        known = catalog.BY_ID.get(expectation.event.id)  # 0: a profile's own event
+        step = known.step if known is not None else None
         if step is not None:
             return step.value
     for fault in scenario.faults:

@@ -37,10 +37,11 @@ from harness.errors import (
     RouterError,
     lab_boundary,
 )
-from harness.events import EventStream, Mark
+from harness.events import EventStream, LogLine, Mark
 from harness.expect import Observed, evaluate, evaluate_recovery, latency
 from harness.routers import STDERR_NAME, STDOUT_NAME, RouterAdapter, adapter_for
 from harness.routers.base import RouterState
+from harness.routers.unmapped import unmapped_error_lines
 from harness.scenario import FaultSpec, Scenario, TrafficSpec
 from harness.schedule import Action, Scheduler, action_for
 from harness.timing import SLOW_ENV, slow_factor  # noqa: F401 - runner.slow_factor is used
@@ -371,7 +372,13 @@ def _stop_router(live: Session) -> None:
                 live.stream.clock(), "router", f"pid {process.pid} ignored the stop signal: SIGKILL"
             )
     code = process.wait(timeout=STOP_TIMEOUT)
-    live.record(live.stream.clock(), "router", f"exited with status {code}")
+    live.record(live.stream.clock(), "router", _exit_text(live.adapter, code))
+
+
+def _exit_text(adapter: RouterAdapter, code: int | None) -> str:
+    """ "exited with status 1 (IP_MULTICAST_IF failed)": the meaning from the router's profile."""
+    meaning = adapter.exit_meaning(code)
+    return f"exited with status {code}" + (f" ({meaning})" if meaning else "")
 
 
 def _wait_ready(live: Session) -> None:
@@ -392,7 +399,9 @@ def _wait_ready(live: Session) -> None:
             f"{live.adapter.start_timeout * live.options.slow:g}s; last lines:\n  {lines}"
         )
     code = process.poll()
-    live.record(stream.clock(), "router", "ready" if code is None else f"exited with status {code}")
+    live.record(
+        stream.clock(), "router", "ready" if code is None else _exit_text(live.adapter, code)
+    )
 
 
 def _schedule(live: Session) -> None:
@@ -624,6 +633,9 @@ def _fill(verdict: Verdict, live: Session) -> None:
     verdict.entries = list(live.entries)
     if live.stream is not None:
         verdict.entries += [TimelineEntry(e.seen, "event", e.brief()) for e in live.stream.events]
+        unmapped = _unmapped(live)
+        verdict.unmapped = [line.text.strip() for line in unmapped]
+        verdict.entries += [TimelineEntry(x.seen, "unmapped", x.text.strip()) for x in unmapped]
     if not verdict.passed or live.scenario.expect.packets:
         for capture in live.captures.values():
             verdict.entries += [
@@ -638,6 +650,15 @@ def _fill(verdict: Verdict, live: Session) -> None:
         if name.exists():
             verdict.artifacts.setdefault("events", name.name)
     verdict.artifacts.update(live.artifacts)
+
+
+def _unmapped(live: Session) -> list[LogLine]:
+    """The router's error-looking log lines that no pattern mapped (its ``ignore`` left out)."""
+    assert live.stream is not None
+    ignore = getattr(live.adapter, "ignore", None)
+    lines = [line for line in live.stream.log_lines() if not line.mapped]
+    chosen = set(unmapped_error_lines((line.text for line in lines), lambda _: False, ignore))
+    return [line for line in lines if line.text.strip() in chosen]
 
 
 def _write(verdict: Verdict, options: RunOptions, scenario: Scenario) -> None:

@@ -73,10 +73,14 @@ class EventMatcher:
     errno_text: str | None = None  # what the user wrote: "EADDRINUSE", "98", "10048"
     level: str | None = None
     strings: tuple[str, ...] = ()
+    name: str | None = None  # an event of the router profile's own vocabulary (``event:``)
 
     def matches(self, record: Mapping[str, Any]) -> bool:
         """True when an event record (docs/architecture.md section 3) satisfies this matcher."""
-        if record.get("id") != self.id:
+        if self.name is not None:
+            if record.get("event") != self.name:
+                return False
+        elif record.get("id") != self.id:
             return False
         if self.interface is not None and record.get("interface") != self.interface:
             return False
@@ -88,8 +92,9 @@ class EventMatcher:
         return all(text in seen for text in self.strings)
 
     def describe(self) -> str:
-        """Short human form: "41028 IGMPLOG_SET_MCAST_IF_FAILED on e0 errno EADDRINUSE"."""
-        parts = [f"{self.id} {self.symbol}"]
+        """Short human form: "41028 IGMPLOG_SET_MCAST_IF_FAILED on e0 errno EADDRINUSE" (a
+        profile's own event by its name: "cannot-join on e0")."""
+        parts = [self.name] if self.name else [f"{self.id} {self.symbol}"]
         if self.interface:
             parts.append(f"on {self.interface}")
         if self.errno is not None:
@@ -196,6 +201,9 @@ class RouterSpec:
     ``timers`` holds the timers that were given, durations in seconds and counts as numbers
     (names in TIMER_NAMES). ``argv``, ``patterns`` and ``ready`` are for ``kind: command``;
     ``extra`` keeps adapter-specific keys (``options:``) for adapters other than igmpd.
+    ``profile`` is the router profile file a scenario names (``profile:``, or ``kind:`` found on
+    the profile path); ``addresses`` are the router's interface addresses from the topology
+    (what a profile's config template sees).
     """
 
     kind: str = "igmpd"
@@ -209,6 +217,8 @@ class RouterSpec:
     ready: EventMatcher | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
     line: int | None = None
+    profile: str | None = None  # the router profile's file (docs/your-router.md), resolved
+    addresses: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # interface -> ADDR/LEN
 
     @property
     def interface_names(self) -> tuple[str, ...]:
@@ -379,6 +389,28 @@ class PacketExpectation:
 
 
 @dataclass(frozen=True)
+class LogExpectation:
+    """A raw line of the router's log (FRR topotests' WatchLog, topotato's AssertLog): ``regex``
+    must match a line ``at_least`` times (or exactly ``count``) within ``within`` seconds of the
+    mark, or, with ``absent``, no line for ``window`` seconds (None: until the phase ends)."""
+
+    regex: str
+    absent: bool = False
+    count: int | None = None
+    at_least: int = 1
+    within: float = DEFAULT_WITHIN
+    window: float | None = None
+    line: int | None = None
+
+    def describe(self) -> str:
+        if self.absent:
+            window = f" for {self.window:g}s" if self.window is not None else ""
+            return f"no log line matching /{self.regex}/{window}"
+        times = f"exactly {self.count}x" if self.count is not None else f"at least {self.at_least}x"
+        return f"log line matching /{self.regex}/ {times} within {self.within:g}s"
+
+
+@dataclass(frozen=True)
 class StateExpectation:
     """The router's own state report: interfaces active or inactive, groups present."""
 
@@ -420,6 +452,7 @@ class Expectations:
     router: RouterExpectation | None = None
     recovery: RecoveryExpectation | None = None
     order_line: int | None = None
+    log: tuple[LogExpectation, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ from harness.scenario import (
     Expectations,
     FaultSpec,
     InterfaceSpec,
+    LogExpectation,
     PacketExpectation,
     RecoveryExpectation,
     RouterExpectation,
@@ -48,7 +49,7 @@ from harness.scenario import (
     TrafficSpec,
     When,
 )
-from harness.schema import TIMERS, validate
+from harness.schema import OWN_EVENT_PATTERN, TIMERS, validate
 from harness.yamlsource import PathKey, Source, parse
 from netns.topology import NAMESPACED_SYSCTLS
 from netns.topology import Problem as TopologyProblem
@@ -61,6 +62,7 @@ _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0}
 _DURATION = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(ms|s|m)\s*$")
 MAX_IFNAME = 15
 DEFAULT_QUERY_INTERVAL = 125.0  # RFC 3376 defaults, as igmpd uses them
+_OWN_EVENT = re.compile(OWN_EVENT_PATTERN)
 _SCHEDULING_KEYS = frozenset({"kind", "node", "when", "clear", "comment"})
 
 
@@ -105,7 +107,7 @@ def load_file(path: Path) -> Scenario:
     source = parse(path)
     if not isinstance(source.data, Mapping):
         raise ScenarioError([(source.locate(), "a scenario is a mapping (name:, topology:, ...)")])
-    problems = validate(source)
+    problems = validate(source, _profile_kinds(source))
     if problems:
         raise ScenarioError(problems)
     builder = _Builder(source)
@@ -113,6 +115,21 @@ def load_file(path: Path) -> Scenario:
     if builder.problems:
         raise ScenarioError(sorted(builder.problems, key=_order))
     return scenario
+
+
+def _profile_kinds(source: Source) -> tuple[str, ...]:
+    """The router kind the file names, when it is a profile on its profile path (not a
+    registered kind): valid for this file's schema check."""
+    router = source.data.get("router")
+    kind = router.get("kind") if isinstance(router, Mapping) else None
+    if not isinstance(kind, str):
+        return ()
+    from harness.routers.profile import find_profile
+    from harness.schema import router_kinds
+
+    if kind in router_kinds() or find_profile(kind, source.file) is None:
+        return ()
+    return (kind,)
 
 
 def load_suite(paths: list[Path]) -> list[Scenario]:
@@ -160,6 +177,7 @@ class _Builder:
         self.router = RouterSpec()
         self.traffic_ids: list[str] = []  # every traffic item's id, for expectations' from:
         self.refused: list[tuple[Location, str]] = []  # faults the engine refused
+        self.vocabulary: Mapping[str, Any] = {}  # the router profile's own events, by name
 
     # -- reporting --------------------------------------------------------------------------
 
@@ -269,9 +287,61 @@ class _Builder:
 
     # -- router ------------------------------------------------------------------------------
 
+    def router_profile(self, path: PathKey, data: Mapping[str, Any]) -> tuple[str, str | None]:
+        """The router's kind and profile file: ``profile:`` (relative to this file), or a
+        ``kind:`` found on the profile path (harness.routers.profile); its own events become
+        the vocabulary ``event:`` expectations may name."""
+        from harness.routers.profile import find_profile, load_profile
+        from harness.schema import router_kinds
+
+        kind = data.get("kind", "igmpd")
+        file: Path | None = None
+        if "profile" in data:
+            file = (self.source.file.parent / data["profile"]).resolve()
+            if not file.is_file():
+                self.problem(
+                    path + ("profile",),
+                    f"router.profile: no such file {data['profile']!r} (relative to "
+                    f"{self.source.file.parent})",
+                )
+                return kind, None
+        elif kind not in router_kinds():
+            file = find_profile(kind, self.source.file)
+        if file is None:
+            adapter = _registered(kind)
+            profile = getattr(adapter, "profile", None)
+            self.vocabulary = dict(getattr(profile, "events", {}) or {})
+            return kind, None
+        try:
+            profile = load_profile(file)
+        except ScenarioError as exc:
+            self.problems.extend(exc.problems)
+            return kind, None
+        if "kind" in data and "profile" in data and data["kind"] != profile.name:
+            self.problem(
+                path + ("kind",),
+                f"router.kind: {data['kind']!r} is not the profile's name {profile.name!r} "
+                "(leave kind: out with profile:)",
+            )
+        self.vocabulary = dict(profile.events)
+        return profile.name, str(profile.path)
+
+    def router_addresses(self, node: str) -> dict[str, tuple[str, ...]]:
+        """The router node's interface addresses, from the parsed topology."""
+        topology = self.topology.parsed
+        found: dict[str, tuple[str, ...]] = {}
+        if topology is None:
+            return found
+        endpoints = [e for link in topology.links for e in (link.a, link.b)]
+        endpoints += [e for lan in topology.lans for e in lan.members]
+        for endpoint in endpoints:
+            if endpoint.node == node:
+                found[endpoint.ifname] = tuple(str(a) for a in endpoint.addresses)
+        return found
+
     def router_spec(self, data: Mapping[str, Any]) -> RouterSpec:
         path: PathKey = ("router",)
-        kind = data.get("kind", "igmpd")
+        kind, profile = self.router_profile(path, data)
         node = data["node"]
         self.node(path + ("node",), node)
         interfaces = tuple(
@@ -303,7 +373,7 @@ class _Builder:
             for i, item in enumerate((data.get("events") or {}).get("patterns") or ())
         )
         ready = self.matcher(path + ("ready",), data["ready"]) if "ready" in data else None
-        return RouterSpec(
+        spec = RouterSpec(
             kind=kind,
             node=node,
             interfaces=interfaces,
@@ -315,7 +385,15 @@ class _Builder:
             ready=ready,
             extra=dict(data.get("options") or {}),
             line=self.line(path),
+            profile=profile,
+            addresses=self.router_addresses(node),
         )
+        if profile is not None and not self.problems:
+            from harness.routers.profile import adapter_class
+
+            for message in adapter_class(profile)(spec).dry_run(spec):
+                self.problem(path, f"router: {message}")
+        return spec
 
     def query_timers(self, path: PathKey, timers: Mapping[str, float]) -> None:
         """RFC 3376 8.3: the query response interval must be less than the query interval."""
@@ -384,9 +462,56 @@ class _Builder:
             )
         return by_id or by_symbol
 
+    def own_event(self, path: PathKey, item: Mapping[str, Any]) -> EventMatcher | None:
+        """A matcher for ``event: NAME``, an event of the router profile's own vocabulary."""
+        name = item["event"]
+        if "id" in item or "symbol" in item:
+            self.problem(
+                path + ("event",),
+                f"{_dotted(path)}: give event: (the router's own) or id:/symbol: (the catalog's), "
+                "not both",
+            )
+        own = self.vocabulary.get(name)
+        if own is None:
+            known = ", ".join(self.vocabulary) or "none: its router has no profile with events:"
+            self.problem(
+                path + ("event",),
+                f"{_dotted(path)}.event: {name!r} is not an event of router "
+                f"{self.router.kind!r}{_guess(name, self.vocabulary)} (its events: {known})",
+            )
+            return None
+        level = item.get("level")
+        if level is not None and level != own.level:
+            self.problem(
+                path + ("level",),
+                f"{_dotted(path)}.level: event {name} is logged at level {own.level}, not {level}",
+            )
+        interface = item.get("interface")
+        if interface is not None:
+            self.interface(path + ("interface",), self.router.node, interface)
+        errno_value, errno_text = None, None
+        if "errno" in item:
+            errno_text = str(item["errno"])
+            with self.checking(path + ("errno",)):
+                errno_value = catalog.errno_number(item["errno"])
+        return EventMatcher(
+            id=own.id or 0,
+            symbol=own.name,
+            interface=interface,
+            errno=errno_value,
+            errno_text=errno_text,
+            level=level,
+            strings=tuple(str(text) for text in item.get("strings") or ()),
+            name=name,
+        )
+
     def matcher(
         self, path: PathKey, item: Mapping[str, Any], *, event: Any = None
     ) -> EventMatcher | None:
+        if event is None and "event" in item:
+            return self.own_event(path, item)
+        if isinstance(event, str) and _OWN_EVENT.match(event):  # a trigger on an own event
+            return self.own_event(path, {**item, "event": event})
         found = catalog.event(event) if event is not None else self.event_ref(path, item)
         if found is None:
             return None
@@ -454,7 +579,7 @@ class _Builder:
 
     def absence(self, path: PathKey, item: Mapping[str, Any]) -> AbsenceExpectation | None:
         any_error = bool(item.get("any_error", False))
-        names_event = "id" in item or "symbol" in item
+        names_event = "id" in item or "symbol" in item or "event" in item
         if any_error and names_event:
             self.problem(
                 path, f"{_dotted(path)}: give any_error: true or an event (id:/symbol:), not both"
@@ -580,10 +705,15 @@ class _Builder:
         recovery = None
         if "recovery" in data:
             recovery = self.recovery(base + ("recovery",), data["recovery"], faults)
-        if not (events or absent or packets or state or router or recovery):
+        log = tuple(
+            self.log_expectation(base + ("log", i), item)
+            for i, item in enumerate(data.get("log") or ())
+        )
+        if not (events or absent or packets or state or router or recovery or log):
             self.problem(
                 base,
-                "expect: say what must be observed (events, absent, packets, state, router or recovery)",
+                "expect: say what must be observed (events, absent, packets, state, router, "
+                "log or recovery)",
             )
         return Expectations(
             events=events,
@@ -594,6 +724,55 @@ class _Builder:
             router=router,
             recovery=recovery,
             order_line=self.line(base + ("order",)) if order else None,
+            log=log,
+        )
+
+    def log_expectation(self, path: PathKey, item: Mapping[str, Any]) -> LogExpectation:
+        """``{match: REGEX, within:, count:}`` or ``{absent: REGEX, window:}``."""
+        given = [key for key in ("match", "absent") if key in item]
+        if len(given) != 1:
+            self.problem(path, f"{_dotted(path)}: give exactly one of match: or absent:")
+        key = given[0] if given else "match"
+        regex = str(item.get(key, ""))
+        with self.checking(path + (key,)):
+            try:
+                re.compile(regex)
+            except re.error as exc:
+                raise ValueError(f"{_dotted(path)}.{key}: not a regular expression: {exc}") from exc
+        absent = key == "absent"
+        wrong = ("count", "at_least", "within") if absent else ("window",)
+        for name in wrong:
+            if name in item:
+                self.problem(
+                    path + (name,),
+                    f"{_dotted(path)}: {name}: is for "
+                    + ("match: (use window: with absent:)" if absent else "absent:"),
+                    key=True,
+                )
+        if "count" in item and "at_least" in item:
+            self.problem(
+                path + ("at_least",),
+                f"{_dotted(path)}: give count: (exact) or at_least:, not both",
+                key=True,
+            )
+        within = (
+            self.deadline(path + ("within",), item["within"])
+            if "within" in item
+            else DEFAULT_WITHIN
+        )
+        window = (
+            self.deadline(path + ("window",), item["window"], what="window")
+            if "window" in item
+            else None
+        )
+        return LogExpectation(
+            regex=regex,
+            absent=absent,
+            count=item.get("count"),
+            at_least=item.get("at_least", 1),
+            within=within,
+            window=window,
+            line=self.line(path),
         )
 
     def events(self, path: PathKey, items: Any) -> tuple[EventExpectation, ...]:
@@ -883,6 +1062,13 @@ class _TopologyReader:
                     f" (only {', '.join(p + '*' for p in NAMESPACED_SYSCTLS)})"
                 )
         return None
+
+
+def _registered(kind: str) -> Any:
+    """The registered adapter class of ``kind`` (None for an unknown kind)."""
+    from harness.routers import ADAPTERS
+
+    return dict.get(ADAPTERS, kind)
 
 
 def _guess(name: str, options: Any) -> str:

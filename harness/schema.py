@@ -33,6 +33,7 @@ MULTICAST_ROUTING = ("auto", "on", "off")  # igmpd --multicast-routing
 DURATION_PATTERN = r"^\s*[0-9]+(\.[0-9]+)?\s*(ms|s|m)\s*$"
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 ENDPOINT_REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*:[^\s:]+$"
+OWN_EVENT_PATTERN = r"^[a-z][a-z0-9-]*$"  # harness.routers.profile_schema's, for own events
 
 TIMERS = {
     "query_interval": "duration",
@@ -128,6 +129,11 @@ def _defs() -> dict[str, Any]:
         "errno": {"$ref": "#/$defs/errno"},
         "level": {"enum": levels},
         "strings": {"type": "array", "items": {"type": ["string", "number"]}},
+        "event": {
+            "type": "string",
+            "pattern": OWN_EVENT_PATTERN,
+            "description": "an event of the router profile's own vocabulary (its events:)",
+        },
     }
     start = {
         "$ref": "#/$defs/name",
@@ -175,6 +181,21 @@ def _defs() -> dict[str, Any]:
                 "comment": {"type": "string"},
             },
         },
+        "logExpectation": {
+            "description": "a raw log line: {match: REGEX, within:, count:} or {absent: REGEX, "
+            "window:}",
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "match": {"type": "string", "description": "a Python regex over one log line"},
+                "absent": {"type": "string", "description": "a regex no log line may match"},
+                "count": {"type": "integer", "minimum": 1, "description": "exactly this many"},
+                "at_least": {"type": "integer", "minimum": 1},
+                "within": {"$ref": "#/$defs/duration"},
+                "window": {"$ref": "#/$defs/duration"},
+                "comment": {"type": "string"},
+            },
+        },
         "packetExpectation": {
             "type": "object",
             "additionalProperties": False,
@@ -205,7 +226,14 @@ def _defs() -> dict[str, Any]:
             "additionalProperties": False,
             "required": ["event"],
             "properties": {
-                "event": {"$ref": "#/$defs/eventRef"},
+                "event": {
+                    "x-message": "a catalog event ID (41052) or symbol, or an event of the "
+                    "router profile's own (cannot-join)",
+                    "anyOf": [
+                        {"$ref": "#/$defs/eventRef"},
+                        {"type": "string", "pattern": OWN_EVENT_PATTERN},
+                    ],
+                },
                 "interface": {"type": "string"},
                 "errno": {"$ref": "#/$defs/errno"},
                 "level": {"enum": levels},
@@ -404,6 +432,10 @@ def _router(kinds: tuple[str, ...]) -> dict[str, Any]:
             },
             "ready": {"$ref": "#/$defs/eventMatch"},
             "options": {"type": "object", "description": "adapter-specific settings"},
+            "profile": {
+                "type": "string",
+                "description": "a router profile file, relative to this file (docs/your-router.md)",
+            },
         },
     }
 
@@ -497,6 +529,7 @@ def _expect() -> dict[str, Any]:
                     "within": {"$ref": "#/$defs/duration"},
                 },
             },
+            "log": items("logExpectation"),
             "recovery": {
                 "type": "object",
                 "additionalProperties": False,
@@ -510,10 +543,14 @@ def _expect() -> dict[str, Any]:
     }
 
 
-def build_schema() -> dict[str, Any]:
+def build_schema(extra_kinds: tuple[str, ...] = ()) -> dict[str, Any]:
     """The scenario file's JSON Schema (Draft 2020-12), built from the catalog and the router
-    and fault registries (rebuilt when an adapter or a fault kind is registered)."""
-    return _build_schema(router_kinds(), _fault_registry())
+    and fault registries (rebuilt when an adapter or a fault kind is registered).
+
+    ``extra_kinds`` are router profiles a file's ``kind:`` found on its profile path
+    (harness.routers.profile): valid for that file, never in the shipped schema."""
+    kinds = router_kinds()
+    return _build_schema(kinds + tuple(k for k in extra_kinds if k not in kinds), _fault_registry())
 
 
 @cache
@@ -556,14 +593,15 @@ PATTERN_WORDS: dict[str, str] = {
     DURATION_PATTERN: "a duration such as 0.5, '500ms' or '2s'",
     NAME_PATTERN: "a name: letters, digits, '_', '.', '-'",
     ENDPOINT_REF_PATTERN: "an endpoint 'NODE:IFNAME'",
+    OWN_EVENT_PATTERN: "an event name of the router profile: lowercase letters, digits, '-'",
 }
 
 
-def validate(source: Source) -> list[tuple[Location, str]]:
+def validate(source: Source, extra_kinds: tuple[str, ...] = ()) -> list[tuple[Location, str]]:
     """Every schema problem of a parsed file, in file order, each with a clear message."""
     from jsonschema import Draft202012Validator
 
-    schema = build_schema()
+    schema = build_schema(extra_kinds)
     facts = SchemaFacts(
         defs=schema["$defs"],
         fault_parameters=fault_parameter_schemas(),

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-TimelineKind = Literal["event", "packet", "fault", "traffic", "router", "expectation"]
+TimelineKind = Literal["event", "packet", "fault", "traffic", "router", "expectation", "unmapped"]
 _AROUND = 6  # timeline entries shown before and after a failure
 
 
@@ -71,6 +71,9 @@ class Verdict:
     faults: list[str] = field(default_factory=list)
     router_exit: int | None = None
     run_id: str | None = None  # the lab's run id (its namespaces are fl<run_id>-*)
+    # error-looking log lines no pattern mapped (harness.routers.unmapped): what the router
+    # said that no event stands for, so "silent" never hides a line it did write
+    unmapped: list[str] = field(default_factory=list)
 
     @property
     def skipped(self) -> bool:
@@ -101,7 +104,10 @@ class Verdict:
         if self.skipped:
             return f"{self.scenario}: skipped: {self.skipped_reason}"
         if self.passed:
-            return f"{self.scenario}: passed ({len(self.results)} expectations)"
+            unmapped = (
+                f"; {len(self.unmapped)} error line(s) no pattern maps" if self.unmapped else ""
+            )
+            return f"{self.scenario}: passed ({len(self.results)} expectations{unmapped})"
         lines = [f"{self.scenario} ({self.path}): FAILED"]
         if self.error:
             lines.append(f"  error: {self.error}")
@@ -112,6 +118,11 @@ class Verdict:
             lines.append(f"      observed: {result.observed}")
         if self.faults:
             lines.append("  faults: " + "; ".join(self.faults))
+        if self.unmapped:
+            lines.append("  error lines no pattern maps (faultlab profile check):")
+            lines.extend(f"    {line[:200]}" for line in self.unmapped[:_AROUND])
+            if len(self.unmapped) > _AROUND:
+                lines.append(f"    (+{len(self.unmapped) - _AROUND} more)")
         lines.append("  timeline (ms from router start):")
         lines.extend("    " + self.format_entry(entry) for entry in self._around_failures())
         return "\n".join(lines)
@@ -150,6 +161,7 @@ class Verdict:
             # the router's start on the wall clock: puts the pcaps on the timeline's axis
             "started_unix": _unix(self.started_at),
             "faults": self.faults,
+            "unmapped": self.unmapped,
             "results": [result.to_json() for result in self.results],
             "timeline": [
                 {"ms": round(self.relative_ms(e.at), 3), "kind": e.kind, "text": e.text}

@@ -202,6 +202,8 @@ def _item(entry: dict[str, Any]) -> Item:
     if kind == "packet":
         on, _, rest = text.partition(" ")
         return Item(ms, on, rest)
+    if kind == "unmapped":  # an error-looking line no pattern maps: its own lane
+        return Item(ms, "unmapped", text, "bad")
     tone = "bad" if "FAILED" in text or "SIGKILL" in text else ""
     return Item(ms, kind if kind in ("fault", "traffic", "router") else "router", text, tone)
 
@@ -228,7 +230,7 @@ def _expectations(spec: dict[str, Any]) -> dict[int, tuple[str, dict[str, Any]]]
     found: dict[int, tuple[str, dict[str, Any]]] = {}
     expect = spec.get("expect") or {}
     for phase, block in (("main", expect), ("recovery", expect.get("recovery") or {})):
-        for key in ("events", "absent", "packets", "order"):
+        for key in ("events", "absent", "packets", "order", "log"):
             for item in block.get(key) or []:
                 if isinstance(item, dict) and item.get("line"):
                     found[item["line"]] = (phase, {**item, "_key": key})
@@ -253,7 +255,7 @@ def windows(view: ScenarioView) -> list[Window]:
         phase, spec = by_line.get(result.get("line") or -1, ("main", {}))
         start = _traffic_ms(view, spec.get("from_traffic")) or phase_start[phase]
         within = spec.get("within")
-        absence = spec.get("_key") == "absent" or spec.get("none")
+        absence = spec.get("_key") == "absent" or spec.get("none") or spec.get("absent") is True
         if absence:
             window = spec.get("window")
             end = start + window * 1000 if start is not None and window else phase_end[phase]

@@ -18,8 +18,8 @@ esc = html.escape
 WIDTH = 1000
 LEFT = 90  # the lane labels
 LANE = 18
-_FIXED_LANES = ("fault", "traffic", "router", "state", "events")
-_MARK_CSS = {"traffic": "tr", "router": "st", "state": "st", "events": "mark"}
+_FIXED_LANES = ("fault", "traffic", "router", "state", "events", "unmapped")
+_MARK_CSS = {"traffic": "tr", "router": "st", "state": "st", "events": "mark", "unmapped": "mark"}
 
 
 def timeline(view: ScenarioView) -> str:

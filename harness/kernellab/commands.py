@@ -136,6 +136,8 @@ def forward(
         if value is not None:
             argv += [flag, str(Path(value).resolve())]
     argv += [flag for flag, name in switches if getattr(args, name, False)]
+    for folder in getattr(args, "routers_dir", None) or ():  # router profiles (any command)
+        argv += ["--routers-dir", str(Path(folder).resolve())]
     return argv
 
 

@@ -9,7 +9,7 @@ the scenario schema's ``router.kind``, the doctor's ``router:<kind>`` checks and
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from harness.errors import MissingCapability
 from harness.routers.base import (
@@ -28,7 +28,42 @@ from harness.routers.igmpd import IgmpdAdapter
 if TYPE_CHECKING:
     from harness.scenario import RouterSpec
 
-ADAPTERS: dict[str, type[RouterAdapter]] = {IgmpdAdapter.name: IgmpdAdapter}
+
+class _Registry(dict[str, type[RouterAdapter]]):
+    """Kind -> adapter class. Iterating lists the registered kinds only (the schema, the doctor
+    and compare's defaults read those); looking a kind up also finds a router profile loaded in
+    this process or on the ``--routers-dir`` path, so ``faultlab explore``, ``compare`` and
+    ``reproduce`` take a profile's kind like a bundled one."""
+
+    def __missing__(self, kind: str) -> type[RouterAdapter]:
+        found = _profile_kind(kind)
+        if found is None:
+            raise KeyError(kind)
+        return found
+
+    def get(self, kind: str, default: Any = None) -> Any:  # type: ignore[override]
+        try:
+            return self[kind]
+        except KeyError:
+            return default
+
+    def __contains__(self, kind: object) -> bool:
+        return dict.__contains__(self, kind) or (
+            isinstance(kind, str) and _profile_kind(kind) is not None
+        )
+
+
+def _profile_kind(kind: str) -> type[RouterAdapter] | None:
+    from harness.errors import ScenarioError
+    from harness.routers.profile import loaded
+
+    try:
+        return loaded(kind)
+    except ScenarioError:
+        return None
+
+
+ADAPTERS: dict[str, type[RouterAdapter]] = _Registry({IgmpdAdapter.name: IgmpdAdapter})
 
 
 def register(adapter: type[RouterAdapter]) -> None:
@@ -66,7 +101,15 @@ _register_bundled()
 
 
 def adapter_for(spec: RouterSpec) -> RouterAdapter:
-    """The adapter for a scenario's router; MissingCapability when none is installed here."""
+    """The adapter for a scenario's router (its profile's, when it names one); MissingCapability
+    when none is installed here."""
+    profile = getattr(spec, "profile", None)
+    if profile:
+        from harness.routers.profile import adapter_class
+
+        by_profile = adapter_class(profile)
+        if by_profile.name == spec.kind:  # compare re-targets a scenario by kind
+            return by_profile.for_spec(spec)
     try:
         adapter = ADAPTERS[spec.kind]
     except KeyError:

@@ -147,6 +147,10 @@ class RouterAdapter(ABC):
         interval = spec.timers.get("query_interval")
         return float(interval) if interval is not None else None
 
+    def exit_meaning(self, code: int | None) -> str:
+        """What exit status ``code`` means for this router ("" when it does not say)."""
+        return ""
+
     def state_request(self, pid: int, workdir: Path) -> Path | None:
         """Ask the running router for a fresh state report; the file that will change, if any."""
         return None

@@ -1,5 +1,10 @@
 """The FRR adapter (Debian's frr 8.4): FRR's pimd, with the zebra it needs, IGMPv3 querier.
 
+Its behaviour that is data (config template, patterns, ignored lines, stop signal, query period)
+is its profile, harness/routers/profiles/frr.yaml; this module is the hook the profile names
+(``FrrHooks``): the two daemons started by a launcher script in private namespaces, the config
+folder given to user frr, FRR's own programs folder, and its state, read with vtysh.
+
 FRR is two daemons. The adapter's command starts both in a private PID and mount namespace
 (``unshare --pid --fork --kill-child --mount``): a small launcher script starts zebra, waits
 for its zserv socket (bounded), then execs pimd, which becomes the namespace's init; when pimd
@@ -21,20 +26,18 @@ import grp
 import json
 import os
 import pwd
-import re
 import shlex
-import signal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from harness.routers.base import RouterState
 from harness.routers.external import (
-    ExternalAdapter,
     RouterPattern,
     find_program,
     interface_states,
     status_output,
 )
+from harness.routers.profile import bundled, render_argv
 
 if TYPE_CHECKING:
     from harness.scenario import RouterSpec
@@ -46,57 +49,11 @@ INNER_RUN = "/run"
 STATUS_TIMEOUT = 3.0
 ZSERV_WAIT_STEPS = 100  # x 0.05 s: how long the launcher waits for zebra's socket
 
-PATTERNS: tuple[RouterPattern, ...] = (
-    RouterPattern.compile(
-        r"\[X7TC8-XJ95M\].*MRT_INIT=1\): errno=(?P<errno>\d+)", 41028, call="MRT_INIT"
-    ),
-    RouterPattern.compile(
-        r"\[YZ9CW-KEVKQ\] Send IGMPv\d query failed due to (?P<dst>\S+) on (?P<interface>[^:]+):"
-        r".*errno=(?P<errno>\d+)",
-        41019,
-        strings=("{dst}",),
-        call="sendto",
-    ),
-    RouterPattern.compile(
-        r"\[YBRY1-7GNSQ\].*Failure socket joining fd=\d+ group (?P<group>\S+) on interface "
-        r"address (?P<address>\S+): (?P<errno>.+)",
-        41028,
-        address="{address}",
-        call="IP_ADD_MEMBERSHIP {group}",
-    ),
-    RouterPattern.compile(
-        r"\[T2HFW-M700R\] Could not open IGMP socket for (?P<address>\S+) on (?P<interface>\S+)",
-        41055,
-        strings=("3", "{interface}"),
-    ),
-    RouterPattern.compile(r"privs_init: initial cap_set_proc failed: (?P<errno>.+)", 41024),
-    RouterPattern.compile(
-        r"\[SPXBS-HQCC1\] PIM INTERFACE UP: on interface (?P<interface>\S+)", 41052
-    ),
-    RouterPattern.compile(r"\[T83RR-8SM5G\] pimd \S+ starting", 41010),
-)
-# Harmless on every start or stop (compare against a clean run): addresses not known yet, the
-# hello sent before the PIM socket exists, zebra noticing its clients leave at shutdown.
-IGNORE = re.compile(
-    r"could not get address for interface|fd=-1 .*Bad file descriptor|"
-    r"Interface removed from configuration|encountered an error and is shutting down|"
-    r"stream_read_try: read failed|vif_index=0 < 1"
-)
 
+class FrrHooks:
+    """What FRR's profile cannot say as data (mixed into its ProfileAdapter)."""
 
-class FrrAdapter(ExternalAdapter):
-    """zebra + FRR's pimd in a private PID and mount namespace, paths private to the workdir."""
-
-    name: ClassVar[str] = "frr"
-    binary: ClassVar[str] = "pimd"
-    # unshare's parent ignores SIGTERM while it waits for its child; SIGKILL ends it at once,
-    # --kill-child then kills pimd (the PID namespace's init) and the kernel ends zebra.
-    stop_signal: ClassVar[int] = signal.SIGKILL
-    programs: ClassVar[tuple[str, ...]] = ("zebra", "pimd")
-    program_dirs: ClassVar[tuple[str, ...]] = (str(FRR_DIR),)
-    package: ClassVar[str] = "frr"
-    router_patterns = PATTERNS
-    ignore = IGNORE
+    interface_names: tuple[str, ...]
 
     @classmethod
     def program(cls) -> str | None:
@@ -106,7 +63,7 @@ class FrrAdapter(ExternalAdapter):
         return None
 
     def requires(self, spec: RouterSpec) -> list[str]:
-        reasons = super().requires(spec)
+        reasons: list[str] = super().requires(spec)  # type: ignore[misc]
         if not reasons:
             try:
                 pwd.getpwnam("frr")
@@ -115,6 +72,8 @@ class FrrAdapter(ExternalAdapter):
         return reasons
 
     def command(self, spec: RouterSpec, workdir: Path) -> list[str]:
+        """zebra.conf, pimd.conf (the profile's template) and the launcher in the workdir's
+        frr/ folder, given to user frr; the profile's argv runs the launcher."""
         folder = workdir / STATE_DIR
         folder.mkdir(exist_ok=True)
         (folder / "zebra.conf").write_text("hostname faultlab\n")
@@ -123,23 +82,7 @@ class FrrAdapter(ExternalAdapter):
         _give_to_frr(folder)
         launcher = workdir / LAUNCHER_NAME
         launcher.write_text(render_launcher(folder))
-        return [
-            "unshare",
-            "--pid",
-            "--fork",
-            "--kill-child",
-            "--mount",
-            "--propagation",
-            "private",
-            "--",
-            "sh",
-            str(launcher),
-        ]
-
-    def query_period(self, spec: RouterSpec) -> float | None:
-        """Its configured interval, in whole seconds (at least 1), as render_config writes it."""
-        interval = spec.timers.get("query_interval")
-        return None if interval is None else float(max(1, round(float(interval))))
+        return render_argv(self.profile.argv, self.context(spec, workdir))  # type: ignore[attr-defined]
 
     def state(self, node: Any, workdir: Path) -> RouterState | None:
         shown = {}
@@ -151,21 +94,15 @@ class FrrAdapter(ExternalAdapter):
         return parse_state(shown["interface"], shown["groups"], self.interface_names)
 
 
+FrrAdapter = bundled("frr")
+PATTERNS: tuple[RouterPattern, ...] = FrrAdapter.router_patterns  # the profile's tables
+IGNORE = FrrAdapter.ignore
+
+
 def render_config(spec: RouterSpec) -> str:
-    """pimd.conf: ``ip pim`` and ``ip igmp`` on each interface, version and query interval."""
-    interval = spec.timers.get("query_interval")
-    response = spec.timers.get("query_response_interval")
-    lines: list[str] = []
-    for name in spec.interface_names:
-        lines += [f"interface {name}", " ip pim", " ip igmp"]
-        if spec.version in (2, 3):
-            lines.append(f" ip igmp version {spec.version}")
-        if response is not None:  # deciseconds; FRR wants it <= 10 x the query interval
-            lines.append(f" ip igmp query-max-response-time {max(1, round(float(response) * 10))}")
-        if interval is not None:
-            lines.append(f" ip igmp query-interval {max(1, round(float(interval)))}")
-        lines.append("!")
-    return "\n".join(lines) + "\n"
+    """pimd.conf: ``ip pim`` and ``ip igmp`` on each interface, version and query interval
+    (the profile's config template)."""
+    return FrrAdapter(spec).render_config(spec, Path(".")) or ""
 
 
 def render_launcher(folder: Path) -> str:

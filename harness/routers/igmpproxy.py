@@ -1,5 +1,10 @@
 """The igmpproxy adapter (Debian's igmpproxy 0.3): an IGMP proxy, querier on downstream links.
 
+Its behaviour that is data (argv, config template, patterns, address lines, readiness, timers)
+is its profile, harness/routers/profiles/igmpproxy.yaml; this module is the hook the profile
+names (``IgmpproxyHooks``): the upstream interface checked before the start, the interfaces it
+queries on, and its state, read back from its own log.
+
 Run as ``igmpproxy -d -vv CONF``: in the foreground, debug log on stderr without timestamps.
 The scenario's first interface is the upstream one (``router.options.upstream`` names another);
 the others are downstream, where igmpproxy queries (IGMPv2 only, startup queries 6-13 s apart,
@@ -12,45 +17,16 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from harness.routers.base import STDERR_NAME, RouterState
-from harness.routers.external import (
-    AddressLine,
-    ExternalAdapter,
-    RouterPattern,
-    interface_states,
-)
+from harness.routers.external import AddressLine, RouterPattern, interface_states
+from harness.routers.profile import bundled
 
 if TYPE_CHECKING:
     from harness.scenario import RouterSpec
 
 CONFIG_NAME = "igmpproxy.conf"
-_ERR = r"(?P<errno>Errno\(\d+\).*)"
-
-PATTERNS: tuple[RouterPattern, ...] = (
-    RouterPattern.compile(r"MC-Router API already in use; " + _ERR, 41028, call="MRT_INIT"),
-    RouterPattern.compile(r"IGMP socket open; " + _ERR, 41024, call="socket"),
-    RouterPattern.compile(
-        r"can't join group (?P<group>\S+) on interface (?P<interface>\S+); " + _ERR,
-        41028,
-        call="IP_ADD_MEMBERSHIP {group}",
-    ),
-    RouterPattern.compile(
-        r"sendto to (?P<dst>\S+) on (?P<src>\S+); " + _ERR,
-        41019,
-        address="{src}",
-        strings=("{src}", "{dst}"),
-        call="sendto",
-    ),
-    RouterPattern.compile(r"adding VIF, Ix \d+ .* (?P<interface>[^\s,]+), Threshold", 41052),
-    RouterPattern.compile(r"^Got \d+ byte buffer size", 41010),
-)
-ADDRESS_LINES = (
-    AddressLine.compile(r"buildIfVc: Interface (?P<interface>\S+) Addr: (?P<address>\S+),"),
-)
-# Harmless: the select() in its main loop is interrupted by the stop signal.
-IGNORE = re.compile(r"select\(\) failure; Errno\(4\)|can't leave group")
 
 _VIF = re.compile(r"adding VIF, Ix (?P<index>\d+) .* (?P<interface>[^\s,]+), Threshold")
 _INSERTED = re.compile(r"Inserted route table entry for (?P<group>\S+) on VIF #(?P<index>\d+)")
@@ -60,40 +36,32 @@ _REMOVED = re.compile(
 )
 
 
-class IgmpproxyAdapter(ExternalAdapter):
-    """igmpproxy in the foreground, its config rendered from the scenario's router section."""
+class IgmpproxyHooks:
+    """What igmpproxy's profile cannot say as data (mixed into its ProfileAdapter)."""
 
-    name: ClassVar[str] = "igmpproxy"
-    binary: ClassVar[str] = "igmpproxy"
-    programs: ClassVar[tuple[str, ...]] = ("igmpproxy",)
-    package: ClassVar[str] = "igmpproxy"
-    # Its startup queries are 6-13 s apart and not configurable.
-    compare_window: ClassVar[float] = 14.0
-    router_patterns = PATTERNS
-    address_lines = ADDRESS_LINES
-    ignore = IGNORE
-    ready_id: ClassVar[int | None] = 41010
+    interface_names: tuple[str, ...]
 
     def command(self, spec: RouterSpec, workdir: Path) -> list[str]:
-        config = workdir / CONFIG_NAME
-        config.write_text(render_config(spec))
-        return [self.program() or self.binary, "-d", "-vv", str(config)]
+        upstream_of(spec)  # an upstream that is not one of the interfaces: refused before start
+        return super().command(spec, workdir)  # type: ignore[misc]
 
     def queries_on(self, spec: RouterSpec) -> tuple[str, ...]:
         """igmpproxy queries on its downstream interfaces only."""
         upstream = upstream_of(spec)
         return tuple(name for name in spec.interface_names if name != upstream)
 
-    def query_period(self, spec: RouterSpec) -> float | None:
-        """Not configurable: after its start-up queries (6-13 s apart) they come every 125 s,
-        too rarely to wait for; an exploration judges its joins instead."""
-        return None
-
     def state(self, node: Any, workdir: Path) -> RouterState | None:
         path = workdir / STDERR_NAME
         if not path.exists():
             return None
         return parse_state(path.read_text(errors="replace").splitlines(), self.interface_names)
+
+
+IgmpproxyAdapter = bundled("igmpproxy")
+# The profile's tables, under the names they had when they were Python.
+PATTERNS: tuple[RouterPattern, ...] = IgmpproxyAdapter.router_patterns
+ADDRESS_LINES: tuple[AddressLine, ...] = IgmpproxyAdapter.address_lines
+IGNORE = IgmpproxyAdapter.ignore
 
 
 def upstream_of(spec: RouterSpec) -> str:
@@ -106,15 +74,10 @@ def upstream_of(spec: RouterSpec) -> str:
 
 
 def render_config(spec: RouterSpec) -> str:
-    """igmpproxy.conf: quickleave, one upstream, the other interfaces downstream, lo disabled."""
-    upstream = upstream_of(spec)
-    lines = ["quickleave"]
-    for name in spec.interface_names:
-        role = "upstream" if name == upstream else "downstream"
-        lines.append(f"phyint {name} {role} ratelimit 0 threshold 1")
-    if "lo" not in spec.interface_names:
-        lines.append("phyint lo disabled")
-    return "\n".join(lines) + "\n"
+    """igmpproxy.conf: quickleave, one upstream, the other interfaces downstream, lo disabled
+    (the profile's config template)."""
+    upstream_of(spec)
+    return IgmpproxyAdapter(spec).render_config(spec, Path(".")) or ""
 
 
 def parse_state(lines: list[str], names: tuple[str, ...]) -> RouterState:

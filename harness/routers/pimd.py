@@ -1,6 +1,11 @@
 """The pimd adapter (Debian's pimd 2.3.2, unpacked by scripts/install-routers.sh): PIM-SM with an
 IGMPv3 querier on every enabled interface.
 
+Its behaviour that is data (argv, config template, patterns, address lines, query period) is its
+profile, harness/routers/profiles/pimd.yaml; this module is the hook the profile names
+(``PimdHooks``): the private mount namespace for its fixed pid file, the helpers that needs, and
+its state, read from its igmp debug log.
+
 pimd's pid file (/var/run/pimd.pid) and its dump files (/var/run/pimd/) are fixed paths: one pimd
 per host. To run several side by side, each pimd gets a private mount namespace (``unshare
 --mount``, propagation private, so nothing reaches the host) in which the workdir's ``run/``
@@ -16,22 +21,21 @@ from SRC (*,G)" on the interface whose subnet holds SRC, until "accept_leave_mes
 
 from __future__ import annotations
 
-import math
 import re
 import shlex
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from harness.routers.base import STDERR_NAME, STDOUT_NAME, RouterState
 from harness.routers.external import (
     PIMD_DIR,
     AddressBook,
     AddressLine,
-    ExternalAdapter,
     RouterPattern,
     find_program,
     interface_states,
 )
+from harness.routers.profile import bundled
 
 if TYPE_CHECKING:
     from harness.scenario import RouterSpec
@@ -40,96 +44,37 @@ CONFIG_NAME = "pimd.conf"
 RUN_DIR = "run"  # bind-mounted over /run in pimd's private mount namespace
 PID_NAME = "pimd.pid"
 
-PATTERNS: tuple[RouterPattern, ...] = (
-    RouterPattern.compile(
-        r"Another multicast routing application is already running", 41028, call="MRT_INIT"
-    ),
-    RouterPattern.compile(
-        r"Failed creating IGMP socket in init_igmp\(\): (?P<errno>.+)", 41024, call="socket"
-    ),
-    RouterPattern.compile(
-        r"Cannot join group (?P<group>\S+) on interface (?P<address>\S+) \(ifindex \d+\): "
-        r"(?P<errno>.+)",
-        41028,
-        address="{address}",
-        call="IP_ADD_MEMBERSHIP {group}",
-    ),
-    RouterPattern.compile(
-        r"Not allowed to send IGMP message from (?P<src>\S+) to (?P<dst>[^\s,]+)",
-        41019,
-        address="{src}",
-        strings=("{src}", "{dst}"),
-        call="sendto",
-    ),
-    RouterPattern.compile(
-        r"sendto from (?P<src>\S+) to (?P<dst>\S+).*?: (?P<errno>[A-Z][^:]+)$",
-        41019,
-        address="{src}",
-        strings=("{src}", "{dst}"),
-        call="sendto",
-    ),
-    RouterPattern.compile(r"Interface (?P<interface>\S+) comes up; vif #\d+ now in service", 41052),
-    RouterPattern.compile(r"pimd version \S+ starting", 41010),
-)
-ADDRESS_LINES = (
-    AddressLine.compile(
-        r"Installing (?P<interface>\S+) \((?P<address>[\d.]+) on subnet (?P<subnet>[\d./]+)\)"
-    ),
-)
-
 _GROUP_ORDER = re.compile(r"SM group order from\s+(?P<source>[\d.]+) \(\*,(?P<group>[\d.]+)\)")
 _LEAVE = re.compile(r"accept_leave_message\(\): src (?P<source>[\d.]+) .* group (?P<group>[\d.]+)")
 _UP = re.compile(r"Interface (?P<interface>\S+) comes up")
 _DOWN = re.compile(r"Interface (?P<interface>\S+) goes down")
 
 
-TIMER_TICK = 5  # seconds: pimd's timers advance in steps of this
+TIMER_TICK = 5  # seconds: pimd's timers advance in steps of this (its profile's query_period)
 
 
-class PimdAdapter(ExternalAdapter):
-    """pimd in the foreground, in a private mount namespace for its fixed pid and dump paths."""
+class PimdHooks:
+    """What pimd's profile cannot say as data (mixed into its ProfileAdapter)."""
 
-    name: ClassVar[str] = "pimd"
-    binary: ClassVar[str] = "pimd"
-    programs: ClassVar[tuple[str, ...]] = ("pimd",)
-    program_dirs: ClassVar[tuple[str, ...]] = (str(PIMD_DIR / "usr/sbin"),)
-    package: ClassVar[str] = "pimd"
-    package_note: ClassVar[str] = "unpacked: it conflicts with smcroute and frr"
-    unpacked: ClassVar[bool] = True
-    # Its timers tick every 5 s, so its queries come 5 s apart even with a shorter interval.
-    compare_window: ClassVar[float] = 8.0
-    router_patterns = PATTERNS
-    address_lines = ADDRESS_LINES
+    interface_names: tuple[str, ...]
+    name: str
 
     def requires(self, spec: RouterSpec) -> list[str]:
-        reasons = super().requires(spec)
+        reasons: list[str] = super().requires(spec)  # type: ignore[misc]
         for helper in ("unshare", "mount", "sh"):
             if find_program(helper) is None:
                 reasons.append(f"pimd: {helper!r} (util-linux) is needed for its private /run")
         return reasons
 
     def command(self, spec: RouterSpec, workdir: Path) -> list[str]:
-        config = workdir / CONFIG_NAME
-        config.write_text(render_config(spec))
+        """The profile's argv, run in a private mount namespace whose /run is ``WORKDIR/run``
+        (pimd's pid file and dump files are fixed paths); ``sh`` execs pimd, so the pid the
+        runner holds is pimd's."""
+        pimd = super().command(spec, workdir)  # type: ignore[misc]
         run = workdir / RUN_DIR
         run.mkdir(exist_ok=True)
-        pimd = [
-            self.program() or self.binary,
-            "-f",
-            "-N",
-            "-c",
-            str(config),
-            "--debug=igmp,kernel,interfaces",
-            "-s",
-            "debug",
-        ]
         inner = f"mount --bind {shlex.quote(str(run))} /run && exec {shlex.join(pimd)}"
         return ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c", inner]
-
-    def query_period(self, spec: RouterSpec) -> float | None:
-        """Its configured interval in whole seconds, but never under its 5 s timer tick."""
-        interval = spec.timers.get("query_interval")
-        return None if interval is None else float(max(TIMER_TICK, math.ceil(float(interval))))
 
     def state(self, node: Any, workdir: Path) -> RouterState | None:
         lines: list[str] = []
@@ -147,13 +92,17 @@ class PimdAdapter(ExternalAdapter):
         return workdir / RUN_DIR / PID_NAME
 
 
+PimdAdapter = bundled("pimd")
+# Where scripts/install-routers.sh unpacked it: $FAULTLAB_PIMD_DIR overrides the profile's folder.
+PimdAdapter.program_dirs = (str(PIMD_DIR / "usr/sbin"),)
+PATTERNS: tuple[RouterPattern, ...] = PimdAdapter.router_patterns  # the profile's tables
+ADDRESS_LINES: tuple[AddressLine, ...] = PimdAdapter.address_lines
+
+
 def render_config(spec: RouterSpec) -> str:
-    """pimd.conf: every interface enabled; the IGMP query interval in whole seconds."""
-    lines = [f"phyint {name} enable" for name in spec.interface_names]
-    interval = spec.timers.get("query_interval")
-    if interval is not None:
-        lines.append(f"igmp-query-interval {max(1, math.ceil(float(interval)))}")
-    return "\n".join(lines) + "\n"
+    """pimd.conf: every interface enabled; the IGMP query interval in whole seconds (the
+    profile's config template)."""
+    return PimdAdapter(spec).render_config(spec, Path(".")) or ""
 
 
 def parse_state(lines: list[str], names: tuple[str, ...]) -> RouterState:
