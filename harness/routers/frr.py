@@ -70,6 +70,23 @@ PATTERNS: tuple[RouterPattern, ...] = (
         strings=("3", "{interface}"),
     ),
     RouterPattern.compile(r"privs_init: initial cap_set_proc failed: (?P<errno>.+)", 41024),
+    # -- added for `faultlab reproduce` (issue 21): pim_mroute.c's zlog_warn of MRT_INIT and
+    # MRT_ADD_VIF as every FRR release words it, with or without the message id (older releases
+    # and some syslog setups have none; before 8.x the level is IPPROTO_IP, not PIM_IPPROTO)
+    RouterPattern.compile(
+        r"failure: setsockopt\(fd=-?\d+,\s*(?:IPPROTO_IP|PIM_IPPROTO),MRT_INIT=1\): "
+        r"errno=(?P<errno>\d+)",
+        41028,
+        call="MRT_INIT",
+    ),
+    RouterPattern.compile(
+        r"failure: setsockopt\(fd=-?\d+,\s*(?:IPPROTO_IP|PIM_IPPROTO),MRT_ADD_VIF,"
+        r"vif_index=\d+,ifaddr=(?P<address>[^,)]+)[^)]*\): errno=(?P<errno>\d+)",
+        41028,
+        address="{address}",
+        call="MRT_ADD_VIF",
+    ),
+    # -- end of the patterns added for reproduce
     RouterPattern.compile(
         r"\[SPXBS-HQCC1\] PIM INTERFACE UP: on interface (?P<interface>\S+)", 41052
     ),

@@ -43,6 +43,11 @@ PATTERNS: tuple[RouterPattern, ...] = (
         strings=("{src}", "{dst}"),
         call="sendto",
     ),
+    # -- added for `faultlab reproduce` (issue 21): igmpproxy's other my_log(LOG_ERR/WARNING,
+    # errno, ...) calls on its socket steps (src/igmpproxy.c, src/mroute-api.c)
+    RouterPattern.compile(r"MRT_INIT failed; " + _ERR, 41028, call="MRT_INIT"),
+    RouterPattern.compile(r"\bMRT_ADD_VIF; " + _ERR, 41028, call="MRT_ADD_VIF"),
+    # -- end of the patterns added for reproduce
     RouterPattern.compile(r"adding VIF, Ix \d+ .* (?P<interface>[^\s,]+), Threshold", 41052),
     RouterPattern.compile(r"^Got \d+ byte buffer size", 41010),
 )

@@ -42,7 +42,12 @@ PID_NAME = "pimd.pid"
 
 PATTERNS: tuple[RouterPattern, ...] = (
     RouterPattern.compile(
-        r"Another multicast routing application is already running", 41028, call="MRT_INIT"
+        # pimd logs this line only when MRT_INIT failed with EADDRINUSE (src/kern.c), without
+        # the errno: the pattern says it (added for `faultlab reproduce`, issue 21)
+        r"Another multicast routing application is already running",
+        41028,
+        errno="EADDRINUSE",
+        call="MRT_INIT",
     ),
     RouterPattern.compile(
         r"Failed creating IGMP socket in init_igmp\(\): (?P<errno>.+)", 41024, call="socket"
@@ -68,6 +73,15 @@ PATTERNS: tuple[RouterPattern, ...] = (
         strings=("{src}", "{dst}"),
         call="sendto",
     ),
+    # -- added for `faultlab reproduce` (issue 21): pimd's logit(LOG_ERR, errno, ...) of MRT_INIT
+    # (any errno but EADDRINUSE) and MRT_ADD_VIF (src/kern.c)
+    RouterPattern.compile(
+        r"Cannot enable multicast routing in kernel: (?P<errno>.+)", 41028, call="MRT_INIT"
+    ),
+    RouterPattern.compile(
+        r"setsockopt MRT_ADD_VIF on vif \d+: (?P<errno>.+)", 41028, call="MRT_ADD_VIF"
+    ),
+    # -- end of the patterns added for reproduce
     RouterPattern.compile(r"Interface (?P<interface>\S+) comes up; vif #\d+ now in service", 41052),
     RouterPattern.compile(r"pimd version \S+ starting", 41010),
 )

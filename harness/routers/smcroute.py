@@ -59,6 +59,22 @@ PATTERNS: tuple[RouterPattern, ...] = (
     RouterPattern.compile(
         r"Failed creating VIF for (?P<interface>\S+): (?P<errno>.+)", 41028, call="MRT_ADD_VIF"
     ),
+    # -- added for `faultlab reproduce` (issue 21): the MRT_INIT and MRT_ADD_VIF failures of
+    # smcroute's other releases (src/mroute.c: "Failed adding VIF for iface %s: %s"; MRT_INIT's
+    # ENOPROTOOPT and EOPNOTSUPP cases, "Kernel does not [even] support ...")
+    RouterPattern.compile(
+        r"Failed adding VIF for iface (?P<interface>\S+): (?P<errno>.+)", 41028, call="MRT_ADD_VIF"
+    ),
+    RouterPattern.compile(
+        r"Kernel does not even support IGMP", 41028, errno="ENOPROTOOPT", call="MRT_INIT"
+    ),
+    RouterPattern.compile(
+        r"Kernel does not support IPv4 multicast routing",
+        41028,
+        errno="EOPNOTSUPP",
+        call="MRT_INIT",
+    ),
+    # -- end of the patterns added for reproduce
     RouterPattern.compile(r"Creating/updating multicast VIF for (?P<interface>\S+) ", 41052),
     RouterPattern.compile(r"Ready, waiting for client request", 41010),
 )

@@ -81,7 +81,7 @@ CASES: list[tuple[type[ExternalAdapter], list[str], str, tuple[int, int | None, 
         PimdAdapter,
         [],
         "14:28:00.001 Another multicast routing application is already running.",
-        (41028, None, None),
+        (41028, 98, None),  # logged only for EADDRINUSE (pimd's src/kern.c)
     ),
     (
         PimdAdapter,
