@@ -226,7 +226,13 @@ class ReproduceResult:
 def reproduce_export(export: str | Path, output: str | Path = DEFAULT_OUTPUT) -> ReproduceResult:
     """Read an export and write one scenario per distinct field failure into ``output``."""
     export = Path(export)
-    events = read_export(export)
+    return reproduce_events(read_export(export), export, output)
+
+
+def reproduce_events(
+    events: list[WinEvent], export: Path, output: str | Path = DEFAULT_OUTPUT
+) -> ReproduceResult:
+    """Write one scenario per distinct field failure of exported events (read already)."""
     failures, unmapped = classify(events)
     plan = plan_addresses(failure.address for failure in failures)
     version = router_version(events)
