@@ -120,7 +120,7 @@ def _read_input(name: str) -> tuple[str, str]:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror}") from exc
+        raise InputError(f"{path}: cannot read the export or log: {exc.strerror}") from exc
     return decode_export(raw, path), str(path)
 
 

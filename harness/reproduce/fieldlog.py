@@ -36,6 +36,11 @@ CALLS: tuple[re.Pattern[str], ...] = (  # the option names first: "setsockopt(..
         r"\b(setsockopt|sendto|sendmsg|recvfrom|recvmsg|socket|bind|ioctl|select|epoll_\w+)\b"
     ),
 )
+#: Calls a router names in words only (smcroute's "failed adding IPv4 multicast route: ...").
+WORDED_CALLS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"\badd(?:ing)? (?:IPv4 )?multicast route", re.IGNORECASE), "MRT_ADD_MFC"),
+    (re.compile(r"\b(?:remov|delet)(?:e|ing) (?:IPv4 )?multicast route", re.I), "MRT_DEL_MFC"),
+)
 #: Lines that say the router process ended, and its status (systemd, docker, the router).
 EXITS: tuple[re.Pattern[str], ...] = (
     re.compile(r"Main process exited, code=exited, status=(?P<status>\d+)"),
@@ -141,10 +146,13 @@ class FieldLog:
     quiet: int = 0  # lines without an error word that no pattern maps (information, debug)
     total: int = 0
 
-    @property
-    def exit_status(self) -> int | None:
-        statuses = [r.status for r in self.reactions if r.status is not None]
-        return statuses[-1] if statuses else None
+    exits: dict[tuple[int, str, int | None, str | None], Reaction] = field(default_factory=dict)
+
+    def exit_status(self, failure: LogFailure) -> int | None:
+        """The status the router exited with right after this failure (its last before the
+        exit line), None when the log shows no exit after it."""
+        reaction = self.exits.get(failure.key)
+        return reaction.status if reaction is not None else None
 
 
 def read_log(
@@ -217,17 +225,21 @@ def _map_lines(log: FieldLog, lines: Sequence[LogLine]) -> None:
     mapper = line_mapper(log.router)
     noise = harmless(log.router)
     groups: dict[tuple[int, str, int | None, str | None], LogFailure] = {}
+    last: LogFailure | None = None
     for line in lines:
         _timers(log, line)
         reaction = _reaction(line)
         if reaction is not None:
             log.reactions.append(reaction)
+            if last is not None:
+                log.exits[last.key] = reaction
             continue
         record = mapper(line.text)
         if record is not None and _is_failure(record):
             failure = _failure(log, line, record)
             seen = groups.get(failure.key)
             groups[failure.key] = _merge(seen, failure) if seen else failure
+            last = failure
         elif record is not None:
             log.consequences.append((line, record))
         elif noise is not None and noise.search(line.text):
@@ -301,7 +313,8 @@ def _errno(record: dict[str, Any], platform: str) -> tuple[int | None, str]:
 
 def _unmapped(log: FieldLog, line: LogLine) -> UnmappedLine:
     found = [m for m in (pattern.search(line.text) for pattern in CALLS) if m is not None]
-    call = found[0].group(1) if found else None
+    worded = [call for pattern, call in WORDED_CALLS if pattern.search(line.text)]
+    call = worded[0] if worded else found[0].group(1) if found else None
     written = platforms.number_in(line.text)
     if written is not None and log.platform != "linux":
         errno, _note = platforms.to_linux(written, log.platform)

@@ -131,7 +131,7 @@ def _expectations(
     else:
         expected["within"] = WITHIN
     expect: dict[str, Any] = {"events": [expected]}
-    status = log.exit_status
+    status = log.exit_status(failure)
     if status is not None:
         expect["router"] = _Flow(exit=status, within=WITHIN)
     return expect
@@ -143,7 +143,7 @@ def retries_expected(log: FieldLog, failure: LogFailure) -> bool:
     gap = failure.repeat_seconds()
     return (
         failure.count > 1
-        and log.exit_status is None
+        and log.exit_status(failure) is None
         and gap is not None
         and 0 < gap <= RETRY_WINDOW
     )
@@ -181,8 +181,9 @@ def describe(log: FieldLog, failure: LogFailure, choice: Choice, interface: str 
 
 def _reactions_text(log: FieldLog, failure: LogFailure) -> list[str]:
     said = []
-    if log.exit_status is not None:
-        said.append(f"Reaction expected: the router exits with status {log.exit_status}.")
+    status = log.exit_status(failure)
+    if status is not None:
+        said.append(f"Reaction expected: the router exits with status {status}.")
     gap = failure.repeat_seconds()
     if retries_expected(log, failure):
         said.append(f"Reaction expected: it retries (the field line came every {gap:g}s).")
