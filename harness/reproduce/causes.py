@@ -291,3 +291,21 @@ def _exact(
     )
     fault = {"kind": "step-error", "step": step.value, "call": call, "errno": errno}
     return Choice(fault, False, cause, evidence, why, others, not_met, field)
+
+
+def alternatives(
+    router: str, step: Step, errno: str | None, chosen: str
+) -> tuple[list[str], list[str]]:
+    """For a failure known by its step (a Windows event): the other real causes of the table
+    that give the same step and errno, and those left out because ``router`` never meets them."""
+    others: list[str] = []
+    not_met: list[str] = []
+    for row in rows():
+        if row.step is not step or row.mechanism != "real" or errno not in (None, row.errno):
+            continue
+        skip = never_meets(router, row.kind, step)
+        if skip is not None:
+            not_met.append(f"{row.kind}: {router} never meets it: {skip.reason}")
+        elif row.kind != chosen:
+            others.append(f"{row.kind}: {row.cause}")
+    return list(dict.fromkeys(others)), list(dict.fromkeys(not_met))
