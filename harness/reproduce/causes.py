@@ -122,6 +122,13 @@ class NotMet:
 
 NEVER_MEETS: tuple[NotMet, ...] = (
     NotMet(
+        "igmpproxy",
+        "route-removed",
+        Step.SEND,
+        "igmpproxy sets IP_MULTICAST_IF to the interface's address before each send (k_set_if), "
+        "so no route is looked up for 224.0.0.0/4",
+    ),
+    NotMet(
         "igmpd",
         "address-gone",
         Step.BIND,

@@ -40,7 +40,10 @@ CALLS: tuple[re.Pattern[str], ...] = (  # the option names first: "setsockopt(..
 WORDED_CALLS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\badd(?:ing)? (?:IPv4 )?multicast route", re.IGNORECASE), "MRT_ADD_MFC"),
     (re.compile(r"\b(?:remov|delet)(?:e|ing) (?:IPv4 )?multicast route", re.I), "MRT_DEL_MFC"),
+    (re.compile(r"\badd(?:ing|ed)? (?:kernel )?MFC\b", re.IGNORECASE), "MRT_ADD_MFC"),
+    (re.compile(r"\b(?:remov|delet)(?:e|ing) (?:kernel )?MFC\b", re.IGNORECASE), "MRT_DEL_MFC"),
 )
+IPV4 = re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b")
 #: Lines that say the router process ended, and its status (systemd, docker, the router).
 EXITS: tuple[re.Pattern[str], ...] = (
     re.compile(r"Main process exited, code=exited, status=(?P<status>\d+)"),
@@ -260,7 +263,7 @@ def _failure(log: FieldLog, line: LogLine, record: dict[str, Any]) -> LogFailure
     call_text = str(record.get("call") or _default_call(event))
     call, _, argument = call_text.partition(" ")
     errno, note = _errno(record, log.platform)
-    interface = record.get("interface")
+    interface = record.get("interface") or _unicast_address(str(record.get("message") or ""))
     role = ROLES.get((log.router, call)) or (
         "the interface it names" if interface else "no interface: the call is one per router"
     )
@@ -275,6 +278,15 @@ def _failure(log: FieldLog, line: LogLine, record: dict[str, Any]) -> LogFailure
         note,
         (argument,) if argument else (),
     )
+
+
+def _unicast_address(message: str) -> str | None:
+    """The first interface-like IPv4 address a line names (groups 224/4 are not interfaces):
+    a router that names its interface by address, read without its address-announcing lines."""
+    for text in IPV4.findall(message):
+        if not 224 <= int(text.split(".")[0]) <= 239:
+            return text
+    return None
 
 
 def _default_call(event: catalog.Event) -> str:
@@ -303,12 +315,20 @@ def _errno(record: dict[str, Any], platform: str) -> tuple[int | None, str]:
     """The Linux errno of a mapped line, its number read in the platform's numbering."""
     number = record.get("errno")
     if platform == "linux":
-        return (int(number) if number is not None else None), ""
+        if number is None:  # another C library's words (musl: "Address in use")
+            return _text_errno(str(record.get("message") or "")), ""
+        return int(number), ""
     message = str(record.get("message") or "")
     written = platforms.number_in(message)
     if written is not None:
         return platforms.to_linux(written, platform)
-    return (int(number) if number is not None else None), ""
+    return (int(number) if number is not None else _text_errno(message)), ""
+
+
+def _text_errno(message: str) -> int | None:
+    """The errno the text after the message's last ': ' names (glibc's, musl's or FreeBSD's)."""
+    name = platforms.text_name(message.rsplit(": ", 1)[-1]) if ": " in message else None
+    return platforms.linux_number(name) if name else None
 
 
 def _unmapped(log: FieldLog, line: LogLine) -> UnmappedLine:
@@ -319,7 +339,7 @@ def _unmapped(log: FieldLog, line: LogLine) -> UnmappedLine:
     if written is not None and log.platform != "linux":
         errno, _note = platforms.to_linux(written, log.platform)
     else:
-        errno = extract_errno(line.text)
+        errno = extract_errno(line.text) or _text_errno(line.text)
     if call and call.startswith("MRT_") and call not in ("MRT_INIT", "MRT_ADD_VIF"):
         reason = (
             f"{call} failed: a forwarding-path call; no catalog event stands for it and no "

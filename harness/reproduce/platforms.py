@@ -45,6 +45,17 @@ FREEBSD_TEXTS: dict[str, str] = {
     "socket is not connected": "ENOTCONN",
     "resource temporarily unavailable": "EAGAIN",
 }
+#: musl's strerror texts (OpenWrt, Alpine) where they differ from glibc's.
+MUSL_TEXTS: dict[str, str] = {
+    "address in use": "EADDRINUSE",
+    "address not available": "EADDRNOTAVAIL",
+    "no buffer space": "ENOBUFS",
+    "network unreachable": "ENETUNREACH",
+    "operation not supported": "EOPNOTSUPP",
+    "protocol not supported": "EPROTONOSUPPORT",
+    "resource temporarily unavailable": "EAGAIN",
+    "no error information": "",
+}
 #: Words in a log that say it came from FreeBSD.
 HINTS = re.compile(
     r"\bpfSense\b|\bOPNsense\b|\bFreeBSD\b|\bHardenedBSD\b|/usr/local/etc/|/var/etc/igmpproxy|"
@@ -76,9 +87,11 @@ def name_of(number: int, platform: str) -> str | None:
 
 
 def text_name(text: str) -> str | None:
-    """The errno name a strerror text stands for, on Linux or FreeBSD, else None."""
+    """The errno name a strerror text stands for (glibc's, FreeBSD's or musl's), else None."""
     lowered = text.strip().lower().rstrip(".")
-    return _LINUX_TEXTS.get(lowered) or FREEBSD_TEXTS.get(lowered)
+    return (
+        _LINUX_TEXTS.get(lowered) or FREEBSD_TEXTS.get(lowered) or MUSL_TEXTS.get(lowered) or None
+    )
 
 
 def number_in(message: str) -> int | None:

@@ -86,6 +86,26 @@ PATTERNS: tuple[RouterPattern, ...] = (
         address="{address}",
         call="MRT_ADD_VIF",
     ),
+    RouterPattern.compile(
+        r"Failure socket joining fd=\d+ group (?P<group>\S+) on interface address "
+        r"(?P<address>\S+): (?P<errno>.+)",
+        41028,
+        address="{address}",
+        call="IP_ADD_MEMBERSHIP {group}",
+    ),
+    RouterPattern.compile(
+        r"setsockopt\(fd=\d+\) failure for IGMP group (?P<group>\S+) source \S+ ifindex \d+ on "
+        r"interface (?P<interface>\S+): errno=(?P<errno>\d+)",
+        41028,
+        call="IP_ADD_MEMBERSHIP {group}",
+    ),
+    RouterPattern.compile(
+        r"Send IGMPv\d query failed due to (?P<dst>\S+) on (?P<interface>[^:]+):"
+        r".*errno=(?P<errno>\d+)",
+        41019,
+        strings=("{dst}",),
+        call="sendto",
+    ),
     # -- end of the patterns added for reproduce
     RouterPattern.compile(
         r"\[SPXBS-HQCC1\] PIM INTERFACE UP: on interface (?P<interface>\S+)", 41052

@@ -47,6 +47,12 @@ PATTERNS: tuple[RouterPattern, ...] = (
     # errno, ...) calls on its socket steps (src/igmpproxy.c, src/mroute-api.c)
     RouterPattern.compile(r"MRT_INIT failed; " + _ERR, 41028, call="MRT_INIT"),
     RouterPattern.compile(r"\bMRT_ADD_VIF; " + _ERR, 41028, call="MRT_ADD_VIF"),
+    RouterPattern.compile(
+        r"setsockopt IP_MULTICAST_IF (?P<address>[\d.]+); " + _ERR,
+        41028,
+        address="{address}",
+        call="IP_MULTICAST_IF",
+    ),
     # -- end of the patterns added for reproduce
     RouterPattern.compile(r"adding VIF, Ix \d+ .* (?P<interface>[^\s,]+), Threshold", 41052),
     RouterPattern.compile(r"^Got \d+ byte buffer size", 41010),
