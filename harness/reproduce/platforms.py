@@ -67,6 +67,10 @@ NUMBER_TEXT = re.compile(
     r"(?:errno[ =(:]*|error\s+)(?P<number>\d+)\)?:?\s*(?P<text>[A-Za-z'][A-Za-z' ]+[a-z])",
     re.IGNORECASE,
 )
+ERRNO_NUMBER = re.compile(r"(?:errno[ =(:]*|error\s+)(?P<number>\d+)\b", re.IGNORECASE)
+#: Numbers that are socket errors on FreeBSD (ENOPROTOOPT 42 .. EHOSTUNREACH 65) but name
+#: nothing a socket call returns on Linux (ENOMSG 42 .. ENOPKG 65): a bare one means FreeBSD.
+BSD_ONLY: frozenset[int] = frozenset(range(42, 66))
 NUMBER = re.compile(r"(?:errno[ =(:]*|error\s+|^\s*)(?P<number>\d+)\b", re.IGNORECASE)
 _LINUX_TEXTS: dict[str, str] = {
     os.strerror(number).lower(): name for number, name in sorted(_errno.errorcode.items())
@@ -116,6 +120,14 @@ def detect(lines: Iterable[str]) -> tuple[str, str]:
                 return "freebsd", (
                     f"errno {number} is written beside {found['text'].strip()!r}: {name} is "
                     f"{number} in FreeBSD's numbering only (Linux: {linux_number(name)})"
+                )
+    for line in texts:
+        for found in ERRNO_NUMBER.finditer(line):
+            number = int(found["number"])
+            if number in BSD_ONLY:
+                return "freebsd", (
+                    f"errno {number} is {_errno.errorcode.get(number, 'unused')} on Linux, which "
+                    f"no socket call returns; on FreeBSD it is {FREEBSD_ERRNO[number]}"
                 )
     return "linux", "no line names FreeBSD, pfSense or OPNsense"
 

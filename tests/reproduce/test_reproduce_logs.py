@@ -224,6 +224,10 @@ def test_freebsd_numbers_are_read_as_freebsd_and_told_in_linux_terms() -> None:
     frr = "pim_mroute_set: failure: setsockopt(fd=3,IPPROTO_IP,MRT_INIT=1): errno=48"
     assert read_log(frr, "x", platform="freebsd").failures[0].errno_name == "EADDRINUSE"
     assert read_log(frr, "x", platform="linux").failures[0].errno_name == "ELNRNG"
+    # a bare 48 names nothing a socket call returns on Linux: read as FreeBSD's
+    guessed = read_log(frr, "x")
+    assert guessed.platform == "freebsd" and "ELNRNG on Linux" in guessed.platform_why
+    assert guessed.failures[0].errno_name == "EADDRINUSE"
     assert to_linux(55, "freebsd")[0] == 105  # ENOBUFS
 
 
