@@ -60,8 +60,11 @@ PATTERNS: tuple[RouterPattern, ...] = (
         call="IP_ADD_MEMBERSHIP {group}",
     ),
     RouterPattern.compile(
+        # pimd writes it for EPERM or EHOSTUNREACH, without the errno (src/igmp.c): a firewall's
+        # EPERM, the usual one (added for `faultlab reproduce`, issue 21)
         r"Not allowed to send IGMP message from (?P<src>\S+) to (?P<dst>[^\s,]+)",
         41019,
+        errno="EPERM",
         address="{src}",
         strings=("{src}", "{dst}"),
         call="sendto",
