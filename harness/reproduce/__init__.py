@@ -36,6 +36,7 @@ See docs/reproduce.md for what each export format can carry and how addresses ar
 
 from __future__ import annotations
 
+from harness.reproduce.causes import FIELD_CAUSES, NEVER_MEETS, Choice, choose
 from harness.reproduce.choose import (
     TYPICAL_ERRNO,
     can_apply_before_start,
@@ -62,6 +63,8 @@ from harness.reproduce.export import (
     render_events,
     win_event,
 )
+from harness.reproduce.fieldlog import FieldLog, LogFailure, read_log
+from harness.reproduce.logwrite import LogReproduction, reproduce_log
 from harness.reproduce.plan import (
     MAPPED_RANGE,
     ROUTER_NODE,
@@ -69,9 +72,6 @@ from harness.reproduce.plan import (
     AddressPlan,
     plan_addresses,
 )
-from harness.reproduce.causes import FIELD_CAUSES, NEVER_MEETS, Choice, choose
-from harness.reproduce.fieldlog import FieldLog, LogFailure, read_log
-from harness.reproduce.logwrite import LogReproduction, reproduce_log
 from harness.reproduce.routerlogs import line_mapper
 from harness.reproduce.run import DEFAULT_ARTIFACTS, RunOutcome, run_all, run_reproduction
 from harness.reproduce.write import (
