@@ -159,7 +159,25 @@ def _reproduce_log(log: FieldLog, args: argparse.Namespace) -> int:
     reproduced = [
         side_by_side(item, outcome) for item, outcome in zip(runnable, outcomes, strict=True)
     ]
+    print(_run_summary(log, done, reproduced))
     return ExitCode.OK if all(reproduced) else ExitCode.FAILED
+
+
+def _run_summary(log: FieldLog, done: list[LogReproduction], reproduced: list[bool]) -> str:
+    """'2 of 3 failure(s) reproduced; not reproducible yet: ...; 1 line about a call ...'."""
+    said = [f"{sum(reproduced)} of {len(done)} failure(s) reproduced"]
+    cannot = [item for item in done if item.path is None]
+    if cannot:
+        said.append(
+            "not reproducible yet: " + "; ".join(f"{i.name} ({i.choice.why})" for i in cannot)
+        )
+    calls = [entry for entry in log.unmapped if entry.call]
+    if calls:
+        names = ", ".join(dict.fromkeys(entry.call or "" for entry in calls))
+        said.append(
+            f"{len(calls)} line(s) about calls faultlab cannot break yet ({names}): see above"
+        )
+    return "; ".join(said)
 
 
 def side_by_side(item: LogReproduction, outcome: RunOutcome) -> bool:
