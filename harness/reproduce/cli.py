@@ -16,6 +16,7 @@ from typing import Any
 
 from harness import catalog
 from harness.errors import ExitCode, InputError
+from harness.reproduce.causes import step_of
 from harness.reproduce.classify import winsock_name
 from harness.reproduce.export import FORMATS, find_event_log, read_event_records, render_events
 from harness.reproduce.fieldlog import FieldLog, read_log
@@ -171,7 +172,7 @@ def _run_summary(log: FieldLog, done: list[LogReproduction], reproduced: list[bo
         said.append(
             "not reproducible yet: " + "; ".join(f"{i.name} ({i.choice.why})" for i in cannot)
         )
-    calls = [entry for entry in log.unmapped if entry.call]
+    calls = [entry for entry in log.unmapped if entry.call and step_of(entry.call) is None]
     if calls:
         names = ", ".join(dict.fromkeys(entry.call or "" for entry in calls))
         said.append(

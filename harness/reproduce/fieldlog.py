@@ -20,6 +20,7 @@ from typing import Any
 from harness import catalog
 from harness.catalog import Step
 from harness.reproduce import platforms
+from harness.reproduce.causes import step_of
 from harness.reproduce.logtext import LogLine, clean_text
 from harness.reproduce.routerlogs import BY_KIND, IDENTITIES, harmless, kinds, line_mapper
 from harness.routers.base import extract_errno
@@ -44,6 +45,8 @@ WORDED_CALLS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\b(?:remov|delet)(?:e|ing) (?:kernel )?MFC\b", re.IGNORECASE), "MRT_DEL_MFC"),
 )
 IPV4 = re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b")
+#: Calls named by the syscall only ("setsockopt"): which option failed is not known.
+GENERIC_CALLS = frozenset({"setsockopt", "ioctl", "select"})
 #: Lines that say the router process ended, and its status (systemd, docker, the router).
 EXITS: tuple[re.Pattern[str], ...] = (
     re.compile(r"Main process exited, code=exited, status=(?P<status>\d+)"),
@@ -340,10 +343,10 @@ def _unmapped(log: FieldLog, line: LogLine) -> UnmappedLine:
         errno, _note = platforms.to_linux(written, log.platform)
     else:
         errno = extract_errno(line.text) or _text_errno(line.text)
-    if call and call.startswith("MRT_") and call not in ("MRT_INIT", "MRT_ADD_VIF"):
+    if call and step_of(call) is None and call not in GENERIC_CALLS:
         reason = (
-            f"{call} failed: a forwarding-path call; no catalog event stands for it and no "
-            "step of faultlab breaks it yet, so no scenario is written"
+            f"{call} failed: no catalog event stands for it and no step of faultlab breaks it "
+            "yet (harness/faults/stepcalls.py), so no scenario is written"
         )
     elif call:
         reason = (
