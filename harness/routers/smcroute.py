@@ -38,8 +38,17 @@ PATTERNS: tuple[RouterPattern, ...] = (
     RouterPattern.compile(
         r"IPv4 multicast routing API already in use: (?P<errno>.+)", 41028, call="MRT_INIT"
     ),
+    # One message for socket() and MRT_INIT failing (src/mroute.c): without CAP_NET_RAW it is
+    # socket()'s EPERM; any other errno is MRT_INIT's default case (split for `faultlab
+    # reproduce`, issue 21)
     RouterPattern.compile(
-        r"Failed initializing IPv4 multicast routing API: (?P<errno>.+)", 41024, call="socket"
+        r"Failed initializing IPv4 multicast routing API: "
+        r"(?P<errno>Operation not permitted|Permission denied)",
+        41024,
+        call="socket",
+    ),
+    RouterPattern.compile(
+        r"Failed initializing IPv4 multicast routing API: (?P<errno>.+)", 41028, call="MRT_INIT"
     ),
     RouterPattern.compile(
         r"Failed joining group \(?(?P<group>[^\s,)/]+)\S* on sd \d+ \.\.\. (?P<errno>\d+: .+)",

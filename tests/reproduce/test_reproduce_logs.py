@@ -69,6 +69,12 @@ MESSAGES: list[tuple[str, str, str, str]] = [
         "socket",
         "EPERM",
     ),
+    (
+        "smcroute",
+        "Failed initializing IPv4 multicast routing API: Protocol not available",
+        "MRT_INIT",
+        "ENOPROTOOPT",
+    ),
     ("pimd", "Another multicast routing application is already running.", "MRT_INIT", "EADDRINUSE"),
     (
         "pimd",
