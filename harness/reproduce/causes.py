@@ -245,12 +245,11 @@ def choose(router: str, call: str, errno: str | None, *, before_start: bool = Fa
             not_met.append(f"{row.kind}: it cannot act before the router starts")
         else:
             usable.append(row)
-    by_kind = (
-        {r.kind: f"{r.kind}: {r.cause}" for r in reversed(usable[1:]) if r.kind != usable[0].kind}
-        if usable
-        else {}
-    )
-    others = tuple(dict.fromkeys([*reversed(by_kind.values()), *(c.cause for c in field)]))
+    by_kind: dict[str, str] = {}  # one line per other fault kind (its first row's cause)
+    for row in usable[1:]:
+        if row.kind != usable[0].kind:
+            by_kind.setdefault(row.kind, f"{row.kind}: {row.cause}")
+    others = tuple(dict.fromkeys([*by_kind.values(), *(c.cause for c in field)]))
     if usable:
         row = usable[0]
         return Choice(
