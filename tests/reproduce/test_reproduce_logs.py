@@ -340,3 +340,35 @@ def test_a_cause_igmpd_never_meets_is_never_chosen() -> None:
 def test_every_real_row_of_the_fault_table_has_its_evidence() -> None:
     missing = [(r.kind, r.call) for r in rows() if r.mechanism == "real" and not r.evidence]
     assert missing == []
+
+
+def test_run_all_sends_what_needs_multicast_routing_to_one_guest(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The Windows 41028 mrt-held scenario was skipped on a host without MRT; now it (and every
+    other scenario that needs only what a kernel-lab guest has) runs in one guest boot."""
+    from harness.reproduce import run
+
+    needs = {Path("mrt.yaml"): ["mrt"], Path("here.yaml"): [], Path("other.yaml"): ["nft"]}
+    monkeypatch.setattr(run, "missing_features", lambda path: needs[path])
+    natively: list[Path] = []
+    guests: list[tuple[list[Path], str]] = []
+
+    def native(path: Path, artifacts: Path, slow: float) -> run.RunOutcome:
+        natively.append(path)
+        return run.RunOutcome(path, True, "passed", "natively")
+
+    def guest(paths: list[Path], kernel: str, root: Path, slow: float) -> dict:
+        guests.append((list(paths), kernel))
+        return {p: run.RunOutcome(p, True, "passed", "kernel lab") for p in paths}
+
+    monkeypatch.setattr(run, "_run_native", native)
+    monkeypatch.setattr(run, "_run_guest", guest)
+    monkeypatch.setattr(run, "lab_kernel", lambda: "/boot/vmlinuz-lab")
+    outcomes = run.run_all(list(needs), tmp_path, echo=lambda line: None)
+    assert [o.where for o in outcomes] == ["kernel lab", "natively", "natively"]
+    assert guests == [([Path("mrt.yaml")], "/boot/vmlinuz-lab")]
+    assert natively == [Path("here.yaml"), Path("other.yaml")]  # skipped there, with its reason
+    monkeypatch.setattr(run, "lab_kernel", lambda: None)
+    (alone,) = run.run_all([Path("mrt.yaml")], tmp_path, echo=lambda line: None)
+    assert not alone.passed and "scripts/install-kernel-lab.sh" in alone.summary
