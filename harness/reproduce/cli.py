@@ -194,6 +194,9 @@ def side_by_side(item: LogReproduction, outcome: RunOutcome) -> bool:
     print(f"{item.name}:")
     print(f"  field       {failure.lines[0].text}  (x{failure.count})")
     print(f"  reproduced  {same[0] if same else '(no such line)'}  ({outcome.where})")
+    if failure.interface:
+        lab = item.interface or "any interface (the cause is not tied to one)"
+        print(f"  interface   field {failure.interface} ({failure.role}) -> lab {lab}")
     passed = outcome.passed and bool(same)
     if passed:
         print(
