@@ -191,6 +191,8 @@ def side_by_side(item: LogReproduction, outcome: RunOutcome) -> bool:
         and (failure.errno is None or record.get("errno") == failure.errno)
         and str(record.get("call") or failure.call).split(" ")[0] == failure.call
     ]
+    # the run's line about the same argument (the group joined) first, when it has one
+    same.sort(key=lambda text: not any(arg in text for arg in failure.arguments))
     print(f"{item.name}:")
     print(f"  field       {failure.lines[0].text}  (x{failure.count})")
     print(f"  reproduced  {same[0] if same else '(no such line)'}  ({outcome.where})")
