@@ -25,7 +25,19 @@ LAYERS: tuple[re.Pattern[str], ...] = (
     re.compile(  # docker logs -t, journalctl -o short-iso, ISO syslog
         r"^(?P<time>\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?)\s+"
     ),
-    re.compile(r"^(?P<time>[A-Z][a-z]{2}\s+\d{1,2}\s+\d\d:\d\d:\d\d(?:\.\d+)?)\s+"),  # BSD syslog
+    # BSD syslog, and OpenWrt's logread ("Fri Jun  9 11:58:19 2023 ")
+    re.compile(
+        r"^(?:[A-Z][a-z]{2} )?(?P<time>[A-Z][a-z]{2}\s+\d{1,2}\s+\d\d:\d\d:\d\d(?:\.\d+)?)"
+        r"(?: \d{4})?\s+"
+    ),
+    # a web UI's table (pfSense: "time | program | pid | message")
+    re.compile(r"^\|?\s*(?P<tag>[A-Za-z][\w./-]*)\s*\|\s*\d+\s*\|\s*"),
+    re.compile(r"^\|\s*"),
+    # facility.level (logread's "user.warn", a syslog server's "User.Warning"), a relay's address
+    re.compile(
+        r"^[A-Za-z]+\.(?:emerg|alert|crit|err|error|warn|warning|notice|info|debug)\s+", re.I
+    ),
+    re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}\s+(?=\S)"),
     re.compile(r"^(?P<time>\d{4}/\d\d/\d\d \d\d:\d\d:\d\d(?:\.\d+)?)\s+"),  # FRR's file log
     re.compile(r"^(?P<time>\d\d:\d\d:\d\d(?:\.\d+)?)\s+"),  # pimd's stderr
     re.compile(r"^\[\s*\d+\.\d+\]\s+"),  # dmesg

@@ -47,6 +47,8 @@ PATTERNS: tuple[RouterPattern, ...] = (
     # errno, ...) calls on its socket steps (src/igmpproxy.c, src/mroute-api.c)
     RouterPattern.compile(r"MRT_INIT failed; " + _ERR, 41028, call="MRT_INIT"),
     RouterPattern.compile(r"\bMRT_ADD_VIF; " + _ERR, 41028, call="MRT_ADD_VIF"),
+    # k_joinleave() of igmpproxy 0.2/0.4 (my_log "%s failed", "MRT_ADD_MEMBERSHIP"): the join
+    RouterPattern.compile(r"MRT_ADD_MEMBERSHIP failed; " + _ERR, 41028, call="IP_ADD_MEMBERSHIP"),
     RouterPattern.compile(
         r"setsockopt IP_MULTICAST_IF (?P<address>[\d.]+); " + _ERR,
         41028,

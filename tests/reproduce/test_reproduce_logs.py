@@ -372,3 +372,29 @@ def test_run_all_sends_what_needs_multicast_routing_to_one_guest(
     monkeypatch.setattr(run, "lab_kernel", lambda: None)
     (alone,) = run.run_all([Path("mrt.yaml")], tmp_path, echo=lambda line: None)
     assert not alone.passed and "scripts/install-kernel-lab.sh" in alone.summary
+
+
+@pytest.mark.parametrize(
+    ("prefix", "tag"),
+    [
+        ("Fri Dec  6 11:58:19 2026 user.warn igmpproxy[6946]: ", "igmpproxy"),  # OpenWrt logread
+        ("Dec  6 19:51:12 | igmpproxy | 34024 | ", "igmpproxy"),  # a web UI's log table
+        # a syslog server's relay: time, facility.level, the sender's address, then the line
+        (
+            "2026-12-06 10:55:24\tUser.Warning\t192.0.2.1\tDec  6 10:55:24 gw igmpproxy[62]: ",
+            "igmpproxy",
+        ),
+    ],
+)
+def test_more_transports_and_igmpproxys_other_join_wording(prefix: str, tag: str) -> None:
+    """igmpproxy 0.2/0.4 word the join "MRT_ADD_MEMBERSHIP failed" (my_log "%s failed")."""
+    line = clean(prefix + "MRT_ADD_MEMBERSHIP failed; Errno(105): No buffer space available")
+    assert line.tag == tag and line.text.startswith("MRT_ADD_MEMBERSHIP failed")
+    (failure,) = read_log(
+        prefix + "MRT_ADD_MEMBERSHIP failed; Errno(19): No such device", "t"
+    ).failures
+    assert (failure.call, failure.errno_name) == ("IP_ADD_MEMBERSHIP", "ENODEV")
+    (drop,) = read_log(
+        prefix + "MRT_DROP_MEMBERSHIP failed; Errno(99): Address not available", "t"
+    ).unmapped
+    assert drop.call == "IP_DROP_MEMBERSHIP" and drop.errno == 99  # musl's text for EADDRNOTAVAIL
