@@ -41,6 +41,10 @@ CALLS: tuple[re.Pattern[str], ...] = (  # the option names first: "setsockopt(..
 WORDED_CALLS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\badd(?:ing)? (?:IPv4 )?multicast route", re.IGNORECASE), "MRT_ADD_MFC"),
     (re.compile(r"\b(?:remov|delet)(?:e|ing) (?:IPv4 )?multicast route", re.I), "MRT_DEL_MFC"),
+    (re.compile(r"\b(?:remov|delet)(?:e|ing) (?:multicast )?VIFs? for", re.I), "MRT_DEL_VIF"),
+    (re.compile(r"\b(?:add|creat)(?:e|ing) (?:multicast )?VIFs? for", re.I), "MRT_ADD_VIF"),
+    (re.compile(r"\b(?:remov|delet)(?:e|ing) MIF for", re.I), "MRT6_DEL_MIF"),
+    (re.compile(r"\b(?:add|creat)(?:e|ing) MIF for", re.I), "MRT6_ADD_MIF"),
     (re.compile(r"\bMRT_DROP_MEMBERSHIP\b"), "IP_DROP_MEMBERSHIP"),  # igmpproxy's name for it
     (re.compile(r"\bMRT_ADD_MEMBERSHIP\b"), "IP_ADD_MEMBERSHIP"),
     (re.compile(r"\badd(?:ing|ed)? (?:kernel )?MFC\b", re.IGNORECASE), "MRT_ADD_MFC"),

@@ -42,7 +42,8 @@ LAYERS: tuple[re.Pattern[str], ...] = (
     re.compile(r"^(?P<time>\d\d:\d\d:\d\d(?:\.\d+)?)\s+"),  # pimd's stderr
     re.compile(r"^\[\s*\d+\.\d+\]\s+"),  # dmesg
     # host then program[pid]: (the host is never followed by a bracket)
-    re.compile(r"^(?:[\w.-]+\s+)?(?P<tag>[A-Za-z][\w./-]*)\[\d+\]:\s*"),
+    # (a facility.level may come between: "gw daemon.err smcroute[21342]: ")
+    re.compile(r"^(?:[\w.-]+\s+){0,2}(?P<tag>[A-Za-z][\w./-]*)\[\d+\]:\s*"),
     # FRR's daemon prefix in its own log, or a bare known program name
     re.compile(
         r"^(?:[\w.-]+\s+)?(?P<tag>PIMD?|ZEBRA|igmpproxy|smcrouted?|pimd|zebra|watchfrr|igmpd):\s+"

@@ -92,7 +92,7 @@ def name_of(number: int, platform: str) -> str | None:
 
 def text_name(text: str) -> str | None:
     """The errno name a strerror text stands for (glibc's, FreeBSD's or musl's), else None."""
-    lowered = text.strip().lower().rstrip(".")
+    lowered = text.strip().lower().rstrip(".").replace(" the ", " ")  # "assign the requested"
     return (
         _LINUX_TEXTS.get(lowered) or FREEBSD_TEXTS.get(lowered) or MUSL_TEXTS.get(lowered) or None
     )

@@ -76,7 +76,16 @@ PATTERNS: tuple[RouterPattern, ...] = (
         strings=("{src}", "{dst}"),
         call="sendto",
     ),
-    # -- added for `faultlab reproduce` (issue 21): pimd's logit(LOG_ERR, errno, ...) of MRT_INIT
+    # -- added for `faultlab reproduce` (issue 21): send_igmp()'s other sendto failures,
+    # logit(..., errno, "Sendto to %s on %s", dst, src) (src/igmp.c)
+    RouterPattern.compile(
+        r"Sendto to (?P<dst>[\d.]+) on (?P<src>[\d.]+): (?P<errno>.+)",
+        41019,
+        address="{src}",
+        strings=("{src}", "{dst}"),
+        call="sendto",
+    ),
+    # pimd's logit(LOG_ERR, errno, ...) of MRT_INIT
     # (any errno but EADDRINUSE) and MRT_ADD_VIF (src/kern.c)
     RouterPattern.compile(
         r"Cannot enable multicast routing in kernel: (?P<errno>.+)", 41028, call="MRT_INIT"

@@ -139,6 +139,17 @@ MESSAGES += [
         "EPERM",
     ),
 ]
+MESSAGES += [
+    # pimd's send_igmp(): logit(..., errno, "Sendto to %s on %s", dst, src)
+    ("pimd", "Sendto to 224.0.0.1 on 192.0.2.1: Permission denied", "sendto", "EACCES"),
+    # an older glibc's wording of EADDRNOTAVAIL
+    (
+        "smcroute",
+        "Failed adding VIF for iface eth1: Cannot assign the requested address",
+        "MRT_ADD_VIF",
+        "EADDRNOTAVAIL",
+    ),
+]
 TAGS = {"igmpproxy": "igmpproxy", "smcroute": "smcroute", "pimd": "pimd", "frr": "pimd"}
 # How a line reaches a ticket: {tag} is the program, {msg} the router's message.
 WRAPPINGS = [
@@ -147,6 +158,7 @@ WRAPPINGS = [
     "> Dec 06 12:00:01 gw {tag}[812]: {msg}\r",
     "2026-12-06T12:00:01.123456789Z {msg}",
     "2026-12-06T12:00:01+0100 gw {tag}[812]: {msg}",
+    "Dec  6 12:00:01 gw daemon.err {tag}[812]: {msg}",  # a facility.level before the program
     "\x1b[31m<27>Dec  6 12:00:01 gw {tag}[812]: {msg}\x1b[0m",
     "> > <27>1 2026-12-06T12:00:01.000Z gw {tag} 812 - - {msg}",
 ]
@@ -255,6 +267,14 @@ def test_lines_it_cannot_map_are_listed_with_the_reason() -> None:
     assert log.quiet == 1  # the healthy line is counted, not dropped silently
     smcroute = read_log("smcroute[5]: failed adding IPv4 multicast route: Invalid argument", "s")
     assert smcroute.unmapped[0].call == "MRT_ADD_MFC"
+    vif = read_log(
+        "smcroute[5]: Failed deleting VIF for iface lo: Resource temporarily unavailable", "s"
+    )
+    assert (vif.unmapped[0].call, vif.unmapped[0].errno) == ("MRT_DEL_VIF", 11)
+    mfc = read_log(
+        "pimd[3]: Failed adding MFC entry src 192.0.2.3 grp 239.1.1.1: Invalid argument", "p"
+    )
+    assert (mfc.router, mfc.unmapped[0].call) == ("pimd", "MRT_ADD_MFC")
 
 
 def test_igmpd_event_lines_are_read_too(tmp_path: Path) -> None:
