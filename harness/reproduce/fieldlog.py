@@ -50,6 +50,8 @@ WORDED_CALLS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\badd(?:ing|ed)? (?:kernel )?MFC\b", re.IGNORECASE), "MRT_ADD_MFC"),
     (re.compile(r"\b(?:remov|delet)(?:e|ing) (?:kernel )?MFC\b", re.IGNORECASE), "MRT_DEL_MFC"),
 )
+#: What makes two failures the same: router, event, call, errno, interface.
+FailureKey = tuple[str, int, str, int | None, str | None]
 IPV4 = re.compile(r"\b(?:\d{1,3}\.){3}\d{1,3}\b")
 #: Calls named by the syscall only ("setsockopt"): which option failed is not known.
 GENERIC_CALLS = frozenset({"setsockopt", "ioctl", "select"})
@@ -103,8 +105,8 @@ class LogFailure:
         return catalog.errno_name(self.errno) if self.errno is not None else None
 
     @property
-    def key(self) -> tuple[int, str, int | None, str | None]:
-        return (self.event.id, self.call, self.errno, self.interface)
+    def key(self) -> FailureKey:
+        return (self.router, self.event.id, self.call, self.errno, self.interface)
 
     def repeat_seconds(self) -> float | None:
         """The typical time between two occurrences, when the lines carry times."""
@@ -158,7 +160,7 @@ class FieldLog:
     quiet: int = 0  # lines without an error word that no pattern maps (information, debug)
     total: int = 0
 
-    exits: dict[tuple[int, str, int | None, str | None], Reaction] = field(default_factory=dict)
+    exits: dict[FailureKey, Reaction] = field(default_factory=dict)
 
     def exit_status(self, failure: LogFailure) -> int | None:
         """The status the router exited with right after this failure (its last before the
@@ -234,9 +236,8 @@ def _is_failure(record: dict[str, Any]) -> bool:
 
 def _map_lines(log: FieldLog, lines: Sequence[LogLine]) -> None:
     assert log.router is not None
-    mapper = line_mapper(log.router)
-    noise = harmless(log.router)
-    groups: dict[tuple[int, str, int | None, str | None], LogFailure] = {}
+    mappers: dict[str, Any] = {}
+    groups: dict[FailureKey, LogFailure] = {}
     last: LogFailure | None = None
     for line in lines:
         _timers(log, line)
@@ -246,9 +247,13 @@ def _map_lines(log: FieldLog, lines: Sequence[LogLine]) -> None:
             if last is not None:
                 log.exits[last.key] = reaction
             continue
-        record = mapper(line.text)
+        kind = writer(line, log.router)
+        if kind not in mappers:
+            mappers[kind] = line_mapper(kind)
+        record = mappers[kind](line.text)
+        noise = harmless(kind)
         if record is not None and _is_failure(record):
-            failure = _failure(log, line, record)
+            failure = _failure(log, line, record, kind)
             seen = groups.get(failure.key)
             groups[failure.key] = _merge(seen, failure) if seen else failure
             last = failure
@@ -257,27 +262,37 @@ def _map_lines(log: FieldLog, lines: Sequence[LogLine]) -> None:
         elif noise is not None and noise.search(line.text):
             if looks_like_error(line.text):
                 log.unmapped.append(
-                    UnmappedLine(line, f"known harmless noise of {log.router} (every start/stop)")
+                    UnmappedLine(line, f"known harmless noise of {kind} (every start/stop)")
                 )
         elif looks_like_error(line.text):
-            log.unmapped.append(_unmapped(log, line))
+            log.unmapped.append(_unmapped(log, line, kind))
         else:
             log.quiet += 1
     log.failures = list(groups.values())
 
 
-def _failure(log: FieldLog, line: LogLine, record: dict[str, Any]) -> LogFailure:
-    assert log.router is not None
+def writer(line: LogLine, router: str) -> str:
+    """Which router wrote this line: the log's, unless the line's program tag names another
+    (a log where two routers fight over the multicast routing socket)."""
+    if line.tag is None or BY_KIND[router].tags.match(line.tag):
+        return router
+    for identity in IDENTITIES:
+        if identity.tags.match(line.tag):
+            return identity.kind
+    return router
+
+
+def _failure(log: FieldLog, line: LogLine, record: dict[str, Any], router: str) -> LogFailure:
     event = catalog.BY_ID[record["id"]]
     call_text = str(record.get("call") or _default_call(event))
     call, _, argument = call_text.partition(" ")
     errno, note = _errno(record, log.platform)
     interface = record.get("interface") or _unicast_address(str(record.get("message") or ""))
-    role = ROLES.get((log.router, call)) or (
+    role = ROLES.get((router, call)) or (
         "the interface it names" if interface else "no interface: the call is one per router"
     )
     return LogFailure(
-        log.router,
+        router,
         event,
         call,
         errno,
@@ -340,7 +355,7 @@ def _text_errno(message: str) -> int | None:
     return platforms.linux_number(name) if name else None
 
 
-def _unmapped(log: FieldLog, line: LogLine) -> UnmappedLine:
+def _unmapped(log: FieldLog, line: LogLine, router: str) -> UnmappedLine:
     found = [m for m in (pattern.search(line.text) for pattern in CALLS) if m is not None]
     worded = [call for pattern, call in WORDED_CALLS if pattern.search(line.text)]
     call = worded[0] if worded else found[0].group(1) if found else None
@@ -356,11 +371,11 @@ def _unmapped(log: FieldLog, line: LogLine) -> UnmappedLine:
         )
     elif call:
         reason = (
-            f"names {call}, but no pattern of {log.router} maps this wording "
+            f"names {call}, but no pattern of {router} maps this wording "
             "(harness/routers/*.py PATTERNS; add one to reproduce it)"
         )
     else:
-        reason = f"an error line that no pattern of {log.router} maps and that names no call"
+        reason = f"an error line that no pattern of {router} maps and that names no call"
     return UnmappedLine(line, reason, call, errno)
 
 

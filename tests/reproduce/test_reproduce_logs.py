@@ -418,3 +418,24 @@ def test_more_transports_and_igmpproxys_other_join_wording(prefix: str, tag: str
         prefix + "MRT_DROP_MEMBERSHIP failed; Errno(99): Address not available", "t"
     ).unmapped
     assert drop.call == "IP_DROP_MEMBERSHIP" and drop.errno == 99  # musl's text for EADDRNOTAVAIL
+
+
+def test_two_routers_fighting_over_the_mrt_socket_give_a_failure_each(tmp_path: Path) -> None:
+    """A line's program tag names its router, even in another router's log."""
+    text = "\n".join(
+        [
+            "Dec  6 10:00:01 gw smcroute[1402]: Ready, waiting for client request",
+            "Dec  6 10:00:05 gw igmpproxy[812]: MC-Router API already in use; Errno(98): "
+            "Address already in use",
+            "Dec  6 10:00:06 gw smcroute[1402]: IPv4 multicast routing API already in use: "
+            "Address already in use",
+        ]
+    )
+    log = read_log(text, "both.txt")
+    assert sorted((f.router, f.call, f.errno_name) for f in log.failures) == [
+        ("igmpproxy", "MRT_INIT", "EADDRINUSE"),
+        ("smcroute", "MRT_INIT", "EADDRINUSE"),
+    ]
+    written = reproduce_log(log, tmp_path)
+    kinds = {scenario_loader.load(item.path).router.kind for item in written if item.path}
+    assert kinds == {"igmpproxy", "smcroute"}
