@@ -29,7 +29,7 @@ def features(
     adapter: RouterAdapter | None = None,
     faults: Sequence[Fault] | None = None,
 ) -> set[str]:
-    """The doctor's feature names this scenario needs (harness.doctor.Feature, router:<kind>,
+    """The doctor's feature names this scenario needs (harness.features.Feature, router:<kind>,
     sysctl:<key>)."""
     adapter = adapter or adapter_for(scenario.router)
     needed = {*LAB_FEATURES, *adapter.features(scenario.router)}

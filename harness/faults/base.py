@@ -158,7 +158,7 @@ class Fault:
         return []
 
     def features(self) -> tuple[str, ...]:
-        """The doctor's features this fault needs (harness.doctor.Feature names).
+        """The doctor's features this fault needs (harness.features.Feature names).
 
         The runner asks the doctor once per run, so a scenario whose fault needs something this
         host lacks is skipped with the doctor's own words instead of failing obscurely.

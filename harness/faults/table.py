@@ -55,6 +55,13 @@ class FaultRow:
         return FAULT_KINDS[self.kind].mechanism
 
     @property
+    def evidence(self) -> str:
+        """Where the errno of this row comes from: the kernel source or the man page (EVIDENCE)."""
+        if self.mechanism == "exact":
+            return SECCOMP_EVIDENCE
+        return EVIDENCE.get((self.kind, self.call), "")
+
+    @property
     def event(self) -> int:
         """The catalog event igmpd must log when this step fails."""
         return BY_STEP[self.step].id
@@ -78,6 +85,53 @@ def _real(
 ) -> FaultRow:
     return FaultRow(kind, params or {}, step, cause, call, errno, recoverable, check, setup, note)
 
+
+# The evidence of each real row: (fault kind, call) -> the kernel source that returns the errno
+# (paths in Linux's tree), and the man page that documents it. ``faultlab reproduce`` quotes it
+# when it chooses a cause for a field failure.
+EVIDENCE: dict[tuple[str, str], str] = {
+    ("no-cap-net-raw", "socket"): "net/ipv4/af_inet.c inet_create(): SOCK_RAW needs "
+    "CAP_NET_RAW, else -EPERM; raw(7)",
+    ("fd-limit", "socket"): "fs/file.c alloc_fd() against RLIMIT_NOFILE -> -EMFILE; socket(2)",
+    ("address-gone", "bind"): "net/ipv4/raw.c raw_bind(): an address not local -> "
+    "-EADDRNOTAVAIL; bind(2)",
+    ("device-gone", "SO_BINDTODEVICE"): "net/core/sock.c sock_bindtoindex_locked(): no such "
+    "device -> -ENODEV; socket(7) SO_BINDTODEVICE",
+    ("link-deleted", "SO_BINDTODEVICE"): "net/core/sock.c sock_bindtoindex_locked(): no such "
+    "device -> -ENODEV; socket(7) SO_BINDTODEVICE",
+    ("address-gone", "IP_MULTICAST_IF"): "net/ipv4/ip_sockglue.c do_ip_setsockopt() "
+    "IP_MULTICAST_IF: no device has the address -> -EADDRNOTAVAIL; ip(7)",
+    ("mrt-held", "MRT_INIT"): "net/ipv4/ipmr.c ip_mroute_setsockopt() MRT_INIT: "
+    "mrt->mroute_sk already set -> -EADDRINUSE",
+    ("stale-vif", "MRT_ADD_VIF"): "net/ipv4/ipmr.c vif_add(): VIF_EXISTS(mrt, vifi) -> -EADDRINUSE",
+    ("address-removed", "IP_ADD_MEMBERSHIP"): "net/ipv4/igmp.c ip_mc_join_group() -> "
+    "ip_mc_find_dev() finds no device -> -ENODEV; ip(7)",
+    ("link-deleted", "IP_ADD_MEMBERSHIP"): "net/ipv4/igmp.c ip_mc_join_group() -> "
+    "ip_mc_find_dev() finds no device -> -ENODEV; ip(7)",
+    ("igmp-max-memberships", "IP_ADD_MEMBERSHIP"): "net/ipv4/igmp.c __ip_mc_join_group(): "
+    "count >= net.ipv4.igmp_max_memberships -> -ENOBUFS; ip(7) igmp_max_memberships",
+    ("optmem-max", "IP_ADD_MEMBERSHIP"): "net/ipv4/igmp.c __ip_mc_join_group(): sock_kmalloc() "
+    "over net.core.optmem_max -> -ENOBUFS; socket(7) optmem_max",
+    ("fd-limit", "epoll_create1"): "fs/eventpoll.c do_epoll_create() -> get_unused_fd_flags() "
+    "-> -EMFILE; epoll_create(2)",
+    ("route-removed", "sendto"): "net/ipv4/raw.c raw_sendmsg() -> ip_route_output_flow(): no "
+    "route -> -ENETUNREACH; raw(7)",
+    ("address-removed", "sendto"): "net/ipv4/raw.c raw_sendmsg() -> ip_route_output_flow(): "
+    "no source address on the interface -> -ENETUNREACH; raw(7)",
+    ("link-down", "sendto"): "net/ipv4/raw.c raw_sendmsg() -> ip_route_output_flow(): the "
+    "device is down -> -ENETUNREACH; raw(7)",
+    ("link-deleted", "sendto"): "net/ipv4/raw.c raw_sendmsg(): the bound device is gone -> "
+    "-ENODEV; socket(7) SO_BINDTODEVICE",
+    ("egress-full", "sendto"): "net/ipv4/ip_output.c ip_send_skb() -> net_xmit_errno() "
+    "(reported with IP_RECVERR) -> -ENOBUFS; ip(7) IP_RECVERR",
+    ("nft-drop-igmp", "sendto"): "net/netfilter/core.c nf_hook_slow(): NF_DROP -> -EPERM; "
+    "sendto(2) EPERM",
+    ("nft-reject-igmp", "sendto"): "net/netfilter/core.c nf_hook_slow(): the rule's verdict "
+    "drops the local packet -> -EPERM; sendto(2) EPERM",
+}
+SECCOMP_EVIDENCE = (
+    "seccomp(2) SECCOMP_RET_ERRNO / SECCOMP_RET_USER_NOTIF: the call returns the errno"
+)
 
 SOCK = ("socket e0",)
 SOCK_IF = ("socket e0", "multicast_if e0")
@@ -428,6 +482,11 @@ def render_markdown() -> str:
 def _footer() -> list[str]:
     setup = ", ".join(s.value for s in SETUP_ORDER)
     notes = [f"- `{r.kind}` at {r.step.value}: {r.note}" for r in rows() if r.note]
+    evidence = [
+        f"- `{r.kind}` {r.call} {r.errno}: {r.evidence}"
+        for r in rows()
+        if r.mechanism == "real" and r.evidence
+    ]
     return [
         "",
         "## Follow-up event",
@@ -447,6 +506,13 @@ def _footer() -> list[str]:
         "## Notes",
         "",
         *dict.fromkeys(notes),
+        "",
+        "## Evidence",
+        "",
+        "Where each real cause's errno comes from (a path in Linux's source, and the man page); "
+        "the exact-error rows return whatever errno they are given (" + SECCOMP_EVIDENCE + ").",
+        "",
+        *dict.fromkeys(evidence),
     ]
 
 

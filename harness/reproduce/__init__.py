@@ -1,4 +1,14 @@
-"""Field failures, both ways: a Windows event export becomes scenarios; a Linux run becomes events.
+"""Field failures, both ways: a router's pasted log lines or a Windows event export become
+scenarios; a Linux run becomes events.
+
+``faultlab reproduce LOGFILE|-`` reads the log lines a user pasted (igmpproxy, smcroute, pimd,
+FRR, igmpd; syslog, journal, docker logs, plain stderr): ``logtext`` takes the noise off,
+``routerlogs`` is the one place the router's patterns are reached (the same a run maps its log
+with) and the identification table, ``platforms`` reads FreeBSD's errno numbers, ``fieldlog``
+turns lines into failures (router, call, errno, interface or role, count) and lists the lines it
+cannot map, ``causes`` chooses the cause (the fault table's, with its evidence; never one the
+router does not meet), ``logwrite`` writes the scenarios, ``run`` runs them (in the kernel lab
+when this host lacks multicast routing).
 
 ``faultlab reproduce EXPORT`` reads an export (harness.winevents), picks the RRAS IGMPv2
 socket-operation events, and writes one scenario per distinct (event, interface address, error
@@ -26,6 +36,7 @@ See docs/reproduce.md for what each export format can carry and how addresses ar
 
 from __future__ import annotations
 
+from harness.reproduce.causes import FIELD_CAUSES, NEVER_MEETS, Choice, choose
 from harness.reproduce.choose import (
     TYPICAL_ERRNO,
     can_apply_before_start,
@@ -52,6 +63,8 @@ from harness.reproduce.export import (
     render_events,
     win_event,
 )
+from harness.reproduce.fieldlog import FieldLog, LogFailure, read_log
+from harness.reproduce.logwrite import LogReproduction, reproduce_log
 from harness.reproduce.plan import (
     MAPPED_RANGE,
     ROUTER_NODE,
@@ -59,7 +72,8 @@ from harness.reproduce.plan import (
     AddressPlan,
     plan_addresses,
 )
-from harness.reproduce.run import DEFAULT_ARTIFACTS, run_reproduction
+from harness.reproduce.routerlogs import line_mapper
+from harness.reproduce.run import DEFAULT_ARTIFACTS, RunOutcome, run_all, run_reproduction
 from harness.reproduce.write import (
     DEFAULT_OUTPUT,
     RUNTIME_TIMERS,
@@ -74,6 +88,18 @@ from harness.reproduce.write import (
 )
 
 __all__ = [
+    "FIELD_CAUSES",
+    "NEVER_MEETS",
+    "Choice",
+    "FieldLog",
+    "LogFailure",
+    "LogReproduction",
+    "RunOutcome",
+    "choose",
+    "line_mapper",
+    "read_log",
+    "reproduce_log",
+    "run_all",
     "DEFAULT_ARTIFACTS",
     "DEFAULT_OUTPUT",
     "EVENT_LOG_NAMES",

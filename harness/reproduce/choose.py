@@ -12,6 +12,7 @@ from typing import Any
 from harness.catalog import Step
 from harness.faults import FAULT_KINDS
 from harness.faults.table import FaultRow, rows
+from harness.reproduce.causes import never_meets
 from harness.reproduce.classify import RUNTIME_STEPS, FieldFailure
 
 # The errno a step-error fault injects when the export does not say which error it was (CSV):
@@ -28,15 +29,19 @@ TYPICAL_ERRNO: dict[Step, str] = {
 }
 
 
-def choose_fault(step: Step, errno: str | None) -> dict[str, Any]:
+def choose_fault(step: Step, errno: str | None, router: str = "igmpd") -> dict[str, Any]:
     """The fault that makes ``step`` fail with ``errno``: the fault table's first real cause for
-    (step, errno) when it has one, else an exact syscall error (``step-error``, seccomp).
+    (step, errno) that ``router`` meets, else an exact syscall error (``step-error``, seccomp).
 
-    With ``errno`` None (the export did not say), the step's first real cause, else a step-error
-    with the errno a real cause typically gives there.
+    A cause the router is known never to meet (harness.reproduce.causes.NEVER_MEETS, e.g.
+    ``route-removed`` for igmpd, which sends with IP_MULTICAST_IF) is never chosen: its scenario
+    could not pass. With ``errno`` None (the export did not say), the step's first real cause,
+    else a step-error with the errno a real cause typically gives there.
     """
     for row in fault_rows():
         if row.step is step and row.mechanism == "real" and errno in (None, row.errno):
+            if never_meets(router, row.kind, step) is not None:
+                continue
             if step in RUNTIME_STEPS or can_apply_before_start(row.kind):
                 return row.fault_spec()
     return {"kind": "step-error", "step": step.value, "errno": errno or TYPICAL_ERRNO[step]}

@@ -15,6 +15,7 @@ import yaml
 from harness import catalog
 from harness.catalog import Step
 from harness.errors import InputError
+from harness.reproduce.causes import alternatives
 from harness.reproduce.choose import fault_for
 from harness.reproduce.classify import (
     RUNTIME_STEPS,
@@ -178,6 +179,7 @@ def _strings(failure: FieldFailure, plan: AddressPlan) -> list[str]:
 
 
 def _description(failure: FieldFailure, plan: AddressPlan, fault_phrase: str) -> str:
+    fault_kind = fault_phrase.split(":", 1)[0]
     first = failure.occurrences[0] if failure.occurrences else None
     seen = f" at {first.time_created}" if first and first.time_created else ""
     host = f" on {first.computer}" if first and first.computer else ""
@@ -190,6 +192,11 @@ def _description(failure: FieldFailure, plan: AddressPlan, fault_phrase: str) ->
         f"Address: {plan.describe(failure.address)}.",
         f"Fault: {fault_phrase} at step {failure.step.value}.",
     ]
+    others, not_met = alternatives("igmpd", failure.step, failure.errno_name, fault_kind)
+    if others:
+        lines.append("Other causes that give the same event: " + "; ".join(others) + ".")
+    if not_met:
+        lines.append("Not chosen: " + "; ".join(not_met) + ".")
     if failure.destination:
         lines.append(f"The field send went to {failure.destination}.")
     if failure.note:
@@ -226,7 +233,13 @@ class ReproduceResult:
 def reproduce_export(export: str | Path, output: str | Path = DEFAULT_OUTPUT) -> ReproduceResult:
     """Read an export and write one scenario per distinct field failure into ``output``."""
     export = Path(export)
-    events = read_export(export)
+    return reproduce_events(read_export(export), export, output)
+
+
+def reproduce_events(
+    events: list[WinEvent], export: Path, output: str | Path = DEFAULT_OUTPUT
+) -> ReproduceResult:
+    """Write one scenario per distinct field failure of exported events (read already)."""
     failures, unmapped = classify(events)
     plan = plan_addresses(failure.address for failure in failures)
     version = router_version(events)

@@ -119,7 +119,7 @@ class RouterAdapter(ABC):
         return []
 
     def features(self, spec: RouterSpec) -> tuple[str, ...]:
-        """The doctor's features an IGMP router needs (harness.doctor.Feature names)."""
+        """The doctor's features an IGMP router needs (harness.features.Feature names)."""
         return ("raw-socket", "mrt")
 
     @abstractmethod

@@ -64,3 +64,16 @@ def test_run_flag_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     args = parser.parse_args(["reproduce", str(nothing), "--run", "-o", str(tmp_path / "o2")])
     assert args.handler(args) == ExitCode.FAILED
     assert "nothing to run" in capsys.readouterr().out
+
+
+def test_enetunreach_send_never_uses_a_cause_igmpd_does_not_meet(tmp_path: Path) -> None:
+    """41019 WSAENETUNREACH chose route-removed, which igmpd never meets ("observed no event
+    at all"); now the first cause igmpd meets, link-down, and the description says why."""
+    export = tmp_path / "enetunreach.xml"
+    text = (DATA / "41019.xml").read_text()
+    export.write_text(text.replace("<Binary>51270000", "<Binary>43270000"))  # 10051
+    (written,) = reproduce_export(export, tmp_path / "out").written
+    assert written.fault.startswith("link-down")
+    assert "Not chosen: route-removed: igmpd never meets it" in written.path.read_text()
+    reproduced, summary = run_reproduction(written.path, tmp_path / "artifacts", slow_factor())
+    assert reproduced, summary

@@ -81,7 +81,7 @@ CASES: list[tuple[type[ExternalAdapter], list[str], str, tuple[int, int | None, 
         PimdAdapter,
         [],
         "14:28:00.001 Another multicast routing application is already running.",
-        (41028, None, None),
+        (41028, 98, None),  # logged only for EADDRINUSE (pimd's src/kern.c)
     ),
     (
         PimdAdapter,
@@ -99,7 +99,7 @@ CASES: list[tuple[type[ExternalAdapter], list[str], str, tuple[int, int | None, 
         PimdAdapter,
         PIMD_PRELUDE,
         "14:28:00.1 Not allowed to send IGMP message from 10.0.1.1 to 224.0.0.1, possibly firewall, or SELinux policy violation, related problem.",
-        (41019, None, "e0"),
+        (41019, 1, "e0"),  # EPERM (or EHOSTUNREACH): pimd's src/igmp.c
     ),
     (
         FrrAdapter,
