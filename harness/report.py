@@ -99,10 +99,23 @@ def _step(scenario: Scenario) -> str:
         if step is not None:
             return step.value
     for fault in scenario.faults:
-        steps = fault_steps(fault.kind)
+        steps = _steps_of(fault)
         if steps:
             return steps[0]
     return "-"
+
+
+def _steps_of(fault: Any) -> list[str]:
+    """A fault's steps: a step-error's own, the step whose call a syscall-error fails (none for
+    a call no step makes, e.g. ioctl SIOCGIFADDR), else its kind's rows in the fault table."""
+    if fault.kind == "step-error" and fault.params.get("step"):
+        return [str(fault.params["step"])]
+    if fault.kind == "syscall-error":
+        from harness.faults.stepcalls import step_of_call
+
+        step = step_of_call(str(fault.params.get("syscall")), fault.params.get("args") or {})
+        return [step.value] if step is not None else []
+    return fault_steps(fault.kind)
 
 
 def _cause(scenario: Scenario) -> str:

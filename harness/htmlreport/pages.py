@@ -31,15 +31,14 @@ _LINK_NAMES = {
 
 
 def page(run: RunView, sections: Sequence[Any] = ()) -> str:
-    """The whole report: one self-contained HTML document."""
+    """The whole report: one self-contained HTML document. A page of other commands' sections
+    alone (``faultlab explore``: no scenario of its own) shows no scenario counts or tables."""
+    runs = bool(run.scenarios) or not sections
+    scenario_parts = [_filters(run), _matrix(run), _list(run), _panels(run), _skipped(run)]
     parts = [
-        _header(run),
+        _header(run, scenarios=runs),
         "<main>",
-        _filters(run),
-        _matrix(run),
-        _list(run),
-        _panels(run),
-        _skipped(run),
+        *(scenario_parts if runs else []),
         *(_section(section) for section in sections),
         "</main>",
     ]
@@ -55,7 +54,9 @@ def page(run: RunView, sections: Sequence[Any] = ()) -> str:
 # -- overview ---------------------------------------------------------------------------------
 
 
-def _header(run: RunView) -> str:
+def _header(run: RunView, scenarios: bool = True) -> str:
+    if not scenarios:
+        return f"<header><h1>{esc(run.title)}</h1></header>"
     ran = sum(run.count(s) for s in ("passed", "failed", "error"))
     counts = [("ran", ran, ""), *((s, run.count(s), s) for s in STATUSES if s != "error")]
     if run.count("error"):

@@ -128,6 +128,8 @@ def obs(outcome_inputs: dict, **fields: object) -> Observation:
 
 
 ERR = {"id": 41028, "level": "Error", "interface": "e0", "errno": errno.ENOBUFS, "line": "x"}
+JUDGED = {"judged": ["e0: queries"]}  # something was judged (and nothing broke)
+UNMAPPED = ["ERROR: cannot set socket options on e0: [Errno 105] No buffer space available"]
 
 
 @pytest.mark.parametrize(
@@ -138,8 +140,12 @@ ERR = {"id": 41028, "level": "Error", "interface": "e0", "errno": errno.ENOBUFS,
         ({"events": [{**ERR, "interface": "e1"}], "broken": ["e0 inactive"]}, "vague"),
         ({"broken": ["no general query on e0"]}, "silent"),
         ({"events": [ERR], "collateral": ["e1"]}, "silent"),
-        ({}, "tolerated"),
-        ({"events": [{**ERR, "errno": None}]}, "tolerated"),
+        (JUDGED, "tolerated"),
+        ({**JUDGED, "events": [{**ERR, "errno": None}]}, "tolerated"),
+        ({}, "unjudged"),
+        ({"unjudged": "e0: no state report"}, "unjudged"),
+        ({"events": [{**ERR, "errno": None}]}, "unjudged"),
+        ({"broken": ["no general query on e0"], "unmapped": UNMAPPED}, "vague"),
         ({"exit_status": 3}, "exit 3"),
         ({"exit_status": -6}, "crash (SIGABRT)"),
         ({"hit": False}, "unreached"),
@@ -149,12 +155,23 @@ def test_classify(inputs: dict, expected: str) -> None:
     assert obs(inputs).outcome == expected
 
 
+def test_a_cell_with_nothing_judged_says_why_and_a_silent_one_shows_what_was_written() -> None:
+    unjudged = obs({"unjudged": "e0: no general query there in the healthy run"})
+    assert unjudged.word == "unjudged" and "no general query there" in unjudged.line
+    vague = obs({"broken": ["no general query on e0"], "unmapped": UNMAPPED})
+    assert UNMAPPED[0] in vague.line
+    never = obs({"broken": ["never ready (x)"], "log": ["INFO: starting", "INFO: waiting"]})
+    assert never.word == "silent" and "no error logged" in never.line
+    assert "INFO: waiting" in never.line
+
+
 def test_acceptance_and_score() -> None:
     good = obs({"events": [ERR], "broken": ["x"]}, recovered=True)
     stuck = obs({"events": [ERR], "broken": ["x"]}, recovered=False)
-    assert acceptable(good) and not acceptable(stuck) and acceptable(obs({}))
-    assert not acceptable(obs({"exit_status": 1}))
-    assert score([good, stuck, obs({})])["score"] == 1.0
+    assert acceptable(good) and not acceptable(stuck) and acceptable(obs(JUDGED))
+    assert not acceptable(obs({"exit_status": 1})) and not acceptable(obs({}))
+    assert score([good, stuck, obs(JUDGED)])["score"] == 1.0
+    assert score([good, obs({})])["counts"]["unjudged"] == 1
 
 
 def exploration(observations: list[Observation]) -> report.RouterExploration:
@@ -165,7 +182,7 @@ def exploration(observations: list[Observation]) -> report.RouterExploration:
 
 
 def test_report_is_complete(tmp_path: Path) -> None:
-    e = exploration([obs({"events": [ERR], "broken": ["x"]}, recovered=True), obs({})])
+    e = exploration([obs({"events": [ERR], "broken": ["x"]}, recovered=True), obs(JUDGED)])
     json_path, markdown, page = report.write(tmp_path, "x.yaml", [e, e])
     data = json.loads(json_path.read_text())
     router = data["routers"][0]
@@ -179,8 +196,8 @@ def test_report_is_complete(tmp_path: Path) -> None:
 
 
 def test_baseline_diff_names_regressions() -> None:
-    before = report.to_json("x", [exploration([obs({}), obs({})])])
-    after = report.to_json("x", [exploration([obs({"broken": ["x"]}), obs({})])])
+    before = report.to_json("x", [exploration([obs(JUDGED), obs(JUDGED)])])
+    after = report.to_json("x", [exploration([obs({"broken": ["x"]}), obs(JUDGED)])])
     changes = report.diff(before, after)
     assert len(changes) == 1 and changes[0].regression and "silent" in changes[0].describe()
 
@@ -188,7 +205,7 @@ def test_baseline_diff_names_regressions() -> None:
 def test_findings_become_valid_scenarios(tmp_path: Path) -> None:
     base = load(IGMPD)
     finding = obs({"broken": ["x"]}, recovered=False, failed_positions=[2, 3])
-    e = exploration([finding, obs({})])
+    e = exploration([finding, obs({})])  # the unjudged one is no finding
     written = report.write_scenarios(tmp_path, base, e, {"e0": "h1:e0"})
     assert len(written) == 1
     scenario = load(written[0])
@@ -200,7 +217,7 @@ def test_findings_become_valid_scenarios(tmp_path: Path) -> None:
 def test_a_second_run_reuses_finished_results(tmp_path: Path) -> None:
     base = load(IGMPD)
     fault = PlannedFault(SITE, "ENOBUFS")
-    stored = obs({})
+    stored = obs(JUDGED)
     Store(tmp_path).save(fault, fingerprint(base, fault), stored)
     seen: list[bool] = []
     batch = Batch(base, "igmpd", [fault], tmp_path, workers=1)
