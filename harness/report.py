@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -151,7 +152,7 @@ def summary_table(rows: Sequence[Row]) -> Any:
     """A rich Table: scenario, step, cause, expected event, verdict, duration."""
     from rich.table import Table
 
-    table = Table(title=f"faultlab: {_counts(rows)}", title_justify="left")
+    table = Table()  # the counts are the run's last line (summary_line), said once
     for column in ("scenario", "step", "cause", "expected event", "verdict", "duration"):
         table.add_column(column, justify="right" if column == "duration" else "left")
     styles = {"passed": "green", "failed": "bold red", "error": "bold red", "skipped": "yellow"}
@@ -421,7 +422,7 @@ class RunReporter:
         status = phase_status(report)
         if status is None:
             return
-        message = report.longreprtext if status in {"failed", "error"} else ""
+        message = XDIST_HEADER.sub("", report.longreprtext) if status in {"failed", "error"} else ""
         if status == "skipped" and isinstance(report.longrepr, tuple):
             message = str(report.longrepr[2])
         self.rows.append(row.with_result(status, report.duration, row.artifacts, message))
@@ -508,8 +509,12 @@ def phase_status(report: Any) -> str | None:
     return None
 
 
+#: The line pytest-xdist puts first in a worker's failure report (``[gw0] linux -- Python ...``).
+XDIST_HEADER = re.compile(r"\A\[gw\d+\] \S+ -- Python [^\n]*\n?")
+
+
 def _with_sections(report: Any) -> str:
-    parts = [report.longreprtext]
+    parts = [XDIST_HEADER.sub("", report.longreprtext)]
     for title, content in getattr(report, "sections", ()):
         if "router" in title or "event" in title:
             parts.append(f"--- {title} ---\n{content}")
