@@ -3,6 +3,7 @@ report (complete, linked), the baseline diff and the findings written as scenari
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import json
 from pathlib import Path
@@ -305,3 +306,92 @@ def test_a_router_never_ready_is_a_finding_only_when_the_fault_fired(
         assert obs.hit and obs.broken[0].startswith("never ready") and obs.word == "silent"
     else:  # the healthy start failed: not the router's reaction to this fault
         assert obs.word == "error" and "never fired" in (obs.error or "")
+
+
+# -- issue 20: judged against the healthy run -------------------------------------------------
+
+
+def test_the_healthy_run_s_period_is_the_median_gap_between_the_router_s_own_queries() -> None:
+    from types import SimpleNamespace
+
+    from harness.explore.baseline import Baseline, InterfaceBaseline, median_gap, presence_times
+
+    def query(seen: float, src: str = "10.0.1.1", outgoing: bool = False) -> SimpleNamespace:
+        return SimpleNamespace(seen=seen, is_router_presence=True, src=src, outgoing=outgoing)
+
+    packets = [query(0.04), query(1.04), query(1.5, src="10.0.1.2"), query(2.05), query(3.2)]
+    packets.append(query(2.5, outgoing=True))  # the host's own: not the router's
+    times = presence_times(packets, {"10.0.1.1"})
+    assert times == [0.04, 1.04, 2.05, 3.2] and median_gap(times) == pytest.approx(1.01)
+    assert median_gap([0.04]) is None and median_gap([]) is None
+    found = Baseline({"e0": InterfaceBaseline(4, 1.01), "e1": InterfaceBaseline(1, None)})
+    assert found.period == 1.01 and found.queried() == ("e0", "e1")
+    again = Baseline.from_json(json.loads(json.dumps(found.to_json())))
+    assert again == found and "e0 4 queries every 1.01 s" in found.describe()
+
+
+def test_a_command_router_is_waited_for_by_its_measured_period() -> None:
+    from harness.explore.timers import Timing
+
+    scenario = load_base(str(IGMPD), None)
+    command = scenario.router.__class__(kind="command", node="r1", argv=("x",))
+    base = dataclasses.replace(scenario, router=command)
+    assert Timing.of(base, 1.0).query is None, "no timer, no adapter period"
+    assert Timing.of(base, 1.0, measured=1.0).query == 1.0
+    assert Timing.of(scenario, 1.0, measured=9.0).query == 0.4, "the adapter's own first"
+
+
+def test_queries_are_judged_only_where_the_healthy_run_showed_them() -> None:
+    from types import SimpleNamespace
+
+    from harness.explore.baseline import Baseline, InterfaceBaseline
+    from harness.explore.run import Judge
+    from harness.explore.timers import Timing
+    from harness.routers.command import CommandAdapter
+
+    scenario = load(IGMPD)
+    live = SimpleNamespace(
+        scenario=scenario,
+        adapter=CommandAdapter(),
+        stream=None,
+        faults=[SimpleNamespace(fault=None)],
+        captures={"h2:e0": object()},  # a capture that would fail if it were waited on
+    )
+    healthy = Baseline({"e0": InterfaceBaseline(3, 1.0), "e1": InterfaceBaseline(0, None)})
+    judge = Judge(live, None, Timing.of(scenario, 1.0), healthy)  # type: ignore[arg-type]
+    assert judge.queriers == ("e0",)
+    assert judge.query_seen("e1", 0.0, 1.0)
+    assert judge.skipped["e1"] == ["no general query there in the healthy run"]
+    assert "e1" not in judge.judged
+
+
+def test_a_pinned_finding_is_cleared_after_the_last_call_it_failed() -> None:
+    """Issue 20: nth [2, 3, 4] cleared at +1000 ms never fired (the 2nd send came at +1035)."""
+    from harness.explore.report import pinned_clear
+
+    seen = obs({"broken": ["x"]}, failed_positions=[2, 3, 4], hit_ms=1035.0)
+    seen.hit_times_ms = [1035.0, 2036.0, 3034.0]
+    assert pinned_clear(seen, 1.0) == 3.6
+    seen.hit_times_ms = []
+    assert pinned_clear(seen, 1.0) == 3.6, "first hit plus one period per failed call"
+    assert pinned_clear(obs({"broken": ["x"]}, hit_ms=120.0), None) == 0.7
+    site = CallSite("sendto", "", (), "e0", True, "steady", 2, "AF_INET")
+    seen.hit_times_ms = [1035.0, 2036.0, 3034.0]
+    data = report.finding_scenario(load(IGMPD), site, seen, "h1:e0", 1.0)
+    (fault,) = data["faults"]
+    assert fault["clear"] == {"at": "3.6s"} and fault["nth"] == [2, 3, 4]
+    assert data["expect"]["events"][0]["within"] == "4.6s"
+
+
+def test_a_command_router_is_named_by_its_program() -> None:
+    from harness.scenario import RouterSpec
+
+    def label(*argv: str) -> str:
+        return RouterSpec(kind="command", argv=argv).label
+
+    assert (
+        label("/usr/bin/python3", "-u", "/x/examples/myquerier/myquerier.py", "e0") == "myquerier"
+    )
+    assert label("/usr/sbin/mcd", "-f", "{workdir}/mcd.conf") == "mcd"
+    assert label("env", "python3", "q.py") == "q"
+    assert RouterSpec(kind="pimd").label == "pimd"
