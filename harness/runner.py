@@ -411,7 +411,7 @@ def _wait_ready(live: Session) -> None:
     if not stream.wait_until(ready, deadline):
         lines = "\n  ".join(stream.last_lines()[-5:]) or "(no log line)"
         raise RouterError(
-            f"{live.adapter.name} did not become ready within "
+            f"{live.scenario.router.label} did not become ready within "
             f"{live.adapter.start_timeout * live.options.slow:g}s; last lines:\n  {lines}"
         )
     code = process.poll()
