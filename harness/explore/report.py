@@ -170,7 +170,7 @@ def _markdown_side_by_side(explorations: Sequence[RouterExploration]) -> list[st
 
 def render_html(explorations: Sequence[RouterExploration]) -> str:
     """The HTML fragment: per router its summary and matrix (escaped), then side by side."""
-    parts = [f"<style>{STYLE}</style>"]
+    parts = [f"<style>{STYLE}</style><p>{html.escape(LEGEND)}</p>"]
     for e in explorations:
         parts.append(f"<h3>{html.escape(e.router)}</h3><p>{html.escape(summary_line(e))}</p>")
         if e.baseline is not None:

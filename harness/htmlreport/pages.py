@@ -55,29 +55,30 @@ def page(run: RunView, sections: Sequence[Any] = ()) -> str:
 
 
 def _header(run: RunView, scenarios: bool = True) -> str:
-    if not scenarios:
-        return f"<header><h1>{esc(run.title)}</h1></header>"
-    ran = sum(run.count(s) for s in ("passed", "failed", "error"))
-    counts = [("ran", ran, ""), *((s, run.count(s), s) for s in STATUSES if s != "error")]
-    if run.count("error"):
-        counts.append(("error", run.count("error"), "error"))
-    chips = "".join(
-        f"<span class='count {css}'><b id='count-{name}'>{n}</b>{name}</span>"
-        for name, n, css in counts
-    )
+    """Title, the run's counts and its facts; a page of other commands' sections alone (no
+    scenario of its own) shows its facts without the counts of scenarios it did not run."""
+    chips = ""
+    if scenarios:
+        ran = sum(run.count(s) for s in ("passed", "failed", "error"))
+        counts = [("ran", ran, ""), *((s, run.count(s), s) for s in STATUSES if s != "error")]
+        if run.count("error"):
+            counts.append(("error", run.count("error"), "error"))
+        chips = "".join(
+            f"<span class='count {css}'><b id='count-{name}'>{n}</b>{name}</span>"
+            for name, n, css in counts
+        )
     duration = f"{run.duration:.1f} s" if run.duration is not None else "-"
     meta = [
         ("kernel", run.kernel),
         ("host", run.host),
         ("duration", duration),
         ("run", run.run_id or "-"),
-        ("scenarios", str(len(run.scenarios))),
     ]
+    if scenarios:
+        meta.append(("scenarios", str(len(run.scenarios))))
     info = "".join(f"<span>{k} <b class='mono' id='meta-{k}'>{esc(v)}</b></span>" for k, v in meta)
-    return (
-        f"<header><h1>{esc(run.title)}</h1><div class='counts'>{chips}</div>"
-        f"<div class='meta'>{info}</div></header>"
-    )
+    counts_div = f"<div class='counts'>{chips}</div>" if scenarios else ""
+    return f"<header><h1>{esc(run.title)}</h1>{counts_div}<div class='meta'>{info}</div></header>"
 
 
 def _filters(run: RunView) -> str:

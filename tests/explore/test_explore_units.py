@@ -194,6 +194,8 @@ def test_report_is_complete(tmp_path: Path) -> None:
     html = page.read_text()
     assert "id='explore'" in html and 'href="igmpd/runs/x/"' in html
     assert html.count('class="reported"') >= 1 and html.count('class="tolerated"') >= 1
+    assert "U unjudged" in html and "U unjudged" in text, "the class is in both legends"
+    assert router["score"]["counts"]["unjudged"] == 0 and "unjudged" in router["score"]
 
 
 def test_baseline_diff_names_regressions() -> None:
