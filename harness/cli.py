@@ -485,7 +485,7 @@ def cmd_shell(args: argparse.Namespace) -> int:
     with runner.session(scenario, options) as live:
         node = live.lab.node(scenario.router.node)
         print(
-            f"faultlab: {scenario.name}: router {scenario.router.kind} on {node.netns}; "
+            f"faultlab: {scenario.name}: router {scenario.router.label} on {node.netns}; "
             f"faults: {'; '.join(f.describe() for f in scenario.faults) or 'none'}; "
             f"artifacts: {live.folder}. Exit the shell to remove everything.",
             file=sys.stderr,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -102,10 +103,23 @@ def _step(scenario: Scenario) -> str:
         if step is not None:
             return step.value
     for fault in scenario.faults:
-        steps = fault_steps(fault.kind)
+        steps = _steps_of(fault)
         if steps:
             return steps[0]
     return "-"
+
+
+def _steps_of(fault: Any) -> list[str]:
+    """A fault's steps: a step-error's own, the step whose call a syscall-error fails (none for
+    a call no step makes, e.g. ioctl SIOCGIFADDR), else its kind's rows in the fault table."""
+    if fault.kind == "step-error" and fault.params.get("step"):
+        return [str(fault.params["step"])]
+    if fault.kind == "syscall-error":
+        from harness.faults.stepcalls import step_of_call
+
+        step = step_of_call(str(fault.params.get("syscall")), fault.params.get("args") or {})
+        return [step.value] if step is not None else []
+    return fault_steps(fault.kind)
 
 
 def _cause(scenario: Scenario) -> str:
@@ -141,7 +155,7 @@ def summary_table(rows: Sequence[Row]) -> Any:
     """A rich Table: scenario, step, cause, expected event, verdict, duration."""
     from rich.table import Table
 
-    table = Table(title=f"faultlab: {_counts(rows)}", title_justify="left")
+    table = Table()  # the counts are the run's last line (summary_line), said once
     for column in ("scenario", "step", "cause", "expected event", "verdict", "duration"):
         table.add_column(column, justify="right" if column == "duration" else "left")
     styles = {"passed": "green", "failed": "bold red", "error": "bold red", "skipped": "yellow"}
@@ -411,7 +425,7 @@ class RunReporter:
         status = phase_status(report)
         if status is None:
             return
-        message = report.longreprtext if status in {"failed", "error"} else ""
+        message = XDIST_HEADER.sub("", report.longreprtext) if status in {"failed", "error"} else ""
         if status == "skipped" and isinstance(report.longrepr, tuple):
             message = str(report.longrepr[2])
         self.rows.append(row.with_result(status, report.duration, row.artifacts, message))
@@ -498,8 +512,12 @@ def phase_status(report: Any) -> str | None:
     return None
 
 
+#: The line pytest-xdist puts first in a worker's failure report (``[gw0] linux -- Python ...``).
+XDIST_HEADER = re.compile(r"\A\[gw\d+\] \S+ -- Python [^\n]*\n?")
+
+
 def _with_sections(report: Any) -> str:
-    parts = [report.longreprtext]
+    parts = [XDIST_HEADER.sub("", report.longreprtext)]
     for title, content in getattr(report, "sections", ()):
         if "router" in title or "event" in title:
             parts.append(f"--- {title} ---\n{content}")

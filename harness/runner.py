@@ -110,6 +110,7 @@ class Session:
     entries: list[TimelineEntry] = field(default_factory=list)
     problems: list[ExpectationResult] = field(default_factory=list)
     artifacts: dict[str, str] = field(default_factory=dict)
+    exit_recorded: bool = False  # the timeline has the router's exit (it is said once)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -355,7 +356,16 @@ def _start_router(live: Session, launch: Launch) -> None:
         )
     live.artifacts.update(stdout=STDOUT_NAME, stderr=STDERR_NAME)
     live.stream.watch_process(live.process.pid)
-    live.record(live.started_at, "router", f"started {live.adapter.name} pid {live.process.pid}")
+    label = live.scenario.router.label
+    live.record(live.started_at, "router", f"started {label} pid {live.process.pid}")
+    for planned in live.faults:
+        if planned.spec.when.kind != "before-start" and planned.fault.in_force_at_launch():
+            live.record(
+                live.started_at,
+                "fault",
+                f"{planned.spec.kind} in force from the router's start (armed: launch), "
+                f"not {planned.spec.when.describe()}",
+            )
     live.stack.push("stop the router", lambda: _stop_router(live))
 
 
@@ -372,7 +382,19 @@ def _stop_router(live: Session) -> None:
                 live.stream.clock(), "router", f"pid {process.pid} ignored the stop signal: SIGKILL"
             )
     code = process.wait(timeout=STOP_TIMEOUT)
-    live.record(live.stream.clock(), "router", _exit_text(live.adapter, code))
+    _record_exit(live, code)
+
+
+def _record_exit(live: Session, code: int) -> None:
+    """The router's exit in the timeline, once, at the moment it was seen."""
+    assert live.stream is not None
+    if live.exit_recorded:
+        return
+    live.exit_recorded = True
+    seen = (
+        live.stream.exits[live.process.pid].seen if live.process.pid in live.stream.exits else None
+    )
+    live.record(seen or live.stream.clock(), "router", _exit_text(live.adapter, code))
 
 
 def _exit_text(adapter: RouterAdapter, code: int | None) -> str:
@@ -395,13 +417,14 @@ def _wait_ready(live: Session) -> None:
     if not stream.wait_until(ready, deadline):
         lines = "\n  ".join(stream.last_lines()[-5:]) or "(no log line)"
         raise RouterError(
-            f"{live.adapter.name} did not become ready within "
+            f"{live.scenario.router.label} did not become ready within "
             f"{live.adapter.start_timeout * live.options.slow:g}s; last lines:\n  {lines}"
         )
     code = process.poll()
-    live.record(
-        stream.clock(), "router", "ready" if code is None else _exit_text(live.adapter, code)
-    )
+    if code is None:
+        live.record(stream.clock(), "router", "ready")
+    else:
+        _record_exit(live, code)
 
 
 def _schedule(live: Session) -> None:
@@ -464,7 +487,8 @@ def _plan_fault(live: Session, scheduler: Scheduler, planned: PlannedFault) -> N
 
     def apply() -> str:
         planned.fault.apply(live.context_for(spec))
-        return f"applied {spec.describe()}"
+        since = " (in force since the router's start)" if planned.fault.in_force_at_launch() else ""
+        return f"applied {spec.describe()}{since}"
 
     def clear() -> str:
         planned.fault.clear(live.context_for(spec))
@@ -646,9 +670,10 @@ def _fill(verdict: Verdict, live: Session) -> None:
             ]
     if live.process is not None:
         verdict.router_exit = live.process.poll()
-    for name in live.adapter.events(live.folder).paths:
-        if name.exists():
-            verdict.artifacts.setdefault("events", name.name)
+    paths = [name for name in live.adapter.events(live.folder).paths if name.exists()]
+    written = [name for name in paths if name.stat().st_size] or paths  # not an empty stdout
+    if written:
+        verdict.artifacts.setdefault("events", written[0].name)
     verdict.artifacts.update(live.artifacts)
 
 

@@ -18,7 +18,7 @@ import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any, Literal
 
 from harness import catalog
@@ -223,6 +223,25 @@ class RouterSpec:
     @property
     def interface_names(self) -> tuple[str, ...]:
         return tuple(interface.name for interface in self.interfaces)
+
+    @property
+    def label(self) -> str:
+        """The router's name for people: its kind, or for ``kind: command`` its program's name
+        (argv[0]'s basename; for an interpreter, its script's: ``myquerier``, not ``python3``).
+        """
+        if self.kind != "command" or not self.argv:
+            return self.kind
+        words = [PurePath(str(word)).name for word in self.argv]
+        if not INTERPRETER.fullmatch(words[0]):
+            return words[0] or self.kind
+        script = next(
+            (w for w in words[1:] if not w.startswith("-") and not INTERPRETER.fullmatch(w)), None
+        )
+        return PurePath(script).stem if script else words[0]
+
+
+#: Programs that run a script (the router's name is then the script's).
+INTERPRETER = re.compile(r"(python|perl|ruby|node|bash|sh|dash|env)[0-9.]*")
 
 
 @dataclass(frozen=True)

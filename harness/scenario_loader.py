@@ -838,7 +838,8 @@ class _Builder:
         if self.node(path + ("node",), node) and isinstance(data.get("interface"), str):
             self.interface(path + ("interface",), node, data["interface"])
         params = {key: value for key, value in data.items() if key not in _SCHEDULING_KEYS}
-        recipe = self.recipe(index, {"kind": data["kind"], **params})
+        # the scheduling key too: a fault's ``armed`` follows its ``when:`` (harness.faults)
+        recipe = self.recipe(index, {"kind": data["kind"], **params, "when": data.get("when")})
         when = self.when(path + ("when",), data.get("when", "before-start"), clear=False)
         clear = self.when(path + ("clear",), data.get("clear", "never"), clear=True)
         if when.kind == "at" and clear.kind == "at" and clear.seconds <= when.seconds:

@@ -6,8 +6,15 @@
                 interface
     silent      its behaviour broke (an interface stopped querying or learning joins, or a
                 healthy interface was affected) and it logged nothing
-    tolerated   its behaviour did not change (an EINTR retried), whether or not it logged
+    tolerated   its behaviour did not change (an EINTR retried), whether or not it logged;
+                only where something was judged (a query, the state, a join)
+    unjudged    the fault fired, the router ran on, logged no error naming it, and nothing
+                could be judged on the site's interface (no query there in the healthy run,
+                no state report ...): the reason is kept, never "tolerated"
     unreached   the run never made the call: the fault did not fire (nothing to judge)
+
+An error line no pattern maps (harness.routers.unmapped) is a line the router did write: with
+behaviour broken it makes the cell ``vague``, never ``silent``, and every cell lists such lines.
 
 then, after the fault is cleared, ``recovered`` or not. The function is pure: it reads an
 Observation that harness.explore.run filled while the router ran.
@@ -25,7 +32,9 @@ ERROR_IDS = frozenset(SOCKET_OPERATION_IDS) | {41055}
 ERROR_LEVELS = frozenset({"Error", "Warning"})
 FATAL = ("exit", "crash")
 GOOD = ("reported", "tolerated")
-CLASSES = ("reported", "tolerated", "vague", "silent", "exit", "crash", "unreached", "error")
+CLASSES = (
+    "reported", "tolerated", "vague", "silent", "exit", "crash", "unjudged", "unreached", "error",
+)  # fmt: skip
 
 
 @dataclass
@@ -40,6 +49,7 @@ class Observation:
     hit: bool = False
     hits: int = 0
     hit_ms: float | None = None  # after the router's start
+    hit_times_ms: list[float] = field(default_factory=list)  # each failed call, after the start
     exit_status: int | None = None
     events: list[dict[str, Any]] = field(default_factory=list)  # error events after the hit
     broken: list[str] = field(default_factory=list)  # what broke on the site's interface
@@ -52,6 +62,10 @@ class Observation:
     failed_positions: list[int] = field(default_factory=list)
     outcome: str = ""
     line: str = ""
+    judged: list[str] = field(default_factory=list)  # checks made on the site's interface(s)
+    unjudged: str = ""  # why nothing could be judged there
+    unmapped: list[str] = field(default_factory=list)  # error lines no pattern maps (new ones)
+    log: list[str] = field(default_factory=list)  # the router's last lines
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -107,10 +121,17 @@ def classify(obs: Observation) -> tuple[str, str]:
     if right:
         return "reported", first
     if not obs.broken:
+        if not obs.judged:
+            return "unjudged", f"nothing to judge it by: {obs.unjudged or 'no check applies'}"
         return "tolerated", first
     if errors:
         return "vague", first
-    return "silent", f"nothing logged; {', '.join(obs.broken)}"
+    if obs.unmapped:
+        return "vague", f"no event, but it wrote: {obs.unmapped[0]}"
+    said = "no error logged" if obs.log else "nothing logged"
+    never = any(problem.startswith("never ready") for problem in obs.broken)
+    tail = f"; last lines: {' | '.join(obs.log[-3:])}" if obs.log and never else ""
+    return "silent", f"{said}; {', '.join(obs.broken)}{tail}"
 
 
 def _ended(status: int) -> str:
@@ -145,6 +166,7 @@ def score(observations: list[Observation]) -> dict[str, Any]:
         "tolerated": round(counts["tolerated"] / fired, 3),
         "vague": round(counts["vague"] / fired, 3),
         "silent": round(counts["silent"] / fired, 3),
+        "unjudged": round(counts["unjudged"] / fired, 3),
         "fatal": round(fatal / fired, 3),
         "recovered": round(recovered / judged, 3),
         "score": round((counts["reported"] + counts["tolerated"]) / fired, 3),

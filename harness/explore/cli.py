@@ -133,33 +133,38 @@ def explore_router(
     from harness.explore.plan import plan
     from harness.explore.run import Batch, load_base, run_all
 
-    result = report.RouterExploration(router)
-    folder = args.out / router
     begun = time.monotonic()
     base = load_base(str(args.scenario), router)
+    label = base.router.label
+    result = report.RouterExploration(label, kind=router)
+    folder = args.out / label
     try:
-        found = shards.given_sites(args, router) or discover(base, folder / "discovery", args.slow)
+        found = shards.given_sites(args, router)
+        if found is None or not found.measured:
+            discovered = discover(base, folder / "discovery", args.slow)
+            found = discovered if found is None else found.with_baseline(discovered.baseline)
     except MissingCapability as exc:
         result.skipped = str(exc)
-        print(f"{router}: skipped: {exc}")
+        print(f"{label}: skipped: {exc}")
         return result
-    result.calls, result.sites = len(found.calls), found.sites
+    result.calls, result.sites, result.baseline = len(found.calls), found.sites, found.baseline
+    print(f"{label}: healthy run: {found.baseline.describe()}", flush=True)
     planned = plan(found.sites, selection)
     result.faults = shards.select(planned, base, args)  # --only, --shard
     if args.list:
         _print_sites(router, found, result.faults, args.verbose, describe_call)
         return result
     shards.write_manifest(folder, args, base, router, found, planned, result.faults)
-    batch = Batch(base, router, result.faults, folder, args.workers, args.slow, seconds)
+    batch = Batch(
+        base, router, result.faults, folder, args.workers, args.slow, seconds, found.baseline
+    )
     total = len(result.faults)
 
     def progress(obs: Any, reused: bool) -> None:
         done = len(result.observations) + 1
         result.observations.append(obs)
         how = "reused" if reused else f"{obs.duration:.1f}s"
-        print(
-            f"[{done}/{total}] {router} {obs.site} {obs.errno}: {obs.outcome} ({how})", flush=True
-        )
+        print(f"[{done}/{total}] {label} {obs.site} {obs.errno}: {obs.outcome} ({how})", flush=True)
 
     run_all(batch, progress)
     order = {f.id: i for i, f in enumerate(result.faults)}
@@ -189,7 +194,7 @@ def _write_findings(args: argparse.Namespace, explorations: list[Any]) -> None:
     for e in explorations:
         if e.skipped:
             continue
-        base = load_base(str(args.scenario), e.router)
+        base = load_base(str(args.scenario), e.kind)
         peers = {k: f"{n}:{i}" for k, (n, i) in Peers.of(base).peer.items()}
         written = report.write_scenarios(args.write_scenarios, base, e, peers)
         print(f"{e.router}: {len(written)} finding(s) written to {args.write_scenarios}")

@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from harness.explore import names
+from harness.explore.baseline import Baseline, Peers, add_log, measure
 from harness.explore.faults import WAITS, Recorded, RecordFault
 from harness.explore.timers import steady_window
 from harness.scenario import FaultSpec, Scenario
@@ -89,6 +90,12 @@ class Discovery:
     sites: list[CallSite] = field(default_factory=list)
     started_at: float = 0.0
     folder: Path | None = None
+    baseline: Baseline = field(default_factory=Baseline)
+    measured: bool = True  # False: sites read from a file that had no baseline
+
+    def with_baseline(self, baseline: Baseline) -> Discovery:
+        """These sites, judged against ``baseline`` (measured by another discovery run)."""
+        return replace(self, baseline=baseline, measured=True)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -97,6 +104,7 @@ class Discovery:
             if self.startup_end is None
             else round((self.startup_end - self.started_at) * 1000, 3),
             "sites": [site.to_json() for site in self.sites],
+            "baseline": self.baseline.to_json(),
         }
 
 
@@ -211,11 +219,12 @@ def recording_scenario(base: Scenario) -> Scenario:
 
 
 def discover(base: Scenario, artifacts: Path, slow: float = 1.0) -> Discovery:
-    """Run ``base`` with the recorder and return its call sites."""
+    """Run ``base`` with the recorder and return its call sites and the healthy run's baseline
+    (harness.explore.baseline: queries per interface and their period, joins, log)."""
     from harness import runner
 
     scenario = recording_scenario(base)
-    options = runner.RunOptions(artifacts_dir=artifacts, slow=slow, capture=False)
+    options = runner.RunOptions(artifacts_dir=artifacts, slow=slow, capture=True)
     with runner.session(scenario, options) as live:
         ready_at = live.stream.clock()
         fault = live.faults[0].fault
@@ -227,6 +236,9 @@ def discover(base: Scenario, artifacts: Path, slow: float = 1.0) -> Discovery:
         calls = fault.log.snapshot()
         end = startup_end(calls, ready_at)
         found = Discovery(calls, end, sites_of(calls, end), live.started_at or 0.0, live.folder)
+        found.baseline = measure(live, Peers.of(base))
+        adapter = live.adapter
+    add_log(found.baseline, adapter, found.folder or artifacts)
     return found
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,19 +19,26 @@ from typing import Any
 
 import yaml
 
+from harness.explore.baseline import Baseline
 from harness.explore.classify import Observation, acceptable, score
 from harness.explore.discover import CallSite
 from harness.explore.plan import PlannedFault, errno_columns
 
 JSON_NAME, MARKDOWN_NAME = "explore.json", "explore.md"
 SHORT = {"reported": "R", "tolerated": "T", "vague": "V", "silent": "S", "exit": "X",
-         "crash": "C", "unreached": "-", "error": "!"}  # fmt: skip
+         "crash": "C", "unjudged": "U", "unreached": "-", "error": "!"}  # fmt: skip
+LEGEND = (
+    "Cells: R reported, T tolerated, V vague, S silent, X exit, C crash, U unjudged (nothing "
+    "could be judged: the reason is in the cell), - unreached; + recovered after the clear, "
+    "x not recovered."
+)
 STYLE = (
     ".xp td,.xp th{border:1px solid #999;padding:2px 4px;font-size:12px;text-align:center}"
     ".xp{border-collapse:collapse}.xp th.site{text-align:left;font-weight:normal}"
     ".xp .reported{background:#cfc}.xp .tolerated{background:#e8f4e8}.xp .vague{background:#ffd}"
     ".xp .silent{background:#fbb}.xp .exit,.xp .crash{background:#f88}.xp .unreached{color:#999}"
-    ".xp .error{background:#ddd}.xp a{color:inherit;text-decoration:none}"
+    ".xp .error{background:#ddd}.xp .unjudged{background:#eee;color:#555}"
+    ".xp a{color:inherit;text-decoration:none}"
 )
 
 
@@ -38,13 +46,15 @@ STYLE = (
 class RouterExploration:
     """One router's exploration: its sites, its faults' observations, its timings."""
 
-    router: str
+    router: str  # its label (RouterSpec.label: igmpd, pimd, myquerier ...)
     sites: list[CallSite] = field(default_factory=list)
     faults: list[PlannedFault] = field(default_factory=list)
     observations: list[Observation] = field(default_factory=list)
     calls: int = 0
     wall: float = 0.0
     skipped: str | None = None
+    baseline: Baseline | None = None  # the healthy discovery run, measured
+    kind: str = ""  # the router kind it was explored as (--router), when not the label
 
     def median(self) -> float | None:
         durations = sorted(o.duration for o in self.observations if o.duration)
@@ -53,7 +63,9 @@ class RouterExploration:
     def to_json(self) -> dict[str, Any]:
         return {
             "router": self.router,
+            "kind": self.kind or self.router,
             "skipped": self.skipped,
+            "baseline": None if self.baseline is None else self.baseline.to_json(),
             "calls": self.calls,
             "sites": [site.to_json() for site in self.sites],
             "faults": [f.to_json() for f in self.faults],
@@ -72,7 +84,7 @@ def _cell_text(obs: Observation | None) -> str:
     if obs is None:
         return ""
     mark = SHORT.get(obs.word, "?")
-    if obs.word not in ("tolerated", "unreached", "error"):
+    if obs.word not in ("tolerated", "unjudged", "unreached", "error"):
         mark += "+" if obs.recovered else ("x" if obs.recovered is False else "")
     return mark
 
@@ -89,7 +101,8 @@ def summary_line(e: RouterExploration) -> str:
     return (
         f"{e.router}: {len(e.sites)} call sites, {s['faults']} faults: {c['reported']} reported, "
         f"{c['tolerated']} tolerated, {c['vague']} vague, {c['silent']} silent, "
-        f"{c['exit'] + c['crash']} fatal, {c['unreached']} unreached; recovered "
+        f"{c['exit'] + c['crash']} fatal, {c['unjudged']} unjudged, {c['unreached']} unreached; "
+        f"recovered "
         f"{s['recovered']:.0%}; score {s['score']:.0%} (reported or tolerated); "
         f"wall {e.wall:.1f} s, median {e.median() or 0:.2f} s per fault"
     )
@@ -100,15 +113,13 @@ def summary_line(e: RouterExploration) -> str:
 
 def render_markdown(scenario: str, explorations: Sequence[RouterExploration]) -> str:
     lines = [f"# faultlab explore: {scenario}", ""]
-    lines += [
-        "Cells: R reported, T tolerated, V vague, S silent, X exit, C crash, - unreached; "
-        "+ recovered after the clear, x not recovered.",
-        "",
-    ]
+    lines += [LEGEND, ""]
     for e in explorations:
         lines += [f"## {e.router}", "", summary_line(e), ""]
         if e.skipped:
             continue
+        if e.baseline is not None:
+            lines += [f"Healthy run: {e.baseline.describe()}", ""]
         lines += _markdown_matrix(e) + [""] + _markdown_findings(e) + [""]
     if len(explorations) > 1:
         lines += ["## Side by side", ""] + _markdown_side_by_side(explorations) + [""]
@@ -135,6 +146,7 @@ def _markdown_findings(e: RouterExploration) -> list[str]:
         line = o.line.replace("|", "\\|")[:200]
         recovered = {True: "recovered", False: "not recovered", None: ""}[o.recovered]
         lines.append(f"- `{o.site}` {o.errno}: **{o.outcome}** {recovered} ({o.folder}): {line}")
+        lines += [f"  - unmapped: `{u[:200]}`" for u in o.unmapped]
     return lines
 
 
@@ -158,9 +170,11 @@ def _markdown_side_by_side(explorations: Sequence[RouterExploration]) -> list[st
 
 def render_html(explorations: Sequence[RouterExploration]) -> str:
     """The HTML fragment: per router its summary and matrix (escaped), then side by side."""
-    parts = [f"<style>{STYLE}</style>"]
+    parts = [f"<style>{STYLE}</style><p>{html.escape(LEGEND)}</p>"]
     for e in explorations:
         parts.append(f"<h3>{html.escape(e.router)}</h3><p>{html.escape(summary_line(e))}</p>")
+        if e.baseline is not None:
+            parts.append(f"<p>Healthy run: {html.escape(e.baseline.describe())}</p>")
         if not e.skipped:
             parts.append(_html_matrix(e))
     if len(explorations) > 1:
@@ -171,10 +185,20 @@ def render_html(explorations: Sequence[RouterExploration]) -> str:
 def _html_cell(router: str, obs: Observation | None) -> str:
     if obs is None:
         return "<td></td>"
-    tip = html.escape(f"{obs.outcome}; {obs.recovery}; {obs.line}", quote=True)
+    tip = html.escape(cell_tip(obs), quote=True)
     href = html.escape(f"{router}/{obs.folder}/", quote=True)
     text = html.escape(_cell_text(obs))
     return f'<td class="{obs.word}" title="{tip}"><a href="{href}">{text}</a></td>'
+
+
+def cell_tip(obs: Observation) -> str:
+    """A cell's tooltip: outcome, recovery, the deciding line, what was judged, and every
+    error line no pattern maps (so "silent" never hides a line the router wrote)."""
+    parts = [obs.outcome, obs.recovery, obs.line]
+    if obs.judged:
+        parts.append("judged: " + ", ".join(obs.judged))
+    parts += [f"unmapped: {line}" for line in obs.unmapped]
+    return "; ".join(part for part in parts if part)
 
 
 def _html_matrix(e: RouterExploration) -> str:
@@ -277,11 +301,31 @@ def step_event(site: CallSite) -> int | None:
     return STEP_EVENTS.get(site.syscall)
 
 
-def finding_scenario(base: Any, site: CallSite, obs: Observation, peer: str | None) -> dict:
+def pinned_clear(obs: Observation, period: float | None) -> float:
+    """When a pinned finding's fault is cleared, in seconds after the router's start: after the
+    last call the exploration failed (its time, else the first hit plus one period per failed
+    call), plus half a period (at least 0.5 s). The fault fails exactly those calls (``nth``),
+    so a later clear changes nothing but the recovery mark; an earlier one (the old fixed
+    ``after: 1s``) could come before the router's call and the fault never fired."""
+    step = period or 1.0
+    if obs.hit_times_ms:
+        last = max(obs.hit_times_ms) / 1000
+    elif obs.hit_ms is not None:
+        last = obs.hit_ms / 1000 + max(0, len(obs.failed_positions) - 1) * step
+    else:
+        last = 0.5
+    return math.ceil((last + max(0.5, step / 2)) * 10) / 10
+
+
+def finding_scenario(
+    base: Any, site: CallSite, obs: Observation, peer: str | None, period: float | None = None
+) -> dict:
     """An ordinary scenario (plain data) that reproduces one finding with ``syscall-error``:
-    the same call, occurrence(s), interface and errno; it expects what a robust router does
-    (the step's event naming the errno, still running, querying again after the clear), so
-    it fails while the finding stands and passes once it is fixed."""
+    the same call, occurrence(s), interface and errno, armed from the start and cleared once
+    every one of those calls came (``pinned_clear``, from the router's ``period`` measured in
+    the healthy run); it expects what a robust router does (the step's event naming the errno,
+    still running, querying again after the clear), so it fails while the finding stands and
+    passes once it is fixed."""
     data = {
         k: v
         for k, v in dict(base.data).items()
@@ -294,16 +338,19 @@ def finding_scenario(base: Any, site: CallSite, obs: Observation, peer: str | No
         fault["interface"] = site.interface
     fault["nth"] = list(obs.failed_positions or [site.occurrence])
     fault["switchable"] = True
-    fault["clear"] = {"after": "1s"}
+    clear = pinned_clear(obs, period)
+    fault["clear"] = {"at": f"{clear:g}s"}
     expect: dict[str, Any] = {"router": {"running": True}}
     event = step_event(site)
     if event is not None:
-        item: dict[str, Any] = {"id": event, "errno": obs.errno, "within": "3s"}
+        within = f"{max(3.0, clear + 1.0):g}s"
+        item: dict[str, Any] = {"id": event, "errno": obs.errno, "within": within}
         if site.by_interface and site.interface:
             item["interface"] = site.interface
         expect["events"] = [item]
     if peer is not None:
-        packets = [{"on": peer, "query": "general", "at_least": 1, "within": "5s"}]
+        within = f"{max(5.0, math.ceil(2 * (period or 0) + 1)):g}s"
+        packets = [{"on": peer, "query": "general", "at_least": 1, "within": within}]
         expect["recovery"] = {"packets": packets}
     name = f"explore finding: {site.key} {obs.errno} ({obs.outcome})"
     description = (
@@ -322,10 +369,11 @@ def write_scenarios(
     sites = {site.key: site for site in e.sites}
     written = []
     for obs in e.observations:
-        if acceptable(obs) or obs.word == "error" or obs.site not in sites:
+        if acceptable(obs) or obs.word in ("error", "unjudged") or obs.site not in sites:
             continue
         site = sites[obs.site]
-        data = finding_scenario(base, site, obs, peers.get(site.interface or ""))
+        period = e.baseline.period if e.baseline is not None else None
+        data = finding_scenario(base, site, obs, peers.get(site.interface or ""), period)
         path = folder / f"{e.router}-{obs.fault}.yaml"
         path.write_text(yaml.safe_dump(data, sort_keys=False, width=100))
         written.append(path)

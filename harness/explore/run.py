@@ -28,11 +28,13 @@ import struct
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from harness.errors import FaultlabError, MissingCapability
+from harness.events import Event
+from harness.explore.baseline import Baseline, Peers, log_lines, unmapped_of
 from harness.explore.classify import Observation, classify, is_error
 from harness.explore.discover import CallSite
 from harness.explore.faults import latest_hits
@@ -41,8 +43,9 @@ from harness.explore.timers import Timing
 from harness.scenario import FaultSpec, Scenario
 
 # Part of every result's fingerprint: a new judge re-runs everything (2: the routers' timers,
-# 3: joins judged only where the router learns them, 4: never ready without a hit is an error).
-VERSION = "4"
+# 3: joins judged only where the router learns them, 4: never ready without a hit is an error,
+# 5: judged against the healthy run's baseline, unjudged, never-ready logs, unmapped lines).
+VERSION = "5"
 REACTION = 0.3  # seconds the router gets to log its reaction once the call failed
 JOIN_WINDOW = 1.0  # a host's unsolicited reports come at once; this bounds the wait
 HIT_STARTUP = 3.0  # a start-up call comes before the router is ready (or never)
@@ -62,29 +65,29 @@ def fault_scenario(base: Scenario, fault: PlannedFault) -> Scenario:
     )
 
 
-@dataclass
-class Peers:
-    """The router's interfaces, their addresses and the host endpoint on each link."""
-
-    peer: dict[str, tuple[str, str]] = field(default_factory=dict)  # iface -> (node, ifname)
-    address: dict[str, set[str]] = field(default_factory=dict)
-
-    @classmethod
-    def of(cls, scenario: Scenario) -> Peers:
-        found = cls()
-        router = scenario.router
-        for link in scenario.topology.build().links:
-            for near, far in ((link.a, link.b), (link.b, link.a)):
-                if near.node == router.node and near.ifname in router.interface_names:
-                    found.peer[near.ifname] = (far.node, far.ifname)
-                    found.address[near.ifname] = {str(a.ip) for a in near.addresses}
-        return found
+def event_record(event: Any) -> dict[str, Any]:
+    """What an Observation keeps of one event (an ``Event``)."""
+    return {
+        "id": event.id,
+        "symbol": event.symbol,
+        "level": event.level,
+        "interface": event.interface,
+        "errno": event.errno,
+        "call": event.call,
+        "line": (event.raw or event.message).strip()[:300],
+    }
 
 
 class Judge:
-    """Watches one live session (module docstring, steps 1-4)."""
+    """Watches one live session (module docstring, steps 1-4), against the healthy run's
+    ``baseline`` when there is one: queries are judged only where the router queried then.
+    Each check made (``judged``) and each one that could not be (``skipped``, with the reason)
+    is kept per interface: a cell where nothing could be judged is ``unjudged``, never
+    ``tolerated``."""
 
-    def __init__(self, live: Any, fault: PlannedFault, timing: Timing) -> None:
+    def __init__(
+        self, live: Any, fault: PlannedFault, timing: Timing, baseline: Baseline | None = None
+    ) -> None:
         self.live = live
         self.fault = fault
         self.timing = timing
@@ -96,6 +99,22 @@ class Judge:
         queries_on = getattr(live.adapter, "queries_on", None)
         spec = live.scenario.router
         self.queriers = tuple(queries_on(spec) if queries_on else spec.interface_names)
+        self.baseline = baseline
+        if baseline is not None and baseline.interfaces:
+            seen = set(baseline.queried())
+            self.queriers = tuple(name for name in self.queriers if name in seen)
+        self.judged: dict[str, list[str]] = {}
+        self.skipped: dict[str, list[str]] = {}
+
+    def _judged(self, interface: str, what: str) -> None:
+        found = self.judged.setdefault(interface, [])
+        if what not in found:
+            found.append(what)
+
+    def _skip(self, interface: str, why: str) -> None:
+        found = self.skipped.setdefault(interface, [])
+        if why not in found:
+            found.append(why)
 
     def exited(self) -> bool:
         return self.live.process.poll() is not None
@@ -119,15 +138,7 @@ class Judge:
     def error_events(self, since: float) -> list[dict[str, Any]]:
         found = []
         for event in self.stream.events:
-            record = {
-                "id": event.id,
-                "symbol": event.symbol,
-                "level": event.level,
-                "interface": event.interface,
-                "errno": event.errno,
-                "call": event.call,
-                "line": (event.raw or event.message).strip()[:300],
-            }
+            record = event_record(event)
             if event.seen >= since and is_error(record):
                 found.append(record)
         return found
@@ -157,9 +168,12 @@ class Judge:
 
     def inactive(self, interface: str) -> str | None:
         state = self.live.read_state(self.stream.clock() + 1.0)
-        if state is not None and interface in state.interfaces:
-            if not state.interfaces[interface].active:
-                return f"{interface} inactive"
+        if state is None or interface not in state.interfaces:
+            self._skip(interface, "no state report")
+            return None
+        self._judged(interface, "state")
+        if not state.interfaces[interface].active:
+            return f"{interface} inactive"
         return None
 
     def query_seen(self, interface: str, since: float, deadline: float) -> bool:
@@ -167,8 +181,16 @@ class Judge:
         not judged where the router does not query regularly (its adapter says)."""
         peer = self.peers.peer.get(interface)
         capture = self.live.captures.get(f"{peer[0]}:{peer[1]}") if peer else None
-        if capture is None or self.timing.query is None or interface not in self.queriers:
-            return True  # nothing to watch there: not judged
+        if capture is None:
+            self._skip(interface, "no host captures on it")
+            return True
+        if self.timing.query is None:
+            self._skip(interface, "no query period (the adapter names none, none was measured)")
+            return True
+        if interface not in self.queriers:
+            self._skip(interface, "no general query there in the healthy run")
+            return True
+        self._judged(interface, "queries")
         mine = self.peers.address.get(interface, set())
 
         def seen(packets: Sequence[Any]) -> bool:
@@ -182,6 +204,7 @@ class Judge:
         igmpproxy's upstream, not for smcroute, which ignores joins)."""
         peer = self.peers.peer.get(interface)
         if peer is None or not self.live.adapter.querier or interface not in self.queriers:
+            self._skip(interface, "joins are not learned there")
             return True
         self.group += 1
         group = f"239.77.{self.group // 250}.{self.group % 250 + 1}"
@@ -192,7 +215,9 @@ class Judge:
         sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, mreq)
         deadline = self.stream.clock() + JOIN_WINDOW * self.live.options.slow
         if self.live.read_state(deadline) is None:
+            self._skip(interface, "no state report")
             return True  # a router without a state report: joins are not judged
+        self._judged(interface, "joins")
         while self.stream.clock() < deadline and not self.exited():
             state = self.live.read_state(deadline)
             if state is None:
@@ -208,9 +233,15 @@ class Judge:
             sock.close()
 
 
-def judge(live: Any, fault: PlannedFault, obs: Observation, timing: Timing) -> None:
+def judge(
+    live: Any,
+    fault: PlannedFault,
+    obs: Observation,
+    timing: Timing,
+    baseline: Baseline | None = None,
+) -> None:
     """Steps 1-4 of the module docstring, filling ``obs``."""
-    judge = Judge(live, fault, timing)
+    judge = Judge(live, fault, timing, baseline)
     try:
         _judge(judge, fault, obs)
     finally:
@@ -236,15 +267,26 @@ def _judge(judge: Judge, fault: PlannedFault, obs: Observation) -> None:
             obs.broken += problems
         elif problems:
             obs.collateral.append(name)
+    targets = [target] if target is not None else list(names)
+    obs.judged = [f"{n}: {what}" for n in targets for what in judge.judged.get(n, ())]
+    if not obs.judged:
+        why = dict.fromkeys(f"{n}: {w}" for n in targets for w in judge.skipped.get(n, ()))
+        obs.unjudged = "; ".join(why) or "no check applies"
     obs.events = judge.error_events(hit)
     obs.exit_status = live.process.poll()
     cleared = _clear(live)
     obs.failed_positions = list(judge.explore.failed_calls())
+    obs.hit_times_ms = [
+        round((at - live.started_at) * 1000, 1) for at, _iface, _n in judge.explore.hits
+    ]
     if obs.exit_status is not None:
         obs.recovered, obs.recovery = False, "the router exited"
         return
     if not obs.broken and not obs.collateral:
-        obs.recovered, obs.recovery = True, "nothing broke"
+        if obs.judged:
+            obs.recovered, obs.recovery = True, "nothing broke"
+        else:
+            obs.recovery = "not judged: nothing could be"
         return
     _judge_recovery(judge, obs, cleared)
 
@@ -272,8 +314,15 @@ def _clear(live: Any) -> float:
     return at
 
 
-def observe(base: Scenario, fault: PlannedFault, runs: Path, slow: float = 1.0) -> Observation:
-    """Run one planned fault and classify the router's reaction."""
+def observe(
+    base: Scenario,
+    fault: PlannedFault,
+    runs: Path,
+    slow: float = 1.0,
+    baseline: Baseline | None = None,
+) -> Observation:
+    """Run one planned fault and classify the router's reaction, against the healthy run's
+    ``baseline`` (harness.explore.baseline) when given."""
     from harness import runner
     from harness.errors import RouterError
 
@@ -284,20 +333,22 @@ def observe(base: Scenario, fault: PlannedFault, runs: Path, slow: float = 1.0) 
         site.key,
         fault.errno,
         site.interface if site.by_interface else None,
-        base.router.kind,
+        base.router.label,
     )
     options = runner.RunOptions(artifacts_dir=runs, slow=slow, capture=True, keep=True)
     begun = time.monotonic()
+    timing = Timing.of(base, slow, baseline.period if baseline else None)
+    never_ready: str | None = None
     try:
         with runner.session(scenario, options) as live:
-            judge(live, fault, obs, Timing.of(base, slow))
+            judge(live, fault, obs, timing, baseline)
     except RouterError as exc:  # never ready: start-up broke without the events readiness needs
-        why = str(exc).splitlines()[0]
+        never_ready = str(exc).splitlines()[0].split("; last lines")[0]
         obs.hits = latest_hits()
         if obs.hits:
-            obs.hit, obs.broken = True, [f"never ready: {why}"]
+            obs.hit, obs.broken = True, [f"never ready ({never_ready})"]
         else:  # the fault never fired: the router would not start healthy either (not a finding)
-            obs.error = f"never ready, and the fault never fired: {why}"
+            obs.error = f"never ready, and the fault never fired: {never_ready}"
     except MissingCapability as exc:
         obs.error = f"skipped: {exc}"
     except (FaultlabError, OSError) as exc:
@@ -307,8 +358,35 @@ def observe(base: Scenario, fault: PlannedFault, runs: Path, slow: float = 1.0) 
             obs.error = "; ".join(f"{type(e).__name__}: {e}" for e in group.exceptions)
     obs.duration = round(time.monotonic() - begun, 3)
     obs.folder = str(Path(runs.name) / options.folder(scenario).name)
+    _read_log(obs, scenario, options.folder(scenario), baseline, never_ready is not None)
     obs.outcome, obs.line = classify(obs)
     return obs
+
+
+def _read_log(
+    obs: Observation, scenario: Scenario, folder: Path, baseline: Baseline | None, never: bool
+) -> None:
+    """What the router wrote, read from the run's files once it stopped: the error-looking
+    lines no pattern maps (those the healthy run wrote too left out), its last lines; for a
+    router that never got ready (the judge never ran), its error events too."""
+    from harness.routers import adapter_for
+
+    try:
+        adapter = adapter_for(scenario.router)
+        lines = log_lines(adapter, folder)
+    except (FaultlabError, OSError):
+        return
+    healthy = set(baseline.unmapped) if baseline is not None else set()
+    obs.unmapped = [line[:300] for line in unmapped_of(lines) if line not in healthy][:10]
+    obs.log = [line[:300] for line, _ in lines[-5:]]
+    if never and not obs.events:
+        source = adapter.events(folder)
+        for line, is_event in lines:
+            record = source.parse(line, folder) if is_event else None
+            if record is not None:
+                event = event_record(Event.from_record(record, seen=0.0, raw=line))
+                if is_error(event):
+                    obs.events.append(event)
 
 
 # -- many faults, in workers, resumable ------------------------------------------------------
@@ -373,7 +451,8 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
 
     base = load_base(task["scenario"], task["router"])
     fault = PlannedFault(CallSite.from_json(task["site"]), task["errno"])
-    return observe(base, fault, Path(task["runs"]), task["slow"]).to_json()
+    baseline = Baseline.from_json(task.get("baseline"))
+    return observe(base, fault, Path(task["runs"]), task["slow"], baseline).to_json()
 
 
 @dataclass
@@ -387,6 +466,7 @@ class Batch:
     workers: int = 2
     slow: float = 1.0
     time_budget: float | None = None  # seconds; faults not started by then are left out
+    baseline: Baseline | None = None  # the healthy discovery run's measurements
 
 
 def run_all(
@@ -422,6 +502,7 @@ def _task(batch: Batch, fault: PlannedFault) -> dict[str, Any]:
         "errno": fault.errno,
         "runs": str(batch.folder / "runs"),
         "slow": batch.slow,
+        "baseline": None if batch.baseline is None else batch.baseline.to_json(),
     }
 
 

@@ -88,10 +88,11 @@ def owners(
     return shard.owners(kept, key=lambda f: f.id, cost=lambda f: expected_cost(f, timing))
 
 
-def read_sites(path: Path, router: str) -> tuple[list[Any], int] | None:
-    """A router's call sites (and its recorded call count) from a sites file: what ``faultlab
-    plan --sites-out`` writes, an explore.json (``routers[].sites``) or a shard.json (``sites``,
-    of ``identity.router``); None when the file has none for ``router``."""
+def read_sites(path: Path, router: str) -> tuple[list[Any], int, dict[str, Any] | None] | None:
+    """A router's call sites, its recorded call count and the healthy run's baseline (None when
+    the file has none) from a sites file: what ``faultlab plan --sites-out`` writes, an
+    explore.json (``routers[].sites``) or a shard.json (``sites``, of ``identity.router``);
+    None when the file has no sites for ``router``."""
     import json
 
     from harness.explore.discover import CallSite
@@ -108,23 +109,30 @@ def read_sites(path: Path, router: str) -> tuple[list[Any], int] | None:
     for entry in entries:
         if entry.get("router") == router and entry.get("sites"):
             sites = [CallSite.from_json(item) for item in entry["sites"]]
-            return sites, int(entry.get("calls") or 0)
+            return sites, int(entry.get("calls") or 0), entry.get("baseline")
     return None
 
 
 def given_sites(args: argparse.Namespace, router: str) -> Any:
     """``--sites``: the router's discovery from a file (every shard then plans the same
-    faults: a discovery under load can see an extra call and number the sites otherwise).
-    None without ``--sites``; InputError when the file has no sites for ``router``."""
+    faults: a discovery under load can see an extra call and number the sites otherwise), with
+    the healthy run's baseline the faults are judged against (``measured`` False when the file
+    has none: the caller then measures it). None without ``--sites``; InputError when the file has no
+    sites for ``router``."""
     path = getattr(args, "sites", None)
     if path is None:
         return None
+    from harness.explore.baseline import Baseline
     from harness.explore.discover import Discovery
 
     found = read_sites(Path(path), router)
     if found is None:
         raise InputError(f"--sites {path}: no call sites of router {router} in it")
-    return Discovery([], None, found[0])  # no call recorded here: the count says 0
+    sites, _calls, baseline = found
+    given = Discovery([], None, sites)  # no call recorded here: the count says 0
+    given.baseline = Baseline.from_json(baseline) or given.baseline
+    given.measured = baseline is not None
+    return given
 
 
 def scenario_digest(base: Scenario) -> str:
@@ -186,6 +194,7 @@ def write_manifest(
         rerun_argv(args, router),
         extra={
             "sites": [site.to_json() for site in found.sites],
+            "baseline": found.baseline.to_json(),
             "faults": [
                 {**fault.to_json(), "expected_s": round(expected_cost(fault, timing), 2)}
                 for fault in planned

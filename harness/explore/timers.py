@@ -3,7 +3,9 @@
 How long discovery watches steady state, how long the judge waits for a general query, a retry
 or a steady-state call: all follow the router's timers, read from its adapter
 (``RouterAdapter.query_period``: pimd's queries come at its 5 s tick at the earliest, FRR's in
-whole seconds, smcroute's adverts at its mrdisc interval, igmpproxy's too rarely to wait for).
+whole seconds, smcroute's adverts at its mrdisc interval, igmpproxy's too rarely to wait for),
+or, for a router whose adapter cannot tell (``kind: command``), measured in the healthy
+discovery run (harness.explore.baseline).
 On a slow machine only the work around a timer is stretched (harness.timing.timer_window):
 the timers themselves run in real time, in an emulated guest too.
 """
@@ -45,8 +47,14 @@ class Timing:
     steady: float
 
     @classmethod
-    def of(cls, scenario: Scenario, slow: float) -> Timing:
+    def of(cls, scenario: Scenario, slow: float, measured: float | None = None) -> Timing:
+        """The windows for ``scenario``: the router's query period from its adapter (its
+        timers), else ``measured``, the period the healthy discovery run showed
+        (harness.explore.baseline), so that no scenario needs ``query_interval`` for explore
+        to see queries stop."""
         period = query_period(scenario)
+        if period is None:
+            period = measured
         retry = float(scenario.router.timers.get("retry_interval", 5.0))
         return cls(
             None if period is None else timer_window(period, slow),

@@ -121,7 +121,7 @@ def instantiate(spec: FaultSpec) -> Fault:
     made in code (explore's), from its mapping."""
     if spec.recipe is not None:
         return spec.recipe.instantiate()
-    return make_fault(spec.mapping())
+    return make_fault({**spec.mapping(), "when": spec.when.kind})
 
 
 def _recipe(spec: Mapping[str, Any], locate: Locate | None) -> FaultRecipe:
@@ -131,7 +131,14 @@ def _recipe(spec: Mapping[str, Any], locate: Locate | None) -> FaultRecipe:
     cls = _fault_class(kind, locate)
     params = {k: v for k, v in spec.items() if k not in SCHEDULING_KEYS}
     _check_params(cls, params, locate)
+    if "armed" in cls.params and "armed" not in params and _applied_later(spec.get("when")):
+        params["armed"] = "apply"  # armed follows when: (docs/scenario-format.md)
     return FaultRecipe(cls, params)
+
+
+def _applied_later(when: Any) -> bool:
+    """Whether a fault's ``when:`` (as written, or a When's kind) applies it after the start."""
+    return when is not None and when != "before-start"
 
 
 def _build(recipe: FaultRecipe, locate: Locate | None) -> Fault:

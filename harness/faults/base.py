@@ -144,6 +144,12 @@ class Fault:
     def prepare(self, launch: Launch) -> None:
         """Amend the router's launch (before it starts). Most real causes need nothing here."""
 
+    def in_force_at_launch(self) -> bool:
+        """Whether ``prepare`` alone already breaks the step from the router's first
+        instruction, whatever ``apply`` does later (a seccomp rule armed at launch): the
+        runner's timeline then says so, since its ``when:`` is not when it took effect."""
+        return False
+
     def apply(self, ctx: FaultContext) -> None:
         """Break the step on the live lab."""
 

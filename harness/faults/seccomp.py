@@ -53,7 +53,8 @@ NOTIFY_PARAMS: dict[str, dict[str, Any]] = {
     },
     "armed": {
         "enum": ["launch", "apply"],
-        "description": "launch (default): active from the router's start; apply: from apply()",
+        "description": "launch: active from the router's start; apply: from when the fault is "
+        "applied (its when:). Default: follows when: (launch for before-start, else apply)",
     },
 }
 
@@ -153,6 +154,10 @@ class SyscallErrorFault(Fault):
                 match, self.error, self.nth, self.interface, window, enabled=self.armed == "launch"
             )
             self.rules.append(supervisor.add(rule))
+
+    def in_force_at_launch(self) -> bool:
+        """RET_ERRNO filters and rules armed at launch fail calls from the router's start."""
+        return not self.supervised or self.armed == "launch"
 
     def apply(self, ctx: FaultContext) -> None:
         for rule in self.rules:

@@ -7,7 +7,11 @@ type is masked with 0xff because routers (and Python) add SOCK_CLOEXEC / SOCK_NO
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from harness.catalog import Step
+from harness.errors import FaultConfigError
 
 # Argument names per syscall, in the kernel's order (for ``args:`` in syscall-error faults).
 ARG_NAMES: dict[str, tuple[str, ...]] = {
@@ -73,3 +77,35 @@ STEP_CALLS: dict[Step, dict[str, tuple[str, dict[str, int | str]]]] = {
     Step.SEND: {"sendto": ("sendto", {}), "sendmsg": ("sendmsg", {})},
     Step.RECEIVE: {"recvfrom": ("recvfrom", {}), "recvmsg": ("recvmsg", {})},
 }
+
+
+def step_of_call(syscall: str, args: Mapping[str, Any]) -> Step | None:
+    """The catalog step whose calls include ``syscall`` with ``args`` (by name, symbols or
+    numbers), e.g. setsockopt level IPPROTO_IP optname IP_HDRINCL -> header_include; None for
+    a call no step makes (an ioctl SIOCGIFADDR, a getsockopt ...)."""
+    from harness.faults.constants import resolve
+
+    def value(given: Any) -> int | None:
+        given = given.get("value") if isinstance(given, Mapping) else given
+        try:
+            return resolve(given, what=syscall)
+        except (FaultConfigError, TypeError, ValueError):
+            return None
+
+    names = ARG_NAMES.get(syscall, ())
+    wanted = {
+        (names[int(key[3:])] if key.startswith("arg") and key[3:].isdigit() else key): value(v)
+        for key, v in args.items()
+        if not key.startswith("arg") or (key[3:].isdigit() and int(key[3:]) < len(names))
+    }
+    for step, calls in STEP_CALLS.items():
+        for call, table_args in calls.values():
+            if call != syscall:
+                continue
+            mask = {k: ARG_MASKS.get((syscall, k), 0xFFFFFFFF) for k in table_args}
+            if all(
+                wanted.get(k) is not None and (wanted[k] & mask[k]) == value(v)
+                for k, v in table_args.items()
+            ):
+                return step
+    return None

@@ -113,7 +113,7 @@ document.addEventListener("DOMContentLoaded",function(){
     $("#f-step").value=F.step;apply();$("#scenarios").scrollIntoView();})});
   var c=$("#cause-clear");if(c)c.addEventListener("click",function(){F.family="";F.errno="";apply();});
   window.addEventListener("hashchange",openHash);
-  read();openHash();
+  if($(".filters"))read();openHash();
   document.body.dataset.ready="1";
 });
 })();

@@ -31,15 +31,14 @@ _LINK_NAMES = {
 
 
 def page(run: RunView, sections: Sequence[Any] = ()) -> str:
-    """The whole report: one self-contained HTML document."""
+    """The whole report: one self-contained HTML document. A page of other commands' sections
+    alone (``faultlab explore``: no scenario of its own) shows no scenario counts or tables."""
+    runs = bool(run.scenarios) or not sections
+    scenario_parts = [_filters(run), _matrix(run), _list(run), _panels(run), _skipped(run)]
     parts = [
-        _header(run),
+        _header(run, scenarios=runs),
         "<main>",
-        _filters(run),
-        _matrix(run),
-        _list(run),
-        _panels(run),
-        _skipped(run),
+        *(scenario_parts if runs else []),
         *(_section(section) for section in sections),
         "</main>",
     ]
@@ -55,28 +54,31 @@ def page(run: RunView, sections: Sequence[Any] = ()) -> str:
 # -- overview ---------------------------------------------------------------------------------
 
 
-def _header(run: RunView) -> str:
-    ran = sum(run.count(s) for s in ("passed", "failed", "error"))
-    counts = [("ran", ran, ""), *((s, run.count(s), s) for s in STATUSES if s != "error")]
-    if run.count("error"):
-        counts.append(("error", run.count("error"), "error"))
-    chips = "".join(
-        f"<span class='count {css}'><b id='count-{name}'>{n}</b>{name}</span>"
-        for name, n, css in counts
-    )
+def _header(run: RunView, scenarios: bool = True) -> str:
+    """Title, the run's counts and its facts; a page of other commands' sections alone (no
+    scenario of its own) shows its facts without the counts of scenarios it did not run."""
+    chips = ""
+    if scenarios:
+        ran = sum(run.count(s) for s in ("passed", "failed", "error"))
+        counts = [("ran", ran, ""), *((s, run.count(s), s) for s in STATUSES if s != "error")]
+        if run.count("error"):
+            counts.append(("error", run.count("error"), "error"))
+        chips = "".join(
+            f"<span class='count {css}'><b id='count-{name}'>{n}</b>{name}</span>"
+            for name, n, css in counts
+        )
     duration = f"{run.duration:.1f} s" if run.duration is not None else "-"
     meta = [
         ("kernel", run.kernel),
         ("host", run.host),
         ("duration", duration),
         ("run", run.run_id or "-"),
-        ("scenarios", str(len(run.scenarios))),
     ]
+    if scenarios:
+        meta.append(("scenarios", str(len(run.scenarios))))
     info = "".join(f"<span>{k} <b class='mono' id='meta-{k}'>{esc(v)}</b></span>" for k, v in meta)
-    return (
-        f"<header><h1>{esc(run.title)}</h1><div class='counts'>{chips}</div>"
-        f"<div class='meta'>{info}</div></header>"
-    )
+    counts_div = f"<div class='counts'>{chips}</div>" if scenarios else ""
+    return f"<header><h1>{esc(run.title)}</h1>{counts_div}<div class='meta'>{info}</div></header>"
 
 
 def _filters(run: RunView) -> str:

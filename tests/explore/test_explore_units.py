@@ -3,6 +3,7 @@ report (complete, linked), the baseline diff and the findings written as scenari
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import json
 from pathlib import Path
@@ -128,6 +129,8 @@ def obs(outcome_inputs: dict, **fields: object) -> Observation:
 
 
 ERR = {"id": 41028, "level": "Error", "interface": "e0", "errno": errno.ENOBUFS, "line": "x"}
+JUDGED = {"judged": ["e0: queries"]}  # something was judged (and nothing broke)
+UNMAPPED = ["ERROR: cannot set socket options on e0: [Errno 105] No buffer space available"]
 
 
 @pytest.mark.parametrize(
@@ -138,8 +141,12 @@ ERR = {"id": 41028, "level": "Error", "interface": "e0", "errno": errno.ENOBUFS,
         ({"events": [{**ERR, "interface": "e1"}], "broken": ["e0 inactive"]}, "vague"),
         ({"broken": ["no general query on e0"]}, "silent"),
         ({"events": [ERR], "collateral": ["e1"]}, "silent"),
-        ({}, "tolerated"),
-        ({"events": [{**ERR, "errno": None}]}, "tolerated"),
+        (JUDGED, "tolerated"),
+        ({**JUDGED, "events": [{**ERR, "errno": None}]}, "tolerated"),
+        ({}, "unjudged"),
+        ({"unjudged": "e0: no state report"}, "unjudged"),
+        ({"events": [{**ERR, "errno": None}]}, "unjudged"),
+        ({"broken": ["no general query on e0"], "unmapped": UNMAPPED}, "vague"),
         ({"exit_status": 3}, "exit 3"),
         ({"exit_status": -6}, "crash (SIGABRT)"),
         ({"hit": False}, "unreached"),
@@ -149,12 +156,23 @@ def test_classify(inputs: dict, expected: str) -> None:
     assert obs(inputs).outcome == expected
 
 
+def test_a_cell_with_nothing_judged_says_why_and_a_silent_one_shows_what_was_written() -> None:
+    unjudged = obs({"unjudged": "e0: no general query there in the healthy run"})
+    assert unjudged.word == "unjudged" and "no general query there" in unjudged.line
+    vague = obs({"broken": ["no general query on e0"], "unmapped": UNMAPPED})
+    assert UNMAPPED[0] in vague.line
+    never = obs({"broken": ["never ready (x)"], "log": ["INFO: starting", "INFO: waiting"]})
+    assert never.word == "silent" and "no error logged" in never.line
+    assert "INFO: waiting" in never.line
+
+
 def test_acceptance_and_score() -> None:
     good = obs({"events": [ERR], "broken": ["x"]}, recovered=True)
     stuck = obs({"events": [ERR], "broken": ["x"]}, recovered=False)
-    assert acceptable(good) and not acceptable(stuck) and acceptable(obs({}))
-    assert not acceptable(obs({"exit_status": 1}))
-    assert score([good, stuck, obs({})])["score"] == 1.0
+    assert acceptable(good) and not acceptable(stuck) and acceptable(obs(JUDGED))
+    assert not acceptable(obs({"exit_status": 1})) and not acceptable(obs({}))
+    assert score([good, stuck, obs(JUDGED)])["score"] == 1.0
+    assert score([good, obs({})])["counts"]["unjudged"] == 1
 
 
 def exploration(observations: list[Observation]) -> report.RouterExploration:
@@ -165,7 +183,7 @@ def exploration(observations: list[Observation]) -> report.RouterExploration:
 
 
 def test_report_is_complete(tmp_path: Path) -> None:
-    e = exploration([obs({"events": [ERR], "broken": ["x"]}, recovered=True), obs({})])
+    e = exploration([obs({"events": [ERR], "broken": ["x"]}, recovered=True), obs(JUDGED)])
     json_path, markdown, page = report.write(tmp_path, "x.yaml", [e, e])
     data = json.loads(json_path.read_text())
     router = data["routers"][0]
@@ -176,11 +194,13 @@ def test_report_is_complete(tmp_path: Path) -> None:
     html = page.read_text()
     assert "id='explore'" in html and 'href="igmpd/runs/x/"' in html
     assert html.count('class="reported"') >= 1 and html.count('class="tolerated"') >= 1
+    assert "U unjudged" in html and "U unjudged" in text, "the class is in both legends"
+    assert router["score"]["counts"]["unjudged"] == 0 and "unjudged" in router["score"]
 
 
 def test_baseline_diff_names_regressions() -> None:
-    before = report.to_json("x", [exploration([obs({}), obs({})])])
-    after = report.to_json("x", [exploration([obs({"broken": ["x"]}), obs({})])])
+    before = report.to_json("x", [exploration([obs(JUDGED), obs(JUDGED)])])
+    after = report.to_json("x", [exploration([obs({"broken": ["x"]}), obs(JUDGED)])])
     changes = report.diff(before, after)
     assert len(changes) == 1 and changes[0].regression and "silent" in changes[0].describe()
 
@@ -188,7 +208,7 @@ def test_baseline_diff_names_regressions() -> None:
 def test_findings_become_valid_scenarios(tmp_path: Path) -> None:
     base = load(IGMPD)
     finding = obs({"broken": ["x"]}, recovered=False, failed_positions=[2, 3])
-    e = exploration([finding, obs({})])
+    e = exploration([finding, obs({})])  # the unjudged one is no finding
     written = report.write_scenarios(tmp_path, base, e, {"e0": "h1:e0"})
     assert len(written) == 1
     scenario = load(written[0])
@@ -200,7 +220,7 @@ def test_findings_become_valid_scenarios(tmp_path: Path) -> None:
 def test_a_second_run_reuses_finished_results(tmp_path: Path) -> None:
     base = load(IGMPD)
     fault = PlannedFault(SITE, "ENOBUFS")
-    stored = obs({})
+    stored = obs(JUDGED)
     Store(tmp_path).save(fault, fingerprint(base, fault), stored)
     seen: list[bool] = []
     batch = Batch(base, "igmpd", [fault], tmp_path, workers=1)
@@ -288,3 +308,92 @@ def test_a_router_never_ready_is_a_finding_only_when_the_fault_fired(
         assert obs.hit and obs.broken[0].startswith("never ready") and obs.word == "silent"
     else:  # the healthy start failed: not the router's reaction to this fault
         assert obs.word == "error" and "never fired" in (obs.error or "")
+
+
+# -- issue 20: judged against the healthy run -------------------------------------------------
+
+
+def test_the_healthy_run_s_period_is_the_median_gap_between_the_router_s_own_queries() -> None:
+    from types import SimpleNamespace
+
+    from harness.explore.baseline import Baseline, InterfaceBaseline, median_gap, presence_times
+
+    def query(seen: float, src: str = "10.0.1.1", outgoing: bool = False) -> SimpleNamespace:
+        return SimpleNamespace(seen=seen, is_router_presence=True, src=src, outgoing=outgoing)
+
+    packets = [query(0.04), query(1.04), query(1.5, src="10.0.1.2"), query(2.05), query(3.2)]
+    packets.append(query(2.5, outgoing=True))  # the host's own: not the router's
+    times = presence_times(packets, {"10.0.1.1"})
+    assert times == [0.04, 1.04, 2.05, 3.2] and median_gap(times) == pytest.approx(1.01)
+    assert median_gap([0.04]) is None and median_gap([]) is None
+    found = Baseline({"e0": InterfaceBaseline(4, 1.01), "e1": InterfaceBaseline(1, None)})
+    assert found.period == 1.01 and found.queried() == ("e0", "e1")
+    again = Baseline.from_json(json.loads(json.dumps(found.to_json())))
+    assert again == found and "e0 4 queries every 1.01 s" in found.describe()
+
+
+def test_a_command_router_is_waited_for_by_its_measured_period() -> None:
+    from harness.explore.timers import Timing
+
+    scenario = load_base(str(IGMPD), None)
+    command = scenario.router.__class__(kind="command", node="r1", argv=("x",))
+    base = dataclasses.replace(scenario, router=command)
+    assert Timing.of(base, 1.0).query is None, "no timer, no adapter period"
+    assert Timing.of(base, 1.0, measured=1.0).query == 1.0
+    assert Timing.of(scenario, 1.0, measured=9.0).query == 0.4, "the adapter's own first"
+
+
+def test_queries_are_judged_only_where_the_healthy_run_showed_them() -> None:
+    from types import SimpleNamespace
+
+    from harness.explore.baseline import Baseline, InterfaceBaseline
+    from harness.explore.run import Judge
+    from harness.explore.timers import Timing
+    from harness.routers.command import CommandAdapter
+
+    scenario = load(IGMPD)
+    live = SimpleNamespace(
+        scenario=scenario,
+        adapter=CommandAdapter(),
+        stream=None,
+        faults=[SimpleNamespace(fault=None)],
+        captures={"h2:e0": object()},  # a capture that would fail if it were waited on
+    )
+    healthy = Baseline({"e0": InterfaceBaseline(3, 1.0), "e1": InterfaceBaseline(0, None)})
+    judge = Judge(live, None, Timing.of(scenario, 1.0), healthy)  # type: ignore[arg-type]
+    assert judge.queriers == ("e0",)
+    assert judge.query_seen("e1", 0.0, 1.0)
+    assert judge.skipped["e1"] == ["no general query there in the healthy run"]
+    assert "e1" not in judge.judged
+
+
+def test_a_pinned_finding_is_cleared_after_the_last_call_it_failed() -> None:
+    """Issue 20: nth [2, 3, 4] cleared at +1000 ms never fired (the 2nd send came at +1035)."""
+    from harness.explore.report import pinned_clear
+
+    seen = obs({"broken": ["x"]}, failed_positions=[2, 3, 4], hit_ms=1035.0)
+    seen.hit_times_ms = [1035.0, 2036.0, 3034.0]
+    assert pinned_clear(seen, 1.0) == 3.6
+    seen.hit_times_ms = []
+    assert pinned_clear(seen, 1.0) == 3.6, "first hit plus one period per failed call"
+    assert pinned_clear(obs({"broken": ["x"]}, hit_ms=120.0), None) == 0.7
+    site = CallSite("sendto", "", (), "e0", True, "steady", 2, "AF_INET")
+    seen.hit_times_ms = [1035.0, 2036.0, 3034.0]
+    data = report.finding_scenario(load(IGMPD), site, seen, "h1:e0", 1.0)
+    (fault,) = data["faults"]
+    assert fault["clear"] == {"at": "3.6s"} and fault["nth"] == [2, 3, 4]
+    assert data["expect"]["events"][0]["within"] == "4.6s"
+
+
+def test_a_command_router_is_named_by_its_program() -> None:
+    from harness.scenario import RouterSpec
+
+    def label(*argv: str) -> str:
+        return RouterSpec(kind="command", argv=argv).label
+
+    assert (
+        label("/usr/bin/python3", "-u", "/x/examples/myquerier/myquerier.py", "e0") == "myquerier"
+    )
+    assert label("/usr/sbin/mcd", "-f", "{workdir}/mcd.conf") == "mcd"
+    assert label("env", "python3", "q.py") == "q"
+    assert RouterSpec(kind="pimd").label == "pimd"

@@ -103,3 +103,16 @@ def test_screenshots_of_a_passing_and_a_failing_scenario(page, screenshots):
     for shot in (failing, passing, overview):
         assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
     assert page.console_errors() == []
+
+
+def test_a_page_of_sections_alone_loads_without_a_console_error(tmp_path):
+    """faultlab explore's report.html: no scenario filters, and the page script still runs."""
+    from harness import htmlreport
+
+    section = htmlreport.Section("Explore: call site x errno", "<table></table>", "explore")
+    path = htmlreport.write(tmp_path / "report.html", [], [section], title="explore x.yaml")
+    with Browser(CHROMIUM) as browser:
+        browser.open(path)
+        assert browser.js("document.body.dataset.ready") == "1"
+        assert browser.console_errors() == []
+        assert browser.js("document.querySelectorAll('[id^=count-]').length") == 0

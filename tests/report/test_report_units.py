@@ -75,3 +75,40 @@ def test_exact_errors_are_errno_chips_in_one_column(tmp_path):
 def test_anchors_follow_the_artifacts_folder(tmp_path):
     row = Row("x", "/s/x.yaml", "-", "none", "-", artifacts=str(tmp_path / "bind" / "x-y"))
     assert htmlreport.anchor_for(row, tmp_path) == "s-bind-x-y"
+
+
+def test_a_page_of_sections_alone_has_no_empty_run_counts(tmp_path: Path) -> None:
+    """faultlab explore's report.html: its matrices, not '0 ran 0 passed 0 failed' above
+    empty scenario sections (issue 20)."""
+    section = htmlreport.Section("Explore: call site x errno", "<table></table>", "explore")
+    page = htmlreport.write(tmp_path / "report.html", [], [section], title="explore x.yaml")
+    text = page.read_text()
+    assert "id='explore'" in text and "explore x.yaml" in text
+    assert "count-ran" not in text and "id='matrix'" not in text and "id='scenarios'" not in text
+    plain = htmlreport.write(tmp_path / "run.html", [_row("a", "passed")]).read_text()
+    assert "count-ran" in plain and "id='matrix'" in plain
+
+
+def test_the_run_counts_are_said_once_and_xdist_s_worker_header_not_at_all() -> None:
+    from harness.report import XDIST_HEADER, summary_table
+
+    assert summary_table([_row("a", "passed")]).title is None
+    text = "[gw0] linux -- Python 3.11.2 /usr/bin/python3\nscenario x: FAILED\n"
+    assert XDIST_HEADER.sub("", text) == "scenario x: FAILED\n"
+
+
+def test_a_syscall_error_is_shown_under_the_step_of_its_call() -> None:
+    """An ioctl SIOCGIFADDR is no catalog step (it was shown under header_include)."""
+    from harness.report import _steps_of
+    from harness.scenario import FaultSpec
+
+    def steps(**params: object) -> list[str]:
+        return _steps_of(FaultSpec("syscall-error", "r1", params=params))
+
+    assert steps(syscall="ioctl", args={"arg1": 0x8915}) == []
+    assert steps(syscall="setsockopt", args={"level": 0, "optname": 3}) == ["header_include"]
+    assert steps(syscall="setsockopt", args={"level": "IPPROTO_IP", "optname": 32}) == [
+        "request_multicast"
+    ]
+    assert steps(syscall="sendto") == ["send"]
+    assert _steps_of(FaultSpec("step-error", "r1", params={"step": "bind"})) == ["bind"]
