@@ -17,11 +17,12 @@ the split's doing.
 On one 2-core machine the N shards share its cores (and the machine is shared with other
 work), so the ratio here is a floor on what N machines gain; docs/ci.md has the figures.
 
-Measured here (2-core VM, kernel without multicast routing, load average 6-8 from other test
-suites): unsharded -n 2: 308.0 s; 4 shards x 1 worker together: 200.6 s (walls 194.8-200.6 s,
-expected 419-421 s of faults each); merge 1.9 s; ratio 0.66. Merged == the shards' union;
-318 of 322 verdicts as unsharded; run alone twice, one of the 4 others changed class between
-two unsharded runs and three came out as one side had them (one-off judgements under load).
+Measured here (2-core VM, kernel without multicast routing, load average 8-11 from other test
+suites): plan 1.9 s; unsharded -n 2: 238.0 s; 4 shards x 1 worker together: 163.8 s (walls
+159.2-163.8 s, expected 160-162 s of faults each); merge 2.6 s; ratio 0.70. Merged == the
+shards' union, 322 faults; 320 of 322 verdicts as unsharded: of the 2 others, one changed class
+between two plain runs alone, the other (unreached in its shard under load) was reported both
+times.
 """
 
 from __future__ import annotations
