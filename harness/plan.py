@@ -187,9 +187,10 @@ def explore_groups(args: argparse.Namespace) -> list[Group]:
     groups = []
     found: list[dict[str, Any]] = []
     for router in routers:
-        sites, faults = _planned(scenario, router, args.source)
+        sites, faults, baseline = _planned(scenario, router, args.source)
         base = load_base(str(scenario), router)
-        found.append({"router": router, "sites": [site.to_json() for site in sites]})
+        entry = {"router": router, "sites": [site.to_json() for site in sites]}
+        found.append({**entry, "baseline": baseline} if baseline is not None else entry)
         for kernel in args.kernels or ["host"]:
             slow = _slow(kernel)
             cost = plan_cost(faults, Timing.of(base, slow), slow) / max(1, args.workers)
@@ -205,8 +206,11 @@ def explore_groups(args: argparse.Namespace) -> list[Group]:
     return groups
 
 
-def _planned(scenario: Path, router: str, source: Path | None) -> tuple[list[Any], list[Any]]:
-    """The router's call sites and planned faults: from ``--from``'s file (an explore.json, a
+def _planned(
+    scenario: Path, router: str, source: Path | None
+) -> tuple[list[Any], list[Any], dict[str, Any] | None]:
+    """The router's call sites, planned faults and healthy-run baseline (what the shards judge
+    against; None when the file has none): from ``--from``'s file (an explore.json, a
     shard.json, a ``--sites-out`` file), else a discovery here."""
     from harness.explore.plan import plan
 
@@ -216,7 +220,7 @@ def _planned(scenario: Path, router: str, source: Path | None) -> tuple[list[Any
         given = read_sites(source, router)
         if given is None:
             raise InputError(f"--from {source}: no call sites of router {router} in it")
-        return given[0], plan(given[0])
+        return given[0], plan(given[0]), given[2]
     import tempfile
 
     import harness.explore  # noqa: F401 - registers the explore fault kinds
@@ -225,7 +229,7 @@ def _planned(scenario: Path, router: str, source: Path | None) -> tuple[list[Any
 
     with tempfile.TemporaryDirectory(prefix="faultlab-plan-") as folder:
         found = discover(load_base(str(scenario), router), Path(folder))
-    return found.sites, plan(found.sites)
+    return found.sites, plan(found.sites), found.baseline.to_json()
 
 
 def compare_groups(args: argparse.Namespace) -> list[Group]:
