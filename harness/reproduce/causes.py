@@ -293,11 +293,13 @@ def _exact(
         return Choice(
             None, False, cause, evidence, "the log gives no errno to inject", others, not_met, field
         )
-    why = (
-        f"{'the field cause cannot be set up in a namespace' if field else 'no real cause in the table gives ' + call + ' ' + errno}"
-        f"{' (none that ' + router + ' meets)' if not_met and not field else ''}: the exact error "
-        f"at that call, through seccomp"
-    )
+    if field:
+        why = "its likely cause is not one faultlab sets up (FIELD_CAUSES)"
+    elif not_met:
+        why = f"no real cause in the table for {call} {errno} is one {router} meets"
+    else:
+        why = f"no real cause in the table gives {call} {errno}"
+    why += ": the exact error at that call, through seccomp"
     fault = {"kind": "step-error", "step": step.value, "call": call, "errno": errno}
     return Choice(fault, False, cause, evidence, why, others, not_met, field)
 

@@ -40,7 +40,9 @@ LAYERS: tuple[re.Pattern[str], ...] = (
     re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}\s+(?=\S)"),
     re.compile(r"^(?P<time>\d{4}/\d\d/\d\d \d\d:\d\d:\d\d(?:\.\d+)?)\s+"),  # FRR's file log
     re.compile(r"^(?P<time>\d\d:\d\d:\d\d(?:\.\d+)?)\s+"),  # pimd's stderr
-    re.compile(r"^\[\s*\d+\.\d+\]\s+"),  # dmesg
+    re.compile(r"^\[\s*\d+\.\d+\]\s+"),  # dmesg, journalctl -o short-monotonic
+    re.compile(r"^(?P<time>\d{9,10}\.\d+)\s+"),  # journalctl -o short-unix
+    re.compile(r"^MESSAGE="),  # journalctl -o verbose / export
     # host then program[pid]: (the host is never followed by a bracket)
     # (a facility.level may come between: "gw daemon.err smcroute[21342]: ")
     re.compile(r"^(?:[\w.-]+\s+){0,2}(?P<tag>[A-Za-z][\w./-]*)\[\d+\]:\s*"),
@@ -114,6 +116,8 @@ def clean_text(text: str) -> list[LogLine]:
 
 def parse_time(text: str) -> float | None:
     """Seconds of a prefix's time (a year-less syslog time counts from Jan 1)."""
+    if re.fullmatch(r"\d{9,10}(?:\.\d+)?", text.strip()):  # seconds since the epoch
+        return float(text)
     normal = text.replace(",", ".").strip()
     normal = re.sub(r"\s+", " ", normal)
     normal = re.sub(r"([+-]\d\d):(\d\d)$", r"\1\2", normal)

@@ -159,6 +159,9 @@ WRAPPINGS = [
     "2026-12-06T12:00:01.123456789Z {msg}",
     "2026-12-06T12:00:01+0100 gw {tag}[812]: {msg}",
     "Dec  6 12:00:01 gw daemon.err {tag}[812]: {msg}",  # a facility.level before the program
+    "1765022401.123456 gw {tag}[812]: {msg}",  # journalctl -o short-unix
+    "[   12.345678] gw {tag}[812]: {msg}",  # journalctl -o short-monotonic
+    "    MESSAGE={msg}",  # journalctl -o verbose
     "\x1b[31m<27>Dec  6 12:00:01 gw {tag}[812]: {msg}\x1b[0m",
     "> > <27>1 2026-12-06T12:00:01.000Z gw {tag} 812 - - {msg}",
 ]
