@@ -26,6 +26,7 @@ from harness.reproduce.platforms import PLATFORMS
 from harness.reproduce.routerlogs import kinds
 from harness.reproduce.run import DEFAULT_ARTIFACTS, RunOutcome, router_lines, run_all
 from harness.reproduce.write import DEFAULT_OUTPUT, ReproduceResult, reproduce_events
+from harness.suggest import did_you_mean
 from harness.winevents import ExportError, decode_export, parse_export
 
 
@@ -65,7 +66,10 @@ def _reproduce_parser(subparsers: Any) -> None:
         help="the errno numbering of the log (default: FreeBSD when its lines say so, else linux)",
     )
     reproduce.add_argument(
-        "--router", choices=kinds(), help="the router that wrote the log (default: recognised)"
+        "--router",
+        metavar="KIND",
+        help="the router that wrote the log: a bundled kind or a profile on the --routers-dir "
+        "path (default: recognised from its tags, wording, banner and patterns)",
     )
     reproduce.add_argument(
         "--kernel",
@@ -92,6 +96,11 @@ def _events_parser(subparsers: Any) -> None:
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
     """``faultlab reproduce``: a field log or a Windows export -> scenarios; optionally run."""
+    if args.router is not None and args.router not in kinds():
+        raise InputError(
+            f"--router {args.router!r}: no router of that kind has log patterns here "
+            f"(known: {', '.join(kinds())}){did_you_mean(args.router, kinds())}"
+        )
     text, source = _read_input(args.export)
     if not is_event_xml(text):
         log = read_log(text, source, args.platform, args.router)

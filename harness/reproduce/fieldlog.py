@@ -22,7 +22,7 @@ from harness.catalog import Step
 from harness.reproduce import platforms
 from harness.reproduce.causes import step_of
 from harness.reproduce.logtext import LogLine, clean_text
-from harness.reproduce.routerlogs import BY_KIND, IDENTITIES, harmless, kinds, line_mapper
+from harness.reproduce.routerlogs import harmless, identities, identity_of, line_mapper
 from harness.routers.base import extract_errno
 from harness.routers.unmapped import looks_like_error
 
@@ -192,14 +192,15 @@ def identify(lines: Sequence[LogLine]) -> tuple[str | None, str | None, str]:
     """(router kind, version, why): the kind whose tags, words, banner and patterns fit best."""
     scores: dict[str, int] = {}
     reasons: dict[str, list[str]] = {}
-    for identity in IDENTITIES:
+    table = identities()
+    for identity in table:
         mapper = line_mapper(identity.kind)
         score, said = 0, []
         for line in lines:
             if line.tag and identity.tags.match(line.tag):
                 score += 3
                 said.append(f"tag {line.tag!r}")
-            if identity.markers.search(line.text) or identity.markers.search(line.raw):
+            if identity.says(line.text) or identity.says(line.raw):
                 score += 2
                 said.append("its wording")
             if identity.version and identity.version.search(line.text):
@@ -213,13 +214,13 @@ def identify(lines: Sequence[LogLine]) -> tuple[str | None, str | None, str]:
     best = max(scores.values(), default=0)
     if best == 0:
         return None, None, "no line has a known router's tag, wording or pattern"
-    kind = next(k for k in kinds() if scores[k] == best)
+    kind = next(item.kind for item in table if scores[item.kind] == best)
     said = ", ".join(dict.fromkeys(reasons[kind]))
     return kind, _version(kind, lines), f"{said} (score {best})"
 
 
 def _version(kind: str, lines: Sequence[LogLine]) -> str | None:
-    identity = BY_KIND.get(kind)
+    identity = identity_of(kind)
     if identity is None or identity.version is None:
         return None
     for line in lines:
@@ -274,9 +275,10 @@ def _map_lines(log: FieldLog, lines: Sequence[LogLine]) -> None:
 def writer(line: LogLine, router: str) -> str:
     """Which router wrote this line: the log's, unless the line's program tag names another
     (a log where two routers fight over the multicast routing socket)."""
-    if line.tag is None or BY_KIND[router].tags.match(line.tag):
+    own = identity_of(router)
+    if line.tag is None or (own is not None and own.tags.match(line.tag)):
         return router
-    for identity in IDENTITIES:
+    for identity in identities():
         if identity.tags.match(line.tag):
             return identity.kind
     return router

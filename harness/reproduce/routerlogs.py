@@ -1,20 +1,21 @@
 """A router's log lines, read the way runs read them: the ONE place ``reproduce`` gets a router's
-patterns, and the table that tells which router wrote a pasted log.
+patterns, and which router wrote a pasted log.
 
-One table, read both ways: a run turns the router's log lines into events with the adapter's
+One table, read both ways: a run turns the router's log lines into events with its profile's
 patterns (harness.routers.ADAPTERS[kind], its ``mapper()``); ``faultlab reproduce`` turns a field
 log into failures with the very same mapper, obtained only through :func:`line_mapper` (and
-:func:`harmless` for the router's known noise). When router profiles (issue 20) carry the
-patterns, only these two functions change.
+:func:`harmless` for the router's known noise).
 
-``IDENTITIES`` is identification data, one row per router kind: the program names its syslog,
-journal or docker lines carry (``igmpproxy[812]:``, FRR's ``PIMD:``), words only it writes, and
-the banner that gives its version. It belongs in the router profiles too (issue 20); it lives
-here until they exist.
+Which router wrote a log is read from the profiles too: each profile's ``identify:`` (program
+names in syslog/journal/docker prefixes, wording only it writes, its version banner) for the
+bundled routers and for every profile on the ``--routers-dir`` path or in ``./routers``, so a
+team's own router is recognised like a bundled one. igmpd, which has no profile (it writes its
+events as JSON lines), has its row here.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ Mapper = Callable[[str], "dict[str, Any] | None"]
 
 @dataclass(frozen=True)
 class Identity:
-    """How a router kind shows itself in a pasted log.
+    """How a router kind shows itself in a pasted log (a profile's ``identify:``).
 
     ``tags``: program names in syslog/journal/docker prefixes (``igmpproxy[812]: ``) or FRR's
     daemon prefixes (``PIMD: ``); ``markers``: wording only this router uses; ``version``: a
@@ -38,60 +39,48 @@ class Identity:
 
     kind: str
     tags: re.Pattern[str]
-    markers: re.Pattern[str]
+    markers: re.Pattern[str] | None = None
     version: re.Pattern[str] | None = None
 
+    def says(self, text: str) -> bool:
+        """Whether ``text`` has this router's own wording."""
+        return self.markers is not None and self.markers.search(text) is not None
 
-IDENTITIES: tuple[Identity, ...] = (
-    Identity(
-        "igmpproxy",
-        re.compile(r"^igmpproxy$", re.IGNORECASE),
-        re.compile(r"\bigmpproxy\b|MC-Router API|; Errno\(\d+\)|buildIfVc|adding VIF, Ix"),
-        re.compile(r"igmpproxy,?\s+(?:[Vv]ersion\s+)?v?(?P<version>\d+\.\d[\w.~+-]*)", re.I),
-    ),
-    Identity(
-        "smcroute",
-        re.compile(r"^smcrouted?$", re.IGNORECASE),
-        re.compile(
-            r"\bsmcrouted?\b|multicast routing API|\bmrdisc\b|Failed (?:adding|creating) VIF for|"
-            r"Kernel does not (?:even )?support",
-            re.IGNORECASE,
-        ),
-        re.compile(r"\bsmcrouted?\s+v?(?P<version>\d+\.\d[\w.~+-]*)", re.IGNORECASE),
-    ),
-    Identity(
-        "pimd",
-        re.compile(r"^pimd$"),
-        re.compile(
-            r"Another multicast routing application|Cannot enable multicast routing in kernel|"
-            r"init_igmp\(\)|Installing \S+ \([\d.]+ on subnet|setsockopt MRT_\w+ on vif|"
-            r"pimd version|Not allowed to send IGMP message"
-        ),
-        re.compile(r"\bpimd version (?P<version>\d+\.\d[\w.~+-]*)"),
-    ),
-    Identity(
-        "frr",
-        re.compile(r"^(?:pimd|zebra|watchfrr|frr|frrinit\.sh|PIMD?|ZEBRA)$"),
-        re.compile(
-            r"\[[A-Z0-9]{5}-[A-Z0-9]{5}\]|pim_mroute\.c|pim_sock\.c|pim_iface\.c|FRRouting|"
-            r"failure: setsockopt\(fd=|\bPIMD?: |\bZEBRA: |watchfrr"
-        ),
-        re.compile(
-            r"(?:FRRouting\s+v?|\b(?:pimd|zebra|watchfrr)\s+)(?P<version>\d+\.\d+[\w.~+-]*)"
-        ),
-    ),
-    Identity(
-        "igmpd",
-        re.compile(r"^igmpd$"),
-        re.compile(r'"id":\s*41\d{3}|\bigmpd\b'),
-    ),
-)
-BY_KIND: dict[str, Identity] = {identity.kind: identity for identity in IDENTITIES}
+
+IGMPD = Identity("igmpd", re.compile(r"^igmpd$"), re.compile(r'"id":\s*41\d{3}|\bigmpd\b'))
+
+
+def identities() -> tuple[Identity, ...]:
+    """Every router whose pasted logs ``reproduce`` reads: the bundled profiles in registration
+    order, the profiles on the profile path, then igmpd."""
+    from harness.routers.profile import routers_dirs
+
+    return _identities(tuple(routers_dirs()), Path.cwd())
+
+
+@functools.lru_cache(maxsize=8)
+def _identities(dirs: tuple[Path, ...], cwd: Path) -> tuple[Identity, ...]:
+    """:func:`identities` for one profile path (read once per path, not once per line)."""
+    from harness.routers import ADAPTERS
+    from harness.routers.profile import known_profiles
+
+    found: list[Identity] = []
+    for kind in dict.fromkeys([*ADAPTERS, *known_profiles(cwd / "scenario.yaml")]):
+        profile = getattr(ADAPTERS.get(kind), "profile", None)
+        identify = getattr(profile, "identify", None)
+        if identify is not None:
+            found.append(Identity(kind, identify.tags, identify.markers, identify.version))
+    return (*found, IGMPD)
+
+
+def identity_of(kind: str) -> Identity | None:
+    """The identity of router kind ``kind``, None when ``reproduce`` does not know it."""
+    return next((item for item in identities() if item.kind == kind), None)
 
 
 def kinds() -> tuple[str, ...]:
     """The router kinds whose pasted logs ``reproduce`` reads, in table order."""
-    return tuple(identity.kind for identity in IDENTITIES)
+    return tuple(identity.kind for identity in identities())
 
 
 def line_mapper(kind: str) -> Mapper:

@@ -154,6 +154,20 @@ class Example:
 
 
 @dataclass(frozen=True)
+class Identify:
+    """How a pasted log shows it was written by this router (``faultlab reproduce``).
+
+    ``tags``: program names in syslog, journal or docker prefixes (``igmpproxy[812]: ``);
+    ``markers``: wording only this router writes; ``version``: a banner whose ``version``
+    group is the release.
+    """
+
+    tags: re.Pattern[str]
+    markers: re.Pattern[str] | None = None
+    version: re.Pattern[str] | None = None
+
+
+@dataclass(frozen=True)
 class Profile:
     """A router profile, loaded and checked."""
 
@@ -187,6 +201,7 @@ class Profile:
     comparable: bool = False
     hooks: str | None = None
     examples: tuple[Example, ...] = ()
+    identify: Identify | None = None
 
     @property
     def folder(self) -> Path:
@@ -339,6 +354,7 @@ class _ProfileBuilder:
                 self.example(("examples", i), item)
                 for i, item in enumerate(data.get("examples") or ())
             ),
+            identify=self.identify(data["name"], data.get("identify") or {}),
         )
 
     # -- parts ----------------------------------------------------------------------------------
@@ -472,6 +488,15 @@ class _ProfileBuilder:
             source=item["match"],
             index=path[-1] if isinstance(path[-1], int) else 0,
         )
+
+    def identify(self, name: str, item: Mapping[str, Any]) -> Identify:
+        """The profile's ``identify:`` (tags default to its name, case-insensitive)."""
+
+        def optional(key: str) -> re.Pattern[str] | None:
+            return self.regex(("identify", key), item[key]) if key in item else None
+
+        tags = optional("tags") or re.compile(rf"^{re.escape(name)}$", re.IGNORECASE)
+        return Identify(tags, optional("markers"), optional("version"))
 
     def ready(self, item: Mapping[str, Any]) -> Ready:
         number, own = self.own_or_catalog(("ready",), item)

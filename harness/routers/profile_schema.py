@@ -275,6 +275,27 @@ def build_profile_schema() -> dict[str, Any]:
             "comparable": {"type": "boolean"},
             "hooks": {"type": "string", "pattern": HOOKS_PATTERN},
             "examples": {"type": "array", "items": {"$ref": "#/$defs/example"}},
+            "identify": {
+                "type": "object",
+                "additionalProperties": False,
+                "description": "how `faultlab reproduce` recognises a pasted log of this router",
+                "properties": {
+                    "tags": {
+                        "type": "string",
+                        "description": "regex of the program names in syslog, journal or docker "
+                        "prefixes (default: the profile's name)",
+                    },
+                    "markers": {
+                        "type": "string",
+                        "description": "regex of wording only this router writes",
+                    },
+                    "version": {
+                        "type": "string",
+                        "description": "regex of the banner giving its version, with "
+                        "(?P<version>...)",
+                    },
+                },
+            },
         },
         "$defs": _defs(),
     }

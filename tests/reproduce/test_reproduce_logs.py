@@ -442,3 +442,33 @@ def test_two_routers_fighting_over_the_mrt_socket_give_a_failure_each(tmp_path: 
     written = reproduce_log(log, tmp_path)
     kinds = {scenario_loader.load(item.path).router.kind for item in written if item.path}
     assert kinds == {"igmpproxy", "smcroute"}
+
+
+def test_a_teams_own_router_is_recognised_from_its_profile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A profile on the --routers-dir path is read both ways too: its tag and its patterns name
+    it, its lines become failures, and the scenario runs that router kind."""
+    monkeypatch.setenv("FAULTLAB_ROUTERS_DIR", str(ROOT / "examples" / "myquerier" / "routers"))
+    text = (
+        "Dec  6 12:00:01 gw myquerier[812]: ERROR: cannot create socket on e0: "
+        "[Errno 105] No buffer space available\n"
+        "Dec  6 12:00:02 gw myquerier[812]: ERROR: cannot send query on e1: "
+        "[Errno 1] Operation not permitted\n"
+    )
+    log = read_log(text, "ticket.txt")
+    assert log.router == "myquerier", log.why
+    found = {(f.call, f.errno, f.interface) for f in log.failures}
+    assert found == {("socket", 105, "e0"), ("sendto", 1, "e1")}
+    written = [item.path for item in reproduce_log(log, tmp_path) if item.path is not None]
+    assert len(written) == 2
+    assert {scenario_loader.load(path).router.kind for path in written} == {"myquerier"}
+
+
+def test_without_the_profile_on_the_path_the_same_lines_name_no_router(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("FAULTLAB_ROUTERS_DIR", raising=False)
+    monkeypatch.chdir(ROOT / "tests")
+    log = read_log("ERROR: cannot create socket on e0: [Errno 105] No buffer space\n", "t.txt")
+    assert log.router is None
