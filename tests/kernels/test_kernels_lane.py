@@ -1,0 +1,136 @@
+"""The kernel lane: which scenarios and tests only the other kernel can tell, given the doctor's
+answers on both kernels (fakes here: no guest boots)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness import requirements
+from harness.kernellab import ci, lane
+from harness.scenario_loader import load_named
+
+ROOT = Path(__file__).resolve().parents[2]
+HOST = {"netns": "ok", "veth": "ok", "mrt": "missing", "sysctl:net.core.optmem_max": "ok"}
+GUEST = {"netns": "ok", "veth": "ok", "mrt": "ok", "sysctl:net.core.optmem_max": "missing"}
+SUITE = [
+    ("a-plain.yaml", ["netns", "veth"]),
+    ("b-mrt.yaml", ["netns", "mrt"]),
+    ("c-optmem.yaml", ["netns", "sysctl:net.core.optmem_max"]),
+    ("d-router.yaml", ["netns", "router:pimd"]),
+]
+
+
+def test_the_lane_picks_what_differs_and_nothing_else() -> None:
+    chosen = lane.plan(
+        SUITE, {**HOST, "router:pimd": "missing"}, {**GUEST, "router:pimd": "missing"}
+    )
+    assert chosen.scenarios == {
+        "b-mrt.yaml": ["mrt"],
+        "c-optmem.yaml": ["sysctl:net.core.optmem_max"],
+    }
+    assert chosen.allow_skip == ["sysctl:net.core.optmem_max"], "ok here, skipped there"
+    assert chosen.markers == ["mrt"], "tests of a feature only the guest has"
+    assert chosen.differing == {
+        "mrt": ["missing", "ok"],
+        "sysctl:net.core.optmem_max": ["ok", "missing"],
+    }
+    assert "2 of 4 scenarios" in chosen.summary() and "-m 'mrt'" in chosen.summary()
+
+
+def test_a_degraded_feature_counts_as_short() -> None:
+    chosen = lane.plan(SUITE, {"mrt": "degraded", "netns": "ok"}, {"mrt": "ok", "netns": "ok"})
+    assert set(chosen.scenarios) == {"b-mrt.yaml"}
+    assert chosen.differing == {"mrt": ["degraded", "ok"]}
+
+
+def test_when_nothing_differs_the_lane_runs_nothing() -> None:
+    chosen = lane.plan(SUITE, HOST, HOST)
+    assert (chosen.scenarios, chosen.allow_skip, chosen.markers) == ({}, [], [])
+    assert chosen.mark_expression() == ""
+
+
+def test_a_feature_only_the_host_has_runs_no_tests_there() -> None:
+    chosen = lane.plan(SUITE, GUEST, HOST)  # the guest lacks mrt: its tests would only skip
+    assert chosen.markers == [] and chosen.allow_skip == ["mrt"]
+
+
+def test_everything_runs_the_whole_suite_with_the_same_allowances() -> None:
+    chosen = lane.plan(SUITE, HOST, GUEST, everything=True)
+    assert list(chosen.scenarios) == [path for path, _ in SUITE]
+    assert chosen.scenarios["a-plain.yaml"] == []
+    assert chosen.allow_skip == ["sysctl:net.core.optmem_max"] and chosen.markers == ["mrt"]
+
+
+def test_on_the_real_suite_every_scenario_that_needs_mrt_is_in_the_lane() -> None:
+    """The coverage promise of plain ``tox``: what the host skips for mrt runs in the guest."""
+    suite = lane.suite_features([str(ROOT / "scenarios")], "not compare")
+    chosen = lane.plan(suite, HOST, GUEST)
+    needs_mrt = {path for path, features in suite if "mrt" in features}
+    needs_optmem = {path for path, features in suite if "sysctl:net.core.optmem_max" in features}
+    assert needs_mrt and needs_optmem
+    assert set(chosen.scenarios) == needs_mrt | needs_optmem
+    assert len(chosen.scenarios) < len(suite) / 4, "a lane, not the suite"
+    every = load_named([str(ROOT / "scenarios")])
+    compare = {str(s.path.resolve()) for s in every if "compare" in s.tags}
+    assert compare and not compare & {path for path, _ in suite}, "-m 'not compare' applies"
+    mrt_anywhere = {str(s.path.resolve()) for s in every if "mrt" in requirements.features(s)}
+    assert mrt_anywhere - compare <= set(chosen.scenarios)
+
+
+def test_the_mrt_marker_is_declared_and_carried_by_tests() -> None:
+    text = (ROOT / "pyproject.toml").read_text()
+    for marker in lane.TEST_MARKERS.values():
+        assert f'"{marker}: ' in text
+        assert any(
+            f"mark.{marker}" in path.read_text() for path in (ROOT / "tests").rglob("test_*.py")
+        )
+
+
+def test_the_lane_in_the_guest_asks_its_doctor_runs_the_choice_and_writes_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    host = tmp_path / "host.json"
+    host.write_text(json.dumps(HOST))
+    monkeypatch.setattr(lane, "suite_features", lambda paths, markexpr: SUITE)
+    monkeypatch.setattr(lane, "statuses", lambda features: GUEST)
+    monkeypatch.setenv("FAULTLAB_SLOW", "17")
+    calls: list[list[str]] = []
+    monkeypatch.setattr(lane.subprocess, "call", lambda argv: calls.append(argv) or 0)
+    out = tmp_path / "out"
+    assert lane.main(["--host", str(host), "--out", str(out), "-n", "2"]) == 0
+    run, tests = calls
+    assert run[1:4] == ["-m", "harness.cli", "run"]
+    assert run[4:6] == ["b-mrt.yaml", "c-optmem.yaml"] and "a-plain.yaml" not in run
+    assert run[run.index("--allow-skip") + 1] == "sysctl:net.core.optmem_max"
+    assert "--strict" in run and run[run.index("--slow") + 1] == "17"
+    assert run[run.index("-m", 4) + 1] == "not compare"
+    assert tests[1:3] == ["-m", "pytest"] and tests[tests.index("-m", 3) + 1] == "mrt"
+    written = json.loads((out / lane.LANE_NAME).read_text())
+    assert written["markers"] == ["mrt"] and written["total"] == 4
+
+
+def test_a_failing_scenario_run_fails_the_lane(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    host = tmp_path / "host.json"
+    host.write_text(json.dumps(HOST))
+    monkeypatch.setattr(lane, "suite_features", lambda paths, markexpr: SUITE)
+    monkeypatch.setattr(lane, "statuses", lambda features: GUEST)
+    codes = iter([1, 0])
+    monkeypatch.setattr(lane.subprocess, "call", lambda argv: next(codes))
+    assert lane.main(["--host", str(host), "--out", str(tmp_path / "out")]) == 1
+
+
+def test_the_host_boots_one_guest_with_the_lane_and_its_own_statuses(tmp_path: Path) -> None:
+    args = ci.argparse.Namespace(
+        markexpr="not compare", workers="2", everything=True, paths=["scenarios"]
+    )
+    argv = ci.lane_argv(args, tmp_path / "host-features.json")
+    assert argv[:3] == [sys.executable, "-m", "harness.kernellab.lane"]
+    assert argv[argv.index("--host") + 1] == str(tmp_path / "host-features.json")
+    assert argv[argv.index("--out") + 1] == "@OUT@" and "--everything" in argv
+    assert argv[-1] == str(Path("scenarios").resolve())
