@@ -5,8 +5,8 @@ kernel, in a guest, here. The default lane (``tox -e kernels``, in the default e
 the guest only what the host's run cannot tell: the scenarios needing a feature whose status
 differs between the two kernels and the tests of the features only the guest has (``mrt`` on a
 host without multicast routing), computed by harness/kernellab/lane.py from the doctor's
-answers on both. ``--everything`` (``tox -e kernels-full``, a CI matrix job) runs the whole
-suite there instead.
+answers on both. ``--everything`` (``tox -e kernels-full``, a CI matrix job: ``--shard I/N``)
+runs the whole suite there instead.
 
 1. Where this machine cannot have the lab (not x86_64, not root, no apt-get), say so and exit 0:
    the env is skipped, never failed.
@@ -65,6 +65,8 @@ def lane_argv(args: argparse.Namespace, host_features: Path) -> list[str]:
     argv += ["--tests", str(launcher.PROJECT_ROOT / "tests")]
     if args.everything:
         argv.append("--everything")
+    if args.shard:
+        argv += ["--shard", args.shard]
     return [*argv, *(str(Path(path).resolve()) for path in args.paths)]
 
 
@@ -96,6 +98,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("-m", dest="markexpr", default=MARKEXPR, help="scenario markers")
     parser.add_argument("-n", dest="workers", default="2", help="workers in the guest")
+    parser.add_argument(
+        "--shard",
+        metavar="I/N",
+        help="only shard I of N of the lane's scenarios (faultlab run --shard; a CI matrix "
+        "job each); the lane's tests run in shard 1 only",
+    )
     parser.add_argument("paths", nargs="*", default=SUITE, help="scenario files or folders")
     args = parser.parse_args(argv)
     reason = cannot_have_lab()

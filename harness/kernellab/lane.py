@@ -161,6 +161,8 @@ def _run_scenarios(lane: Lane, args: argparse.Namespace, out: Path, slow: str) -
     for feature in lane.allow_skip:
         argv += ["--allow-skip", feature]
     argv += ["-n", str(args.workers), "--no-progress", "--slow", slow]
+    if args.shard:
+        argv += ["--shard", args.shard]
     argv += ["--artifacts", str(out / "scenarios"), "--junit-xml", str(out / "scenarios/junit.xml")]
     if args.markexpr:
         argv += ["-m", args.markexpr]
@@ -178,6 +180,11 @@ def _run_tests(lane: Lane, args: argparse.Namespace, out: Path) -> int:
     return code
 
 
+def first_shard(shard: str | None) -> bool:
+    """True without sharding or in shard 1 of N (the one that also runs the lane's tests)."""
+    return shard is None or shard.split("/")[0].strip() == "1"
+
+
 def worst(codes: Sequence[int]) -> int:
     """The lane's exit status: the first that is not 0."""
     return next((code for code in codes if code != 0), 0)
@@ -191,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-m", dest="markexpr", default="not compare")
     parser.add_argument("-n", dest="workers", default="2")
     parser.add_argument("--tests", type=Path, default=Path("tests"))
+    parser.add_argument("--shard", metavar="I/N", help="faultlab run --shard; tests in 1/N only")
     parser.add_argument("paths", nargs="*", default=["scenarios"])
     args = parser.parse_args(argv)
     suite = suite_features(args.paths, args.markexpr)
@@ -204,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     codes = []
     if lane.scenarios:
         codes.append(_run_scenarios(lane, args, args.out, slow))
-    if lane.markers:
+    if lane.markers and first_shard(args.shard):
         codes.append(_run_tests(lane, args, args.out))
     if not lane.scenarios and not lane.markers:
         print("kernel lane: nothing differs between the two kernels: nothing to run", flush=True)

@@ -127,10 +127,50 @@ def test_a_failing_scenario_run_fails_the_lane(
 
 def test_the_host_boots_one_guest_with_the_lane_and_its_own_statuses(tmp_path: Path) -> None:
     args = ci.argparse.Namespace(
-        markexpr="not compare", workers="2", everything=True, paths=["scenarios"]
+        markexpr="not compare", workers="2", everything=True, paths=["scenarios"], shard="2/3"
     )
     argv = ci.lane_argv(args, tmp_path / "host-features.json")
     assert argv[:3] == [sys.executable, "-m", "harness.kernellab.lane"]
     assert argv[argv.index("--host") + 1] == str(tmp_path / "host-features.json")
     assert argv[argv.index("--out") + 1] == "@OUT@" and "--everything" in argv
+    assert argv[argv.index("--shard") + 1] == "2/3"
     assert argv[-1] == str(Path("scenarios").resolve())
+
+
+def test_a_sharded_lane_forwards_the_shard_and_runs_the_tests_in_shard_1_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    host = tmp_path / "host.json"
+    host.write_text(json.dumps(HOST))
+    monkeypatch.setattr(lane, "suite_features", lambda paths, markexpr: SUITE)
+    monkeypatch.setattr(lane, "statuses", lambda features: GUEST)
+    for shard, runs in (("1/2", 2), ("2/2", 1)):
+        calls: list[list[str]] = []
+        monkeypatch.setattr(
+            lane.subprocess, "call", lambda argv, calls=calls: calls.append(argv) or 0
+        )
+        argv = ["--host", str(host), "--out", str(tmp_path / shard[0]), "--everything"]
+        assert lane.main([*argv, "--shard", shard]) == 0
+        assert len(calls) == runs
+        assert calls[0][calls[0].index("--shard") + 1] == shard
+
+
+def test_the_whole_suite_on_the_other_kernel_is_a_tox_env_and_a_ci_matrix_job() -> None:
+    import configparser
+
+    import yaml
+
+    tox = configparser.ConfigParser(interpolation=None)
+    tox.read(ROOT / "tox.ini")
+    assert "kernels" in tox["tox"]["env_list"] and "kernels-full" not in tox["tox"]["env_list"]
+    assert "--everything" in tox["testenv:kernels-full"]["commands"]
+    assert "--everything" not in tox["testenv:kernels"]["commands"]
+    github = yaml.safe_load((ROOT / "ci/github/faultlab.yml").read_text())["jobs"]["kernels-full"]
+    shards = github["strategy"]["matrix"]["shard"]
+    assert shards == list(range(1, len(shards) + 1)) and github["strategy"]["fail-fast"] is False
+    runs = " ".join(step.get("run", "") for step in github["steps"])
+    assert "tox run -e kernels-full --notest" in runs
+    assert f"--everything --shard ${{{{ matrix.shard }}}}/{len(shards)}" in runs
+    gitlab = yaml.safe_load((ROOT / "ci/gitlab/.gitlab-ci.yml").read_text())["kernels-full"]
+    script = " ".join(gitlab["script"])
+    assert gitlab["parallel"] >= 2 and '--shard "$CI_NODE_INDEX/$CI_NODE_TOTAL"' in script
