@@ -11,7 +11,8 @@ runs the whole suite there instead.
 1. Where this machine cannot have the lab (not x86_64, not root, no apt-get), say so and exit 0:
    the env is skipped, never failed.
 2. scripts/install-kernel-lab.sh (idempotent; exit 77 = cannot, skipped the same way).
-3. The host's feature statuses, for the suite's features, to ``<out>/host-features.json``.
+3. The host's feature statuses, for the suite's features, and the test files of the features
+   short here (collected here, in seconds), to ``<out>/host-features.json``.
 4. ONE guest of Debian's newest kernel under /boot runs ``python -m harness.kernellab.lane``:
    the guest's doctor, the plan (``<out>/<release>/lane.json``), ``faultlab run --strict`` on
    the chosen scenarios (``<out>/<release>/scenarios``) and ``pytest -m`` on the chosen tests
@@ -73,7 +74,8 @@ def lane_argv(args: argparse.Namespace, host_features: Path) -> list[str]:
 def run_lane(args: argparse.Namespace, out: Path) -> int:
     """The lane in one guest; its outputs stamped with the release; its plan printed."""
     kernel = newest_debian()
-    host_features = lane.write_host_features(args.paths, args.markexpr, out)
+    tests = launcher.PROJECT_ROOT / "tests"
+    host_features = lane.write_host_features(args.paths, args.markexpr, tests, out)
     dest = out / kernel.release
     argv = lane_argv(args, host_features)
     print(f"kernels: {' '.join(argv[1:])} on {kernel.release}", flush=True)

@@ -148,11 +148,28 @@ def statuses(features: Iterable[str]) -> dict[str, str]:
     return found
 
 
-def write_host_features(paths: Sequence[str], markexpr: str, out: Path) -> Path:
-    """The host's statuses of every feature the suite needs, for the guest's lane (JSON)."""
+def marked_test_files(tests: Path, marker: str) -> list[str]:
+    """The test files holding tests marked ``marker``, collected on the host (seconds here;
+    collecting the whole of tests/ in an emulated guest costs a minute or more)."""
+    argv = [sys.executable, "-m", "pytest", str(tests), "-m", marker, "--collect-only", "-q"]
+    argv += ["-p", "no:cacheprovider"]
+    out = subprocess.run(argv, capture_output=True, text=True, check=False).stdout
+    files = {line.split("::", 1)[0] for line in out.splitlines() if "::" in line}
+    return sorted(str(Path(name).resolve()) for name in files)
+
+
+def write_host_features(paths: Sequence[str], markexpr: str, tests: Path, out: Path) -> Path:
+    """For the guest's lane (JSON): the host's status of every feature the suite needs, and
+    for each feature's test marker the files holding such tests."""
     features = {name for _path, names in suite_features(paths, markexpr) for name in names}
+    found = statuses(features)
+    marked = {
+        marker: marked_test_files(tests, marker)
+        for name, marker in TEST_MARKERS.items()
+        if found.get(name) != OK  # only what the guest may run for the host
+    }
     target = out / HOST_FEATURES_NAME
-    target.write_text(json.dumps(statuses(features), indent=1) + "\n")
+    target.write_text(json.dumps({"features": found, "tests": marked}, indent=1) + "\n")
     return target
 
 
@@ -170,14 +187,13 @@ def _run_scenarios(lane: Lane, args: argparse.Namespace, out: Path, slow: str) -
     return subprocess.call(argv)
 
 
-def _run_tests(lane: Lane, args: argparse.Namespace, out: Path) -> int:
+def _run_tests(lane: Lane, args: argparse.Namespace, out: Path, files: list[str]) -> int:
     (out / "tests").mkdir(parents=True, exist_ok=True)
-    argv = [sys.executable, "-m", "pytest", str(args.tests), "-m", lane.mark_expression()]
-    argv += [*PYTEST_OPTIONS, "--junit-xml", str(out / "tests" / "junit.xml")]
+    argv = [sys.executable, "-m", "pytest", *(files or [str(args.tests)])]
+    argv += ["-m", lane.mark_expression(), "-n", str(args.workers), *PYTEST_OPTIONS]
+    argv += ["--junit-xml", str(out / "tests" / "junit.xml")]
     print("kernel lane: pytest " + " ".join(argv[3:]), flush=True)
-    code = subprocess.call(argv)
-    # pytest's 5: nothing was collected; a marker no test carries is a broken lane
-    return code
+    return subprocess.call(argv)  # 5 (nothing collected) fails the lane: a marker nobody carries
 
 
 def first_shard(shard: str | None) -> bool:
@@ -202,7 +218,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("paths", nargs="*", default=["scenarios"])
     args = parser.parse_args(argv)
     suite = suite_features(args.paths, args.markexpr)
-    host = json.loads(args.host.read_text())
+    given = json.loads(args.host.read_text())
+    host, marked = given["features"], given.get("tests", {})
     guest = statuses({name for _path, names in suite for name in names})
     lane = plan(suite, host, guest, args.everything)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -213,7 +230,8 @@ def main(argv: list[str] | None = None) -> int:
     if lane.scenarios:
         codes.append(_run_scenarios(lane, args, args.out, slow))
     if lane.markers and first_shard(args.shard):
-        codes.append(_run_tests(lane, args, args.out))
+        files = sorted({name for marker in lane.markers for name in marked.get(marker, [])})
+        codes.append(_run_tests(lane, args, args.out, files))
     if not lane.scenarios and not lane.markers:
         print("kernel lane: nothing differs between the two kernels: nothing to run", flush=True)
     return worst(codes) if codes else int(ExitCode.OK)

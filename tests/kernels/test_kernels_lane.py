@@ -94,7 +94,9 @@ def test_the_lane_in_the_guest_asks_its_doctor_runs_the_choice_and_writes_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     host = tmp_path / "host.json"
-    host.write_text(json.dumps(HOST))
+    host.write_text(
+        json.dumps({"features": HOST, "tests": {"mrt": ["t/test_a.py", "t/test_b.py"]}})
+    )
     monkeypatch.setattr(lane, "suite_features", lambda paths, markexpr: SUITE)
     monkeypatch.setattr(lane, "statuses", lambda features: GUEST)
     monkeypatch.setenv("FAULTLAB_SLOW", "17")
@@ -109,6 +111,8 @@ def test_the_lane_in_the_guest_asks_its_doctor_runs_the_choice_and_writes_it(
     assert "--strict" in run and run[run.index("--slow") + 1] == "17"
     assert run[run.index("-m", 4) + 1] == "not compare"
     assert tests[1:3] == ["-m", "pytest"] and tests[tests.index("-m", 3) + 1] == "mrt"
+    assert tests[3:5] == ["t/test_a.py", "t/test_b.py"], "only the files the host collected"
+    assert tests[tests.index("-n") + 1] == "2"
     written = json.loads((out / lane.LANE_NAME).read_text())
     assert written["markers"] == ["mrt"] and written["total"] == 4
 
@@ -117,7 +121,9 @@ def test_a_failing_scenario_run_fails_the_lane(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     host = tmp_path / "host.json"
-    host.write_text(json.dumps(HOST))
+    host.write_text(
+        json.dumps({"features": HOST, "tests": {"mrt": ["t/test_a.py", "t/test_b.py"]}})
+    )
     monkeypatch.setattr(lane, "suite_features", lambda paths, markexpr: SUITE)
     monkeypatch.setattr(lane, "statuses", lambda features: GUEST)
     codes = iter([1, 0])
@@ -141,7 +147,9 @@ def test_a_sharded_lane_forwards_the_shard_and_runs_the_tests_in_shard_1_only(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     host = tmp_path / "host.json"
-    host.write_text(json.dumps(HOST))
+    host.write_text(
+        json.dumps({"features": HOST, "tests": {"mrt": ["t/test_a.py", "t/test_b.py"]}})
+    )
     monkeypatch.setattr(lane, "suite_features", lambda paths, markexpr: SUITE)
     monkeypatch.setattr(lane, "statuses", lambda features: GUEST)
     for shard, runs in (("1/2", 2), ("2/2", 1)):
@@ -174,3 +182,9 @@ def test_the_whole_suite_on_the_other_kernel_is_a_tox_env_and_a_ci_matrix_job() 
     gitlab = yaml.safe_load((ROOT / "ci/gitlab/.gitlab-ci.yml").read_text())["kernels-full"]
     script = " ".join(gitlab["script"])
     assert gitlab["parallel"] >= 2 and '--shard "$CI_NODE_INDEX/$CI_NODE_TOTAL"' in script
+
+
+def test_the_host_collects_the_files_of_the_marked_tests_for_the_guest(tmp_path: Path) -> None:
+    files = lane.marked_test_files(ROOT / "tests", "mrt")
+    assert str(ROOT / "tests/igmpd/test_igmpd_unalerted.py") in files
+    assert str(ROOT / "tests/kernels/test_kernels_lane.py") not in files
