@@ -62,13 +62,13 @@ def install() -> int:
 def lane_argv(args: argparse.Namespace, host_features: Path) -> list[str]:
     """The guest's command: the lane, told the host's statuses (guest.py fills in @OUT@)."""
     argv = [sys.executable, "-m", "harness.kernellab.lane", "--host", str(host_features)]
-    argv += ["--out", "@OUT@", "-m", args.markexpr, "-n", str(args.workers)]
-    argv += ["--tests", str(launcher.PROJECT_ROOT / "tests")]
+    workers = args.workers or ("2" if args.everything else "0")
+    argv += ["--out", "@OUT@", "-n", workers, "--tests", str(launcher.PROJECT_ROOT / "tests")]
     if args.everything:
         argv.append("--everything")
     if args.shard:
         argv += ["--shard", args.shard]
-    return [*argv, *(str(Path(path).resolve()) for path in args.paths)]
+    return argv
 
 
 def run_lane(args: argparse.Namespace, out: Path) -> int:
@@ -99,7 +99,12 @@ def main(argv: list[str] | None = None) -> int:
         help="the whole suite in the guest (tox -e kernels-full), not only what differs",
     )
     parser.add_argument("-m", dest="markexpr", default=MARKEXPR, help="scenario markers")
-    parser.add_argument("-n", dest="workers", default="2", help="workers in the guest")
+    parser.add_argument(
+        "-n",
+        dest="workers",
+        help="faultlab run's workers in the guest (default: 0 for the lane, which runs beside "
+        "the tests; 2 with --everything)",
+    )
     parser.add_argument(
         "--shard",
         metavar="I/N",

@@ -11,10 +11,13 @@ feature, so the lane runs nothing else; ``--everything`` (``tox -e kernels-full`
 suite on that kernel instead, with the same computed allowances.
 
 The choice is computed, never listed by hand: :func:`plan` takes the suite and two
-``{feature: status}`` maps (a fake doctor in the tests). In the guest, ``python -m
-harness.kernellab.lane --host FILE --out DIR [PATH ...]`` asks the guest's doctor, plans, writes
-``lane.json`` and runs ``faultlab run`` on the chosen scenarios, then ``pytest -m`` on the
-tests of the features only the guest has. The host side is harness/kernellab/ci.py.
+``{feature: status}`` maps (a fake doctor in the tests). The host writes the suite with each
+scenario's features, its own statuses and the files of the marked tests
+(:func:`write_host_features`); in the guest, ``python -m harness.kernellab.lane --host FILE
+--out DIR`` asks the guest's doctor (once, shared with the runs it starts), plans, and runs
+``faultlab run --strict`` on the chosen scenarios and ``pytest -m`` on the tests of the features
+only the guest has, side by side (the guest's two CPUs), then writes ``lane.json``. The host
+side is harness/kernellab/ci.py.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -159,21 +163,25 @@ def marked_test_files(tests: Path, marker: str) -> list[str]:
 
 
 def write_host_features(paths: Sequence[str], markexpr: str, tests: Path, out: Path) -> Path:
-    """For the guest's lane (JSON): the host's status of every feature the suite needs, and
-    for each feature's test marker the files holding such tests."""
-    features = {name for _path, names in suite_features(paths, markexpr) for name in names}
-    found = statuses(features)
+    """What the guest's lane needs from the host (JSON): the suite (each scenario file ``-m``
+    selects, with its features: they do not depend on the kernel, so the guest need not load a
+    scenario to plan), the host's status of each of those features, and for each feature's
+    test marker the files holding such tests (collected here, in seconds)."""
+    suite = suite_features(paths, markexpr)
+    found = statuses({name for _path, names in suite for name in names})
     marked = {
         marker: marked_test_files(tests, marker)
         for name, marker in TEST_MARKERS.items()
         if found.get(name) != OK  # only what the guest may run for the host
     }
     target = out / HOST_FEATURES_NAME
-    target.write_text(json.dumps({"features": found, "tests": marked}, indent=1) + "\n")
+    given = {"features": found, "suite": suite, "tests": marked}
+    target.write_text(json.dumps(given, indent=1) + "\n")
     return target
 
 
-def _run_scenarios(lane: Lane, args: argparse.Namespace, out: Path, slow: str) -> int:
+def scenarios_argv(lane: Lane, args: argparse.Namespace, out: Path, slow: str) -> list[str]:
+    """``faultlab run --strict`` on the lane's scenarios, allowing exactly its skips."""
     argv = [sys.executable, "-m", "harness.cli", "run", *lane.scenarios, "--strict"]
     for feature in lane.allow_skip:
         argv += ["--allow-skip", feature]
@@ -181,19 +189,34 @@ def _run_scenarios(lane: Lane, args: argparse.Namespace, out: Path, slow: str) -
     if args.shard:
         argv += ["--shard", args.shard]
     argv += ["--artifacts", str(out / "scenarios"), "--junit-xml", str(out / "scenarios/junit.xml")]
-    if args.markexpr:
-        argv += ["-m", args.markexpr]
-    print("kernel lane: faultlab " + " ".join(argv[3:]), flush=True)
-    return subprocess.call(argv)
+    return argv
 
 
-def _run_tests(lane: Lane, args: argparse.Namespace, out: Path, files: list[str]) -> int:
-    (out / "tests").mkdir(parents=True, exist_ok=True)
-    argv = [sys.executable, "-m", "pytest", *(files or [str(args.tests)])]
-    argv += ["-m", lane.mark_expression(), "-n", str(args.workers), *PYTEST_OPTIONS]
-    argv += ["--junit-xml", str(out / "tests" / "junit.xml")]
-    print("kernel lane: pytest " + " ".join(argv[3:]), flush=True)
-    return subprocess.call(argv)  # 5 (nothing collected) fails the lane: a marker nobody carries
+def tests_argv(lane: Lane, out: Path, files: list[str], tests: Path) -> list[str]:
+    """``pytest -m MARKERS`` on the files the host collected (all of ``tests`` without them)."""
+    argv = [sys.executable, "-m", "pytest", *(files or [str(tests)])]
+    argv += ["-m", lane.mark_expression(), "-n", "0", *PYTEST_OPTIONS]
+    return [*argv, "--junit-xml", str(out / "tests" / "junit.xml")]
+
+
+def run_together(jobs: dict[str, list[str]], out: Path) -> dict[str, tuple[int, float]]:
+    """Start every job at once (the guest's two CPUs, and the waits of one overlap the work of
+    the other); each job's output goes to ``<out>/<name>.log`` and is printed when it ends.
+    Returns each job's exit status and seconds."""
+    started = time.monotonic()
+    running = {}
+    for name, argv in jobs.items():
+        print(f"kernel lane: {name}: {' '.join(argv[1:])}", flush=True)
+        log = open(out / f"{name}.log", "wb")  # noqa: SIM115 (closed below, when it ends)
+        running[name] = (subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT), log)
+    results = {}
+    for name, (process, log) in running.items():
+        code = process.wait()
+        log.close()
+        results[name] = (code, time.monotonic() - started)
+        print((out / f"{name}.log").read_text(errors="replace"), end="", flush=True)
+        print(f"kernel lane: {name}: exit {code} after {results[name][1]:.0f} s", flush=True)
+    return results
 
 
 def first_shard(shard: str | None) -> bool:
@@ -201,40 +224,47 @@ def first_shard(shard: str | None) -> bool:
     return shard is None or shard.split("/")[0].strip() == "1"
 
 
-def worst(codes: Sequence[int]) -> int:
+def worst(codes: Iterable[int]) -> int:
     """The lane's exit status: the first that is not 0."""
     return next((code for code in codes if code != 0), 0)
 
 
 def main(argv: list[str] | None = None) -> int:
+    from harness import doctor
+
     parser = argparse.ArgumentParser(prog="python -m harness.kernellab.lane", description=__doc__)
-    parser.add_argument("--host", type=Path, required=True, help="the host's feature statuses")
+    parser.add_argument("--host", type=Path, required=True, help="write_host_features' file")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--everything", action="store_true", help="the whole suite")
-    parser.add_argument("-m", dest="markexpr", default="not compare")
-    parser.add_argument("-n", dest="workers", default="2")
+    parser.add_argument("-n", dest="workers", default="0", help="faultlab run's workers")
     parser.add_argument("--tests", type=Path, default=Path("tests"))
     parser.add_argument("--shard", metavar="I/N", help="faultlab run --shard; tests in 1/N only")
-    parser.add_argument("paths", nargs="*", default=["scenarios"])
     args = parser.parse_args(argv)
-    suite = suite_features(args.paths, args.markexpr)
+    started = time.monotonic()
     given = json.loads(args.host.read_text())
-    host, marked = given["features"], given.get("tests", {})
+    suite = [(path, features) for path, features in given["suite"]]
     guest = statuses({name for _path, names in suite for name in names})
-    lane = plan(suite, host, guest, args.everything)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / LANE_NAME).write_text(json.dumps(lane.to_json(), indent=1) + "\n")
-    print(lane.summary(), flush=True)
-    slow = os.environ.get("FAULTLAB_SLOW", "1")
-    codes = []
+    doctor.share_checks()  # the runs below read these answers instead of probing again
+    lane = plan(suite, given["features"], guest, args.everything)
+    (args.out / "tests").mkdir(parents=True, exist_ok=True)
+    seconds = {"plan": time.monotonic() - started}
+    print(f"{lane.summary()} (planned in {seconds['plan']:.0f} s)", flush=True)
+    jobs = {}
     if lane.scenarios:
-        codes.append(_run_scenarios(lane, args, args.out, slow))
+        slow = os.environ.get("FAULTLAB_SLOW", "1")
+        jobs["scenarios"] = scenarios_argv(lane, args, args.out, slow)
     if lane.markers and first_shard(args.shard):
+        marked = given.get("tests", {})
         files = sorted({name for marker in lane.markers for name in marked.get(marker, [])})
-        codes.append(_run_tests(lane, args, args.out, files))
-    if not lane.scenarios and not lane.markers:
+        jobs["tests"] = tests_argv(lane, args.out, files, args.tests)
+    results = run_together(jobs, args.out)
+    if not jobs:
         print("kernel lane: nothing differs between the two kernels: nothing to run", flush=True)
-    return worst(codes) if codes else int(ExitCode.OK)
+    seconds.update({name: seconds_ for name, (_code, seconds_) in results.items()})
+    record = {**lane.to_json(), "seconds": {k: round(v, 1) for k, v in seconds.items()}}
+    (args.out / LANE_NAME).write_text(json.dumps(record, indent=1) + "\n")
+    print(f"kernel lane: seconds {record['seconds']}", flush=True)
+    return worst(code for code, _seconds in results.values()) if results else int(ExitCode.OK)
 
 
 if __name__ == "__main__":

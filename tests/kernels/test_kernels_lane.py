@@ -90,77 +90,89 @@ def test_the_mrt_marker_is_declared_and_carried_by_tests() -> None:
         )
 
 
-def test_the_lane_in_the_guest_asks_its_doctor_runs_the_choice_and_writes_it(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _given(tmp_path: Path) -> Path:
     host = tmp_path / "host.json"
-    host.write_text(
-        json.dumps({"features": HOST, "tests": {"mrt": ["t/test_a.py", "t/test_b.py"]}})
-    )
-    monkeypatch.setattr(lane, "suite_features", lambda paths, markexpr: SUITE)
+    tests = {"mrt": ["t/test_a.py", "t/test_b.py"]}
+    host.write_text(json.dumps({"features": HOST, "suite": SUITE, "tests": tests}))
+    return host
+
+
+class FakeProcess:
+    """A started job: its argv is recorded, it ends at once with ``code``."""
+
+    def __init__(self, argv: list[str], code: int, stdout: object) -> None:
+        self.argv, self.code = argv, code
+        stdout.write(b"output of " + argv[2].encode() + b"\n")  # type: ignore[attr-defined]
+
+    def wait(self) -> int:
+        return self.code
+
+
+def _fake_jobs(monkeypatch: pytest.MonkeyPatch, codes: dict[str, int]) -> list[list[str]]:
+    started: list[list[str]] = []
+
+    def popen(argv: list[str], stdout: object, stderr: object) -> FakeProcess:
+        started.append(argv)
+        return FakeProcess(argv, codes.get(argv[2], 0), stdout)
+
     monkeypatch.setattr(lane, "statuses", lambda features: GUEST)
+    monkeypatch.setattr(lane.subprocess, "Popen", popen)
+    monkeypatch.setattr("harness.doctor.share_checks", lambda: None)
+    return started
+
+
+def test_the_lane_in_the_guest_asks_its_doctor_runs_the_choice_and_writes_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("FAULTLAB_SLOW", "17")
-    calls: list[list[str]] = []
-    monkeypatch.setattr(lane.subprocess, "call", lambda argv: calls.append(argv) or 0)
+    started = _fake_jobs(monkeypatch, {})
     out = tmp_path / "out"
-    assert lane.main(["--host", str(host), "--out", str(out), "-n", "2"]) == 0
-    run, tests = calls
+    assert lane.main(["--host", str(_given(tmp_path)), "--out", str(out)]) == 0
+    run, tests = started  # both started before either was waited for
     assert run[1:4] == ["-m", "harness.cli", "run"]
     assert run[4:6] == ["b-mrt.yaml", "c-optmem.yaml"] and "a-plain.yaml" not in run
     assert run[run.index("--allow-skip") + 1] == "sysctl:net.core.optmem_max"
     assert "--strict" in run and run[run.index("--slow") + 1] == "17"
-    assert run[run.index("-m", 4) + 1] == "not compare"
+    assert run[run.index("-n") + 1] == "0", "the lane's scenarios run beside the tests"
     assert tests[1:3] == ["-m", "pytest"] and tests[tests.index("-m", 3) + 1] == "mrt"
     assert tests[3:5] == ["t/test_a.py", "t/test_b.py"], "only the files the host collected"
-    assert tests[tests.index("-n") + 1] == "2"
     written = json.loads((out / lane.LANE_NAME).read_text())
     assert written["markers"] == ["mrt"] and written["total"] == 4
+    assert set(written["seconds"]) == {"plan", "scenarios", "tests"}
+    assert "output of harness.cli" in capsys.readouterr().out, "each job's log is printed"
 
 
 def test_a_failing_scenario_run_fails_the_lane(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    host = tmp_path / "host.json"
-    host.write_text(
-        json.dumps({"features": HOST, "tests": {"mrt": ["t/test_a.py", "t/test_b.py"]}})
-    )
-    monkeypatch.setattr(lane, "suite_features", lambda paths, markexpr: SUITE)
-    monkeypatch.setattr(lane, "statuses", lambda features: GUEST)
-    codes = iter([1, 0])
-    monkeypatch.setattr(lane.subprocess, "call", lambda argv: next(codes))
-    assert lane.main(["--host", str(host), "--out", str(tmp_path / "out")]) == 1
+    _fake_jobs(monkeypatch, {"harness.cli": 1})
+    assert lane.main(["--host", str(_given(tmp_path)), "--out", str(tmp_path / "out")]) == 1
+
+
+def test_a_sharded_lane_forwards_the_shard_and_runs_the_tests_in_shard_1_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for shard, jobs in (("1/2", 2), ("2/2", 1)):
+        started = _fake_jobs(monkeypatch, {})
+        argv = ["--host", str(_given(tmp_path)), "--out", str(tmp_path / shard[0])]
+        assert lane.main([*argv, "--everything", "-n", "2", "--shard", shard]) == 0
+        assert len(started) == jobs
+        assert started[0][started[0].index("--shard") + 1] == shard
+        assert started[0][4:8] == [path for path, _ in SUITE], "--everything: the whole suite"
 
 
 def test_the_host_boots_one_guest_with_the_lane_and_its_own_statuses(tmp_path: Path) -> None:
     args = ci.argparse.Namespace(
-        markexpr="not compare", workers="2", everything=True, paths=["scenarios"], shard="2/3"
+        markexpr="not compare", workers=None, everything=True, paths=["scenarios"], shard="2/3"
     )
     argv = ci.lane_argv(args, tmp_path / "host-features.json")
     assert argv[:3] == [sys.executable, "-m", "harness.kernellab.lane"]
     assert argv[argv.index("--host") + 1] == str(tmp_path / "host-features.json")
     assert argv[argv.index("--out") + 1] == "@OUT@" and "--everything" in argv
     assert argv[argv.index("--shard") + 1] == "2/3"
-    assert argv[-1] == str(Path("scenarios").resolve())
-
-
-def test_a_sharded_lane_forwards_the_shard_and_runs_the_tests_in_shard_1_only(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    host = tmp_path / "host.json"
-    host.write_text(
-        json.dumps({"features": HOST, "tests": {"mrt": ["t/test_a.py", "t/test_b.py"]}})
-    )
-    monkeypatch.setattr(lane, "suite_features", lambda paths, markexpr: SUITE)
-    monkeypatch.setattr(lane, "statuses", lambda features: GUEST)
-    for shard, runs in (("1/2", 2), ("2/2", 1)):
-        calls: list[list[str]] = []
-        monkeypatch.setattr(
-            lane.subprocess, "call", lambda argv, calls=calls: calls.append(argv) or 0
-        )
-        argv = ["--host", str(host), "--out", str(tmp_path / shard[0]), "--everything"]
-        assert lane.main([*argv, "--shard", shard]) == 0
-        assert len(calls) == runs
-        assert calls[0][calls[0].index("--shard") + 1] == shard
+    assert argv[argv.index("-n") + 1] == "2", "the whole suite: 2 workers"
+    args.everything = False
+    assert ci.lane_argv(args, tmp_path / "h.json")[argv.index("-n") + 1] == "0"
 
 
 def test_the_whole_suite_on_the_other_kernel_is_a_tox_env_and_a_ci_matrix_job() -> None:
