@@ -132,7 +132,7 @@ def test_the_lane_in_the_guest_asks_its_doctor_runs_the_choice_and_writes_it(
     assert run[1:4] == ["-m", "harness.cli", "run"]
     assert run[4:6] == ["b-mrt.yaml", "c-optmem.yaml"] and "a-plain.yaml" not in run
     assert run[run.index("--allow-skip") + 1] == "sysctl:net.core.optmem_max"
-    assert "--strict" in run and run[run.index("--slow") + 1] == "17"
+    assert "--strict" in run and run[run.index("--slow") + 1] == "25.5", "17 x 1.5 beside tests"
     assert run[run.index("-n") + 1] == "0", "the lane's scenarios run beside the tests"
     assert tests[1:3] == ["-m", "pytest"] and tests[tests.index("-m", 3) + 1] == "mrt"
     assert tests[3:5] == ["t/test_a.py", "t/test_b.py"], "only the files the host collected"
