@@ -6,6 +6,11 @@ rule on another syscall, a RET_ERRNO rule on setsockopt (getsockopt still allowe
 user-notify supervisor with the measured call supervised (let through each time) or unsupervised
 (the supervisor watches setsockopt only). Ratios are to the baseline of the same run.
 
+A supervised call is also timed without SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (Linux 6.6+; the
+supervisor asks for it, see harness/faults/supervisor.py), and split: the supervisor thread's
+own CPU time per call (Python, the RECV and SEND ioctls, poll) against the rest (the kernel
+handing the call over and back, and waking each side).
+
     python bench/faults.py [--calls N] [--rounds R]
 """
 
@@ -44,11 +49,16 @@ def launch_for(setup: str) -> Launch:
         launch.seccomp.add_errno(SyscallMatch("bind"), 1)
     elif setup == "errno-same-syscall-family":
         launch.seccomp.add_errno(SETSOCKOPT, 1)
-    elif setup in ("notify-supervised", "notify-unsupervised"):
-        match = GETSOCKOPT if setup == "notify-supervised" else SETSOCKOPT
-        launch.notify_supervisor().add(NotifyRule(match, 1, enabled=False))
+    elif setup.startswith("notify-"):
+        match = SETSOCKOPT if setup == "notify-unsupervised" else GETSOCKOPT
+        supervisor = launch.notify_supervisor()
+        supervisor.add(NotifyRule(match, 1, enabled=False))
+        supervisor.want_sync_wakeup = setup != "notify-supervised-no-sync"
         launch.seccomp.add_notify(match)
     return launch
+
+
+SUPERVISED: dict[str, tuple[float, bool]] = {}  # set-up -> (supervisor CPU us/call, sync on)
 
 
 def measure(setup: str, calls: int, rounds: int) -> float:
@@ -65,6 +75,10 @@ def measure(setup: str, calls: int, rounds: int) -> float:
     finally:
         if launch.supervisor is not None:
             launch.supervisor.close()
+    supervisor = launch.supervisor
+    if supervisor is not None and supervisor.handled:
+        per_call = supervisor.cpu_seconds / supervisor.handled * 1e6
+        SUPERVISED[setup] = (per_call, supervisor.sync_wakeup)
     return float(json.loads(out)["median_ns"])
 
 
@@ -73,6 +87,7 @@ SETUPS = (
     "errno-other-syscall",
     "errno-same-syscall-family",
     "notify-unsupervised",
+    "notify-supervised-no-sync",
     "notify-supervised",
 )
 
@@ -84,12 +99,19 @@ def main() -> int:
     options = parser.parse_args()
     results = {}
     for setup in SETUPS:
-        calls = options.calls // 10 if setup == "notify-supervised" else options.calls
+        calls = options.calls // 10 if setup.startswith("notify-supervised") else options.calls
         results[setup] = measure(setup, calls, options.rounds)
     base = results["no-filter"]
     print(f"{'set-up':28} {'ns/call (median)':>17} {'x baseline':>11}")
     for setup, value in results.items():
         print(f"{setup:28} {value:17.0f} {value / base:11.2f}")
+    for setup, (cpu_us, sync) in SUPERVISED.items():
+        total_us = results[setup] / 1000
+        print(
+            f"{setup}: {total_us:.1f} us/call = supervisor thread CPU {cpu_us:.1f} us + the "
+            f"rest {total_us - cpu_us:.1f} us (hand-over and wake-ups; sync wake-up "
+            f"{'on' if sync else 'off'})"
+        )
     return 0
 
 

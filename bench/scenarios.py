@@ -3,8 +3,10 @@
     sudo /tmp/venv/bin/python bench/scenarios.py [--runs 15] [--matrix scenarios] [--workers 2]
 
 Figures (medians over ``--runs`` runs, after one warm-up run that pays scapy's import):
-- single-fault scenario end to end (mrt-held, before-start) and, measured in the same run, the
-  bare lab up + down of the same topology (the floor the runner builds on);
+- single-fault scenario end to end (mrt-held, before-start; on a kernel without multicast
+  routing, where mrt-held is skipped, a create_socket ENOBUFS step error instead, and the
+  output says so) and, measured in the same run, the bare lab up + down of the same topology
+  (the floor the runner builds on);
 - event written by the router -> seen by the harness (the event's own timestamp against the
   harness's clock when it read the line): what inotify following costs;
 - fault applied -> its event seen, for a fault applied while the router runs (link-down at
@@ -53,6 +55,17 @@ expect:
     - {{id: 41028, errno: EADDRINUSE, interface: e0, within: 2s}}
     - {{id: 41055, interface: e0, within: 2s}}
   order: [41028, 41055]
+"""
+# The same shape without multicast routing: the single fault where the kernel has no MRT.
+SINGLE_FAULT_NO_MRT = f"""\
+name: bench create_socket ENOBUFS
+{TOPOLOGY}router: {{node: r1, interfaces: [e0, e1], query_interval: 0.5, query_response_interval: 0.2}}
+faults: [{{kind: step-error, step: create_socket, errno: ENOBUFS, nth: 1}}]
+expect:
+  events:
+    - {{id: 41024, errno: ENOBUFS, interface: e0, within: 2s}}
+    - {{id: 41055, interface: e0, within: 2s}}
+  order: [41024, 41055]
 """
 RUNTIME_FAULT = f"""\
 name: bench link-down while running
@@ -109,6 +122,9 @@ def _write_to_seen(verdict, folder: Path, offset: float) -> list[float]:  # noqa
     """Per event: harness read time minus the router's own timestamp (same host clock)."""
     import json
 
+    if not (folder / EVENT_LOG_NAME).is_file():  # skipped, or the router never started
+        return []
+
     seen = [e for e in verdict.to_json()["timeline"] if e["kind"] == "event"]
     written = [json.loads(line) for line in (folder / EVENT_LOG_NAME).read_text().splitlines()]
     started = (verdict.started_at or 0) + offset
@@ -119,8 +135,11 @@ def _write_to_seen(verdict, folder: Path, offset: float) -> list[float]:  # noqa
     return latencies
 
 
-def _run_file(path: str, artifacts: str) -> tuple[str, str, float, float | None, int, bool]:
-    """One matrix scenario: status, duration, fault -> event latency, faults, runtime fault?"""
+def _run_file(
+    path: str, artifacts: str
+) -> tuple[str, str, float, float | None, int, bool, str | None]:
+    """One matrix scenario: status, duration, fault -> event latency, faults, runtime fault?,
+    and why it was skipped (None when it ran)."""
     scenario = load(path)
     folder = Path(artifacts) / Path(path).parent.name
     begun = time.monotonic()
@@ -133,6 +152,7 @@ def _run_file(path: str, artifacts: str) -> tuple[str, str, float, float | None,
         verdict.fault_latency,
         len(scenario.faults),
         runtime,
+        verdict.skipped_reason,
     )
 
 
@@ -149,7 +169,14 @@ def matrix(folder: Path, workers: int, artifacts: Path) -> None:
     for outcome in outcomes:
         counts[outcome[1]] = counts.get(outcome[1], 0) + 1
     print(f"matrix: {len(files)} scenarios with {workers} workers in {wall:.2f} s ({counts})")
-    single = [o[2] for o in outcomes if o[4] == 1]
+    left_out: dict[str, list[str]] = {}
+    for outcome in outcomes:
+        if outcome[1] == "skipped":
+            reason = (outcome[6] or "no reason given").split(";")[0]
+            left_out.setdefault(reason, []).append(Path(outcome[0]).stem)
+    for reason, names in sorted(left_out.items()):
+        print(f"  left out here ({len(names)}), not timed: {reason}: {', '.join(sorted(names))}")
+    single = [o[2] for o in outcomes if o[4] == 1 and o[1] != "skipped"]
     print(f"matrix single-fault scenarios end to end ({workers} in parallel): {_ms(single)}")
     runtime = [o[3] for o in outcomes if o[5] and o[3] is not None]
     print(f"matrix fault applied at run time -> its event seen: {_ms(runtime)}")
@@ -178,6 +205,8 @@ def per_kind(folder: Path, runs: int, artifacts: Path) -> None:
                 latencies.setdefault(kind, []).append(verdict.fault_latency)
         spec = next(f for f in scenario.faults if f.kind == kind)
         specs.setdefault(kind, (scenario, {"kind": kind, **spec.params}))
+    for kind in sorted(set(statuses) - set(latencies)):
+        print(f"  {kind:16} not timed here: its scenarios' statuses {sorted(statuses[kind])}")
     for kind in sorted(latencies):
         scenario, params = specs[kind]
         applies = apply_times(scenario, params, max(5, runs))
@@ -212,6 +241,24 @@ def apply_times(scenario: Scenario, params: dict, runs: int) -> list[float]:
     return times
 
 
+def why_not_here(scenario: Scenario) -> str | None:
+    """Why this host skips ``scenario`` (the runner's own check), or None when it runs."""
+    from harness import doctor, requirements
+
+    return doctor.missing(requirements.features(scenario))
+
+
+def single_fault(root: Path) -> Scenario:
+    """mrt-held where the kernel has multicast routing, else the step-error scenario (said)."""
+    single = _scenario(root, "mrt-held.yaml", SINGLE_FAULT)
+    reason = why_not_here(single)
+    if reason is None:
+        return single
+    print(f"single-fault scenario: mrt-held is skipped here ({reason.split(';')[0]});")
+    print("  timing a create_socket ENOBUFS step error (same topology, before start) instead")
+    return _scenario(root, "create-socket.yaml", SINGLE_FAULT_NO_MRT)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -231,7 +278,7 @@ def main() -> int:
         return 0
     with tempfile.TemporaryDirectory(prefix="faultlab-bench-") as tmp:
         root = Path(tmp)
-        single = _scenario(root, "mrt-held.yaml", SINGLE_FAULT)
+        single = single_fault(root)
         warm = time.monotonic()
         first = run(single, RunOptions(artifacts_dir=root / "a"))
         print(
@@ -241,7 +288,7 @@ def main() -> int:
         print(
             f"single-fault scenario end to end: {_ms(durations)}; statuses {sorted({v.status for v in verdicts})}"
         )
-        print(f"bare lab up+down, same topology: {_ms(bare_lab(SINGLE_FAULT, args.runs))}")
+        print(f"bare lab up+down, same topology: {_ms(bare_lab(TOPOLOGY, args.runs))}")
         print(f"event written -> seen by the harness: {_ms(latencies)}")
         runtime = _scenario(root, "link-down.yaml", RUNTIME_FAULT)
         verdicts = [

@@ -5,7 +5,9 @@ read-only, ``rwdirs`` writable and root inside. The guest's first words on the c
 ``faultlab-guest: up`` (guest.py); until then the guest is *booting*, and a boot that does not
 reach them within its deadline is stopped. With ``accel="auto"`` a failed KVM boot (this kind of
 machine's nested PVM /dev/kvm hangs a stock kernel, or qemu aborts on an MSR) falls back to
-emulation, once per process; a failed emulated boot raises GuestError (exit 3) with the
+emulation, once per process, and is remembered per host (kvmmemory.py: keyed by qemu's version,
+the kernel image and the host's kernel), so a later run goes straight to emulation instead of
+waiting for the same failure; a failed emulated boot raises GuestError (exit 3) with the
 console's last lines. Each step of the console is read with a deadline, never a blocking read.
 
 The guard and the processes below it are written to a run record (/run/faultlab/runs), so that
@@ -31,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.errors import EnvironmentProblem
-from harness.kernellab import guard
+from harness.kernellab import guard, kvmmemory
 from harness.kernellab.kernels import Kernel
 
 UP_MARKER = "faultlab-guest: up"
@@ -128,6 +130,18 @@ def accel_order(requested: str | None = None) -> list[str]:
     return ["tcg"] if _kvm_failed or not kvm_usable() else ["kvm", "tcg"]
 
 
+def accels_for(image: Path | None) -> tuple[list[str], list[str]]:
+    """The accelerators to try for ``image`` and the notes to print: under ``auto``, KVM that
+    did not boot this image on this host before (nothing changed since) is not tried again."""
+    order = accel_order()
+    if len(order) < 2 or image is None:
+        return order, []
+    failure = kvmmemory.recall(image)
+    if failure is None:
+        return order, []
+    return ["tcg"], [failure.note(kvmmemory.memory_path())]
+
+
 def _unique_rwdirs(rwdirs: tuple[Path, ...]) -> list[Path]:
     """Writable folders without one nested in another (vng would mount both)."""
     resolved = sorted({path.resolve() for path in rwdirs}, key=lambda path: len(path.parts))
@@ -156,16 +170,22 @@ def boot_deadline(accel: str) -> float:
 
 def run(spec: GuestSpec, echo: Callable[[str], None] | None = None) -> Outcome:
     """Boot the guest and run its command, trying each accelerator in turn."""
-    notes: list[str] = []
-    order = accel_order()
+    order, notes = accels_for(spec.kernel.image)
+    for note in notes:
+        _say(echo, f"faultlab: {note}")
     for index, accel in enumerate(order):
         boot = _Boot(spec, accel, echo)
         outcome = boot.run()
         if outcome is not None:
+            if accel == "kvm" and kvmmemory.memory_path().exists():
+                assert spec.kernel.image is not None
+                kvmmemory.forget(spec.kernel.image)
             outcome.notes = notes + outcome.notes
             return outcome
         last = index == len(order) - 1
         reason = f"{accel.upper()} did not boot {spec.kernel.release}: {boot.why}"
+        if accel == "kvm" and spec.kernel.image is not None:
+            kvmmemory.remember(spec.kernel.image, boot.why)
         if not last:
             _kvm_failed.append(reason)
             notes.append(f"{reason}; falling back to emulation (TCG)")

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from doctor_helpers import NOBODY, REPO, SCENARIO, child_env, needs_root, needs_tools
+from doctor_helpers import NOBODY, REPO, SCENARIO, needs_root, needs_tools, nobody_env
 from kernel_probe import kernel_has_mrt
 
 from harness.errors import ExitCode
@@ -58,8 +58,9 @@ os.execvp(sys.argv[1], sys.argv[1:])
 """
 
 
-def run_child(argv: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**child_env(), "HOME": str(cwd), "XDG_CACHE_HOME": str(cwd / ".cache")}
+def run_child(argv: list[str], cwd: Path, checkout: Path) -> subprocess.CompletedProcess[str]:
+    """``argv`` (already wrapped to run as uid 65534) importing faultlab from ``checkout``."""
+    env = {**nobody_env(checkout), "HOME": str(cwd), "XDG_CACHE_HOME": str(cwd / ".cache")}
     return subprocess.run(argv, capture_output=True, text=True, timeout=60, env=env, cwd=cwd)
 
 
@@ -68,9 +69,13 @@ def netns_on_host() -> set[str]:
 
 
 def test_doctor_as_uid_65534_finds_every_lab_feature_in_its_own_namespace(
-    as_nobody: Wrap, nobody_dir: Path
+    as_nobody: Wrap, nobody_dir: Path, reachable_checkout: Path
 ) -> None:
-    proc = run_child(as_nobody([sys.executable, "-m", "harness.doctor", "--json"]), nobody_dir)
+    proc = run_child(
+        as_nobody([sys.executable, "-m", "harness.doctor", "--json"]),
+        nobody_dir,
+        reachable_checkout,
+    )
     assert proc.returncode == ExitCode.OK, proc.stdout + proc.stderr
     checks = {item["name"]: item for item in json.loads(proc.stdout)}
     assert checks["privilege"]["status"] == "ok"
@@ -81,14 +86,16 @@ def test_doctor_as_uid_65534_finds_every_lab_feature_in_its_own_namespace(
     assert checks["host-root"]["status"] == "degraded"  # what rootless mode costs
 
 
-def test_a_full_scenario_passes_as_uid_65534_end_to_end(as_nobody: Wrap, nobody_dir: Path) -> None:
+def test_a_full_scenario_passes_as_uid_65534_end_to_end(
+    as_nobody: Wrap, nobody_dir: Path, reachable_checkout: Path
+) -> None:
     work = nobody_dir / "work"
     (work / "scenario.yaml").write_text(SCENARIO)
     (work / "run_one.py").write_text(RUN_ONE)
     run_id = "".join(random.choices(string.ascii_lowercase + string.digits, k=6))
     script = [str(work / "run_one.py"), str(work / "scenario.yaml"), str(work / "art"), run_id]
     argv = [sys.executable, *script]
-    proc = run_child(as_nobody(argv), work)
+    proc = run_child(as_nobody(argv), work, reachable_checkout)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["mode"] == "rootless"
@@ -103,14 +110,14 @@ def test_a_full_scenario_passes_as_uid_65534_end_to_end(as_nobody: Wrap, nobody_
 
 
 def test_faultlab_run_as_uid_65534_passes_and_writes_its_reports(
-    as_nobody: Wrap, nobody_dir: Path
+    as_nobody: Wrap, nobody_dir: Path, reachable_checkout: Path
 ) -> None:
     work = nobody_dir / "work"
     (work / "scenario.yaml").write_text(SCENARIO)
     art = work / "art"
     argv = [sys.executable, "-m", "harness.cli", "run", str(work / "scenario.yaml"),
             "--artifacts", str(art), "--junit-xml", str(art / "junit.xml"), "--no-progress"]  # fmt: skip
-    proc = run_child(as_nobody(argv), work)
+    proc = run_child(as_nobody(argv), work, reachable_checkout)
     assert proc.returncode == ExitCode.OK, proc.stdout + proc.stderr
     assert "1 passed" in proc.stdout
     junit = (art / "junit.xml").read_text()
@@ -119,12 +126,14 @@ def test_faultlab_run_as_uid_65534_passes_and_writes_its_reports(
 
 
 def test_without_user_namespaces_an_unprivileged_user_gets_exit_3_and_the_fix(
-    as_nobody: Wrap, nobody_dir: Path
+    as_nobody: Wrap, nobody_dir: Path, reachable_checkout: Path
 ) -> None:
     blocker = nobody_dir / "block_userns.py"
     blocker.write_text(BLOCK_USERNS)
     argv = [sys.executable, "-m", "harness.doctor", "--json"]
-    proc = run_child([sys.executable, str(blocker), *as_nobody(argv)], nobody_dir)
+    proc = run_child(
+        [sys.executable, str(blocker), *as_nobody(argv)], nobody_dir, reachable_checkout
+    )
     assert proc.returncode == ExitCode.ENVIRONMENT, proc.stdout + proc.stderr
     checks = {item["name"]: item for item in json.loads(proc.stdout)}
     assert checks["privilege"]["status"] == "missing"
@@ -134,7 +143,7 @@ def test_without_user_namespaces_an_unprivileged_user_gets_exit_3_and_the_fix(
 
 
 def test_rootless_enter_refuses_with_the_reason_when_user_namespaces_are_blocked(
-    as_nobody: Wrap, nobody_dir: Path
+    as_nobody: Wrap, nobody_dir: Path, reachable_checkout: Path
 ) -> None:
     blocker = nobody_dir / "block_userns.py"
     blocker.write_text(BLOCK_USERNS)
@@ -149,21 +158,33 @@ def test_rootless_enter_refuses_with_the_reason_when_user_namespaces_are_blocked
         """
     )
     proc = run_child(
-        [sys.executable, str(blocker), *as_nobody([sys.executable, "-c", code])], nobody_dir
+        [sys.executable, str(blocker), *as_nobody([sys.executable, "-c", code])],
+        nobody_dir,
+        reachable_checkout,
     )
     assert "not root and cannot create a user namespace" in proc.stdout, proc.stderr
     assert "EPERM" in proc.stdout and "sudo" in proc.stdout
 
 
-def test_the_unshare_wrapper_gives_the_same_mode(as_nobody: Wrap, nobody_dir: Path) -> None:
+def test_the_unshare_wrapper_gives_the_same_mode(
+    as_nobody: Wrap, nobody_dir: Path, reachable_checkout: Path
+) -> None:
     from harness import rootless
 
     code = "from harness import rootless; m = rootless.ensure(); import os; print(m, os.path.isdir('/run/netns'), os.access('/run/netns', os.W_OK))"
     argv = rootless.wrapper_argv([sys.executable, "-c", code])
-    proc = run_child(as_nobody(argv), nobody_dir)
+    proc = run_child(as_nobody(argv), nobody_dir, reachable_checkout)
     assert proc.stdout.split() == ["rootless", "True", "True"], proc.stderr
 
 
-def test_repo_is_readable_by_the_unprivileged_user() -> None:
-    """The tests above import faultlab from the working tree as uid 65534."""
-    assert os.stat(REPO).st_mode & 0o005 == 0o005
+def test_uid_65534_imports_faultlab_from_a_copy_it_can_read_wherever_the_clone_sits(
+    as_nobody: Wrap, nobody_dir: Path, reachable_checkout: Path, nobody_can_import: Path
+) -> None:
+    """The tests above import faultlab as uid 65534 from a world-readable copy of the
+    checkout's packages, so a clone in a 0700 folder (``mktemp -d``, a private home) passes."""
+    code = "import harness, igmpd.__main__; print(harness.__file__)"
+    proc = run_child(as_nobody([sys.executable, "-c", code]), nobody_dir, reachable_checkout)
+    assert proc.returncode == 0, proc.stderr
+    imported = Path(proc.stdout.strip())
+    assert imported == nobody_can_import
+    assert imported.is_relative_to(reachable_checkout) and not imported.is_relative_to(REPO)

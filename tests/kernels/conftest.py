@@ -30,6 +30,7 @@ def fake_lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLa
         "TMPDIR": str(scratch),
         "FAULTLAB_GUARD_GRACE": "0.5",
         "PYTHONPATH": str(launcher.PROJECT_ROOT),
+        "FAULTLAB_KVM_MEMORY": str(tmp_path / "kvm-boot.json"),  # never the user's own
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
