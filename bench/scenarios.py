@@ -243,9 +243,9 @@ def apply_times(scenario: Scenario, params: dict, runs: int) -> list[float]:
 
 def why_not_here(scenario: Scenario) -> str | None:
     """Why this host skips ``scenario`` (the runner's own check), or None when it runs."""
-    from harness import doctor, requirements
+    from harness import features, requirements
 
-    return doctor.missing(requirements.features(scenario))
+    return features.missing(requirements.features(scenario))
 
 
 def single_fault(root: Path) -> Scenario:

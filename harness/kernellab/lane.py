@@ -147,11 +147,11 @@ def suite_features(paths: Sequence[str], markexpr: str = "") -> list[tuple[str, 
 
 def statuses(features: Iterable[str]) -> dict[str, str]:
     """The doctor's status of each feature on the running kernel (``ok`` unless short)."""
-    from harness import doctor
+    from harness import features as host
 
     wanted = set(features) | set(TEST_MARKERS)
     found = dict.fromkeys(sorted(wanted), OK)
-    for name, check in doctor.unmet(wanted):
+    for name, check in host.unmet(wanted):
         found[name] = check.status.value
     return found
 
@@ -234,7 +234,7 @@ def worst(codes: Iterable[int]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from harness import doctor
+    from harness import features as host
 
     parser = argparse.ArgumentParser(prog="python -m harness.kernellab.lane", description=__doc__)
     parser.add_argument("--host", type=Path, required=True, help="write_host_features' file")
@@ -248,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     given = json.loads(args.host.read_text())
     suite = [(path, features) for path, features in given["suite"]]
     guest = statuses({name for _path, names in suite for name in names})
-    doctor.share_checks()  # the runs below read these answers instead of probing again
+    host.share_checks()  # the runs below read these answers instead of probing again
     lane = plan(suite, given["features"], guest, args.everything)
     (args.out / "tests").mkdir(parents=True, exist_ok=True)
     seconds = {"plan": time.monotonic() - started}

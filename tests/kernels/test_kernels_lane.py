@@ -117,7 +117,7 @@ def _fake_jobs(monkeypatch: pytest.MonkeyPatch, codes: dict[str, int]) -> list[l
 
     monkeypatch.setattr(lane, "statuses", lambda features: GUEST)
     monkeypatch.setattr(lane.subprocess, "Popen", popen)
-    monkeypatch.setattr("harness.doctor.share_checks", lambda: None)
+    monkeypatch.setattr("harness.features.share_checks", lambda: None)
     return started
 
 
