@@ -27,14 +27,14 @@ from pathlib import Path
 from typing import Any
 
 from harness.artifacts import OBSERVATION_NAME
-from harness.catalog import SOCKET_OPERATION_IDS, errno_name
+from harness.catalog import FAILURE_IDS, errno_name
 from harness.errors import FaultlabError, InputError, MissingCapability
 from harness.routers import ADAPTERS, RouterAdapter, comparable_kinds
 from harness.timing import timer_window
 
 DEFAULT_SCENARIOS = Path("scenarios/compare")
 DEFAULT_OUT = Path("artifacts/compare")
-ERROR_IDS = frozenset(SOCKET_OPERATION_IDS) | {41055}
+ERROR_IDS = FAILURE_IDS  # the catalog's: socket steps' events and 41055
 # The routers compared by default, how long to watch each after the fault (and again after
 # clearing it), and which are not IGMP queriers (they ignore host joins) are facts of each
 # adapter class: harness.routers.comparable_kinds(), RouterAdapter.compare_window, .querier.

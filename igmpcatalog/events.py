@@ -188,7 +188,13 @@ BY_ID: dict[int, Event] = {event.id: event for event in EVENTS}
 BY_SYMBOL: dict[str, Event] = {event.symbol: event for event in EVENTS}
 BY_STEP: dict[Step, Event] = {event.step: event for event in EVENTS if event.step is not None}
 
-SOCKET_OPERATION_IDS: tuple[int, ...] = (41012, 41019, 41023, 41024, 41025, 41028, 41029, 41030)
+#: The "Socket Operation" events: one per socket step (derived from the steps above).
+SOCKET_OPERATION_IDS: tuple[int, ...] = tuple(sorted(event.id for event in BY_STEP.values()))
+#: What a router reporting a failure looks like to a judge (compare, explore): a socket step's
+#: event, or an interface that could not be activated.
+FAILURE_IDS: frozenset[int] = frozenset(SOCKET_OPERATION_IDS) | {
+    BY_SYMBOL["IGMPLOG_ACTIVATION_FAILURE_RTR"].id
+}
 
 # Setup steps in the order a router interface activates (send and receive are runtime steps).
 SETUP_ORDER: tuple[Step, ...] = (

@@ -26,9 +26,9 @@ import signal
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from harness.catalog import SOCKET_OPERATION_IDS
+from harness.catalog import FAILURE_IDS
 
-ERROR_IDS = frozenset(SOCKET_OPERATION_IDS) | {41055}
+ERROR_IDS = FAILURE_IDS  # the catalog's: socket steps' events and 41055
 ERROR_LEVELS = frozenset({"Error", "Warning"})
 FATAL = ("exit", "crash")
 GOOD = ("reported", "tolerated")

@@ -20,10 +20,12 @@ from typing import Any
 
 from harness import catalog
 from harness.artifacts import EVENT_LOG_NAME, RESULTS_NAME, SCENARIO_NAME, VERDICT_NAME
+from harness.faults import FAULT_KINDS
 from harness.htmlreport.packets import Packet, load_packets
 from harness.report import Row
 
-EXACT_ERROR_KINDS = frozenset({"step-error", "syscall-error"})
+#: Fault kinds that make an exact syscall error (the registry's ``mechanism``), shown by errno.
+EXACT_ERROR_KINDS = frozenset(kind for kind, cls in FAULT_KINDS.items() if cls.mechanism == "exact")
 STATE_EVENTS = frozenset({41010, 41042, 41052, 41055})  # started, stopped, activated, failed
 _EVENT_ID = re.compile(r"^(\d{5}) ")
 
