@@ -233,6 +233,22 @@ class _Builder:
             self.problem(path, str(exc))
             return 0.0
 
+    def within_and_window(
+        self, path: PathKey, item: Mapping[str, Any]
+    ) -> tuple[float, float | None]:
+        """An expectation's ``within:`` (default DEFAULT_WITHIN) and ``window:`` (None)."""
+        within = (
+            self.deadline(path + ("within",), item["within"])
+            if "within" in item
+            else DEFAULT_WITHIN
+        )
+        window = (
+            self.deadline(path + ("window",), item["window"], what="window")
+            if "window" in item
+            else None
+        )
+        return within, window
+
     def deadline(self, path: PathKey, value: Any, *, what: str = "deadline") -> float:
         """A duration that must be more than zero and fit in the scenario's timeout."""
         seconds = self.duration(path, value)
@@ -633,16 +649,7 @@ class _Builder:
                 self.problem(
                     path + ("group",), f"{_dotted(path)}: group: needs query: group", key=True
                 )
-        within = (
-            self.deadline(path + ("within",), item["within"])
-            if "within" in item
-            else DEFAULT_WITHIN
-        )
-        window = (
-            self.deadline(path + ("window",), item["window"], what="window")
-            if "window" in item
-            else None
-        )
+        within, window = self.within_and_window(path, item)
         return PacketExpectation(
             node=node,
             ifname=ifname,
@@ -755,16 +762,7 @@ class _Builder:
                 f"{_dotted(path)}: give count: (exact) or at_least:, not both",
                 key=True,
             )
-        within = (
-            self.deadline(path + ("within",), item["within"])
-            if "within" in item
-            else DEFAULT_WITHIN
-        )
-        window = (
-            self.deadline(path + ("window",), item["window"], what="window")
-            if "window" in item
-            else None
-        )
+        within, window = self.within_and_window(path, item)
         return LogExpectation(
             regex=regex,
             absent=absent,

@@ -9,15 +9,12 @@ contain is accepted by the CLI's own parser.
 
 from __future__ import annotations
 
-import json
 import re
 import shlex
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import pytest
-import yaml
+from ci_files import load_yaml, vendored_schema
 
 from harness import report
 
@@ -31,20 +28,6 @@ SAMPLE_VALUES = {
     '"$SHARD_DIR': '"artifacts/shard-2',
     '"$CI_NODE_INDEX/$CI_NODE_TOTAL"': "2/4",
 }
-
-
-def load_yaml(path: Path) -> dict[str, Any]:
-    data = yaml.safe_load(path.read_text())
-    assert isinstance(data, dict), f"{path}: not a mapping"
-    if True in data:  # YAML 1.1 reads the key `on` as a boolean
-        data["on"] = data.pop(True)
-    return data
-
-
-def vendored_schema(name: str) -> dict[str, Any]:
-    pytest.importorskip("check_jsonschema", reason="check-jsonschema ships the CI schemas")
-    text = resources.files("check_jsonschema.builtin_schemas.vendor").joinpath(name).read_text()
-    return json.loads(text)
 
 
 def github_steps(job: str) -> list[dict[str, Any]]:

@@ -34,21 +34,25 @@ MYQUERIER_PATTERNS = [
 ]
 
 
+#: r1 between h1 (on e0) and h2 (on e1): the lab every explore test scenario uses.
+TWO_LINKS = {
+    "nodes": ["r1", "h1", "h2"],
+    "links": [
+        {"a": "r1:e0 10.0.1.1/24", "b": "h1:e0 10.0.1.2/24"},
+        {"a": "r1:e1 10.0.2.1/24", "b": "h2:e0 10.0.2.2/24"},
+    ],
+}
+#: A ``kind: command`` router on r1's two interfaces (argv and patterns added per scenario).
+COMMAND_ON_R1 = {"kind": "command", "node": "r1", "interfaces": ["e0", "e1"]}
+
+
 def toy_scenario(folder: Path, mode: str) -> Path:
     """A scenario running toy_router.py with ``--on-error mode`` on e0 and e1."""
     data = {
         "name": f"toy router that does '{mode}' on a send error",
-        "topology": {
-            "nodes": ["r1", "h1", "h2"],
-            "links": [
-                {"a": "r1:e0 10.0.1.1/24", "b": "h1:e0 10.0.1.2/24"},
-                {"a": "r1:e1 10.0.2.1/24", "b": "h2:e0 10.0.2.2/24"},
-            ],
-        },
+        "topology": TWO_LINKS,
         "router": {
-            "kind": "command",
-            "node": "r1",
-            "interfaces": ["e0", "e1"],
+            **COMMAND_ON_R1,
             "query_interval": 0.2,
             "retry_interval": 0.2,
             "argv": [sys.executable, str(TOY), "--interfaces", "e0,e1", "--on-error", mode],
@@ -77,17 +81,9 @@ def myquerier_scenario(folder: Path, *options: str, name: str = "myquerier") -> 
     joining a group; no timer in the ``router:`` section: explore measures the router's own."""
     data = {
         "name": f"{name} {' '.join(options)}".strip(),
-        "topology": {
-            "nodes": ["r1", "h1", "h2"],
-            "links": [
-                {"a": "r1:e0 10.0.1.1/24", "b": "h1:e0 10.0.1.2/24"},
-                {"a": "r1:e1 10.0.2.1/24", "b": "h2:e0 10.0.2.2/24"},
-            ],
-        },
+        "topology": TWO_LINKS,
         "router": {
-            "kind": "command",
-            "node": "r1",
-            "interfaces": ["e0", "e1"],
+            **COMMAND_ON_R1,
             "argv": [sys.executable, str(MYQUERIER), *options, "e0", "e1"],
             "events": {"patterns": MYQUERIER_PATTERNS},
             "ready": {"id": 41052},

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import json
 import shlex
-from importlib import resources
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
+from ci_files import load_yaml, vendored_schema
 
 from harness.cli import build_parser, main
 from harness.plan import Group, gitlab_pipeline, matrix, shard_counts
@@ -22,19 +21,6 @@ REPO = Path(__file__).resolve().parents[2]
 GITHUB = REPO / "ci" / "github" / "explore.yml"
 GITLAB = REPO / "ci" / "gitlab" / "explore.gitlab-ci.yml"
 KUBERNETES = REPO / "ci" / "kubernetes" / "explore-indexed-job.yaml"
-
-
-def load_yaml(path: Path) -> dict[str, Any]:
-    data = yaml.safe_load(path.read_text())
-    if True in data:  # YAML 1.1 reads the key `on` as a boolean
-        data["on"] = data.pop(True)
-    return data
-
-
-def vendored_schema(name: str) -> dict[str, Any]:
-    pytest.importorskip("check_jsonschema", reason="check-jsonschema ships the CI schemas")
-    text = resources.files("check_jsonschema.builtin_schemas.vendor").joinpath(name).read_text()
-    return json.loads(text)
 
 
 def sample_groups() -> list[Group]:
