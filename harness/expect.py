@@ -18,11 +18,12 @@ more arrived, so no check needs a settle sleep of its own.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
 from harness.events import Mark
-from harness.expectations import KINDS
+from harness.expectations import KINDS, ExpectationKind
 from harness.expectations.absent import check_absence
 from harness.expectations.base import (
     FINAL,
@@ -70,10 +71,12 @@ __all__ = [
 ]
 
 
-def judgements(container: Any, obs: Observed, starts: Starts) -> list[Judgement]:
-    """Every kind's judgements of a phase, in the order they are judged (stage, then the
+def judgements(
+    container: Any, obs: Observed, starts: Starts, kinds: Sequence[ExpectationKind]
+) -> list[Judgement]:
+    """The judgements of a phase by ``kinds``, in the order they are judged (stage, then the
     registry's order, then the file's)."""
-    found = [j for kind in KINDS.values() for j in kind.judge(container, obs, starts)]
+    found = [j for kind in kinds for j in kind.judge(container, obs, starts)]
     return sorted(found, key=lambda judgement: judgement.stage)
 
 
@@ -84,15 +87,18 @@ def evaluate(
 
     Each is measured from ``mark``, or, with ``from: ID``, from ``traffic_start(ID)``.
     """
-    return finish(expect, obs, Starts(mark, traffic_start))
+    return finish(expect, obs, Starts(mark, traffic_start), tuple(KINDS.values()))
 
 
 def finish(
-    expect: Expectations | RecoveryExpectation, obs: Observed, starts: Starts
+    expect: Expectations | RecoveryExpectation,
+    obs: Observed,
+    starts: Starts,
+    kinds: Sequence[ExpectationKind],
 ) -> list[ExpectationResult]:
-    """A phase: the early judgements; then, at its end, exact counts re-checked and the
-    judgements of the end (window-less absences, order)."""
-    planned = judgements(expect, obs, starts)
+    """A phase judged by ``kinds``: the early judgements; then, at its end, exact counts
+    re-checked and the judgements of the end (window-less absences, order)."""
+    planned = judgements(expect, obs, starts, kinds)
     early = [(j, j.check()) for j in planned if j.stage < FINAL]
     final = [j.recount(result) if j.recount else result for j, result in early]
     return final + [j.check() for j in planned if j.stage >= FINAL]
@@ -105,8 +111,13 @@ def evaluate_recovery(
     starts = Starts(mark)  # recovery has no from: (the loader refuses it)
     return [
         replace(result, description="recovery: " + result.description, kind="recovery")
-        for result in finish(recovery, obs, starts)
+        for result in finish(recovery, obs, starts, recovery_kinds())
     ]
+
+
+def recovery_kinds() -> tuple[ExpectationKind, ...]:
+    """The kinds ``recovery:`` may hold (``in_recovery``): the only ones judged after the clear."""
+    return tuple(kind for kind in KINDS.values() if kind.in_recovery)
 
 
 def latency(expect: Expectations, obs: Observed, mark: Mark) -> float | None:

@@ -5,13 +5,15 @@ piece, its reader, its judge and how the report draws it. The loader dispatches 
 keys here, the schema (harness.schema) builds ``expect:`` from it, the judge (harness.expect)
 asks each kind for its judgements and the report (harness.htmlreport.model) finds each judged
 expectation through it. ``register()`` adds a kind (a test's made-up one too), ``unregister()``
-removes it; the order of registration is the order of the schema's keys and of judging within
-a stage.
+removes it. The bundled kinds are every module here with a ``KIND``, in the order of their
+``rank``: the order of the schema's keys and of judging within a stage.
 """
 
 from __future__ import annotations
 
-from harness.expectations import absent, events, log, order, packets, recovery, router, state
+import importlib
+import pkgutil
+
 from harness.expectations.base import KINDS, ExpectationKind
 
 
@@ -30,8 +32,16 @@ def unregister(key: str) -> None:
 
 
 def _register_bundled() -> None:
-    for module in (events, order, absent, packets, state, router, log, recovery):
-        KINDS[module.KIND.key] = module.KIND
+    """Every module of this package that defines ``KIND``, by the kinds' ``rank``: a new kind
+    is its module alone (no list to edit)."""
+    found = []
+    for info in pkgutil.iter_modules(__path__):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        kind = getattr(module, "KIND", None)
+        if isinstance(kind, ExpectationKind):
+            found.append(kind)
+    for kind in sorted(found, key=lambda kind: (kind.rank, kind.key)):
+        register(kind)
 
 
 _register_bundled()

@@ -126,6 +126,7 @@ def judge(container: Any, obs: Observed, starts: Starts) -> list[Judgement]:
 
 
 KIND = ExpectationKind(
+    rank=30,
     key="absent",
     schema=lambda: items("absence"),
     defs=defs,

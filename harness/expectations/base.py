@@ -86,6 +86,7 @@ class ExpectationKind:
     not); ``in_recovery``: ``recovery:`` may hold it. ``report``: "list" (items with a line),
     "one" (a mapping with a line) or "" (not drawn); ``absence(spec)``: its window is a "must
     not happen" window; ``lane(spec)``: the timeline lane it is drawn on (None: the events).
+    ``rank``: a bundled kind's place in the registry (schema keys, judging within a stage).
     """
 
     key: str
@@ -97,6 +98,7 @@ class ExpectationKind:
     observes: bool = True
     in_recovery: bool = False
     report: str = "list"
+    rank: int = 80  # where a bundled kind is registered (events 10 ... log 70, recovery 90)
     absence: Callable[[Mapping[str, Any]], bool] = lambda spec: False
     lane: Callable[[Mapping[str, Any]], str | None] = lambda spec: None
 

@@ -160,6 +160,7 @@ def judge(container: Any, obs: Observed, starts: Starts) -> list[Judgement]:
 
 
 KIND = ExpectationKind(
+    rank=10,
     key="events",
     schema=lambda: items("eventExpectation"),
     defs=defs,

@@ -175,6 +175,7 @@ def judge(container: Any, obs: Observed, starts: Starts) -> list[Judgement]:
 
 
 KIND = ExpectationKind(
+    rank=70,
     key="log",
     schema=lambda: items("logExpectation"),
     defs=defs,

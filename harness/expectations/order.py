@@ -63,4 +63,4 @@ def judge(container: Any, obs: Observed, starts: Starts) -> list[Judgement]:
     ]
 
 
-KIND = ExpectationKind(key="order", schema=schema, read=read, judge=judge, observes=False)
+KIND = ExpectationKind(rank=20, key="order", schema=schema, read=read, judge=judge, observes=False)

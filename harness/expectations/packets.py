@@ -239,6 +239,7 @@ def judge(container: Any, obs: Observed, starts: Starts) -> list[Judgement]:
 
 
 KIND = ExpectationKind(
+    rank=40,
     key="packets",
     schema=lambda: items("packetExpectation"),
     defs=defs,

@@ -49,4 +49,4 @@ def judge(container: Any, obs: Observed, starts: Starts) -> list[Judgement]:
     return []
 
 
-KIND = ExpectationKind(key="recovery", schema=schema, read=read, judge=judge, report="")
+KIND = ExpectationKind(rank=90, key="recovery", schema=schema, read=read, judge=judge, report="")

@@ -66,4 +66,4 @@ def judge(container: Any, obs: Observed, starts: Starts) -> list[Judgement]:
     return [Judgement(ROUTER, exp, lambda: check_router(exp, obs, starts.mark))]
 
 
-KIND = ExpectationKind(key="router", schema=schema, read=read, judge=judge, report="one")
+KIND = ExpectationKind(rank=60, key="router", schema=schema, read=read, judge=judge, report="one")

@@ -125,4 +125,4 @@ def judge(container: Any, obs: Observed, starts: Starts) -> list[Judgement]:
     return [Judgement(STATE, exp, lambda: check_state(exp, obs, starts.mark))]
 
 
-KIND = ExpectationKind(key="state", schema=schema, read=read, judge=judge, report="one")
+KIND = ExpectationKind(rank=50, key="state", schema=schema, read=read, judge=judge, report="one")

@@ -18,10 +18,11 @@ import pytest
 from harness import expectations, schema
 from harness.errors import ScenarioError
 from harness.events import Mark
-from harness.expect import Observed, Starts, evaluate
+from harness.expect import Observed, Starts, evaluate, evaluate_recovery
 from harness.expectations.base import FINAL, ExpectationKind, Judgement, Reader
 from harness.htmlreport import model
 from harness.report import Row
+from harness.scenario import RecoveryExpectation
 from harness.scenario_loader import load
 from harness.verdict import ExpectationResult
 from harness.yamlsource import PathKey
@@ -177,3 +178,11 @@ def test_without_its_registration_the_kind_is_an_unknown_key(tmp_path: Path) -> 
     assert "chatter" not in schema.build_schema()["properties"]["expect"]["properties"]
     with pytest.raises(ScenarioError, match=r"chatter.yaml:8:\d+: .*chatter"):
         load(scenario_file(tmp_path, 2))
+
+
+def test_recovery_is_judged_by_the_kinds_it_may_hold_only(chatter: ExpectationKind) -> None:
+    """After the clear only ``in_recovery`` kinds judge (order, state, router, log, a made-up
+    kind: none of them is asked about a RecoveryExpectation)."""
+    empty = RecoveryExpectation(line=3)
+    results = evaluate_recovery(empty, Observed(FakeStream([])), Mark(0, 1.0))  # type: ignore[arg-type]
+    assert results == []
