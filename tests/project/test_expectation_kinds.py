@@ -186,3 +186,14 @@ def test_recovery_is_judged_by_the_kinds_it_may_hold_only(chatter: ExpectationKi
     empty = RecoveryExpectation(line=3)
     results = evaluate_recovery(empty, Observed(FakeStream([])), Mark(0, 1.0))  # type: ignore[arg-type]
     assert results == []
+
+
+def test_every_bundled_kind_is_a_registered_module_with_its_doc_row() -> None:
+    """What docs/architecture.md's "Where does X go" says of a kind holds: each module of
+    harness/expectations (but base) is a registered kind, each kind has its row in
+    docs/scenario-format.md's ``expect:`` table."""
+    package = Path(expectations.__file__).parent
+    modules = {p.stem for p in package.glob("*.py")} - {"__init__", "base"}
+    assert modules == set(expectations.KINDS)
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "scenario-format.md").read_text()
+    assert [key for key in expectations.KINDS if f"| `{key}` |" not in doc] == []
