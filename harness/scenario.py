@@ -457,6 +457,7 @@ class RecoveryExpectation:
     packets: tuple[PacketExpectation, ...] = ()
     absent: tuple[AbsenceExpectation, ...] = ()
     line: int | None = None
+    others: Mapping[str, Any] = field(default_factory=dict)  # kinds of no field, by key
 
 
 @dataclass(frozen=True)
@@ -472,6 +473,8 @@ class Expectations:
     recovery: RecoveryExpectation | None = None
     order_line: int | None = None
     log: tuple[LogExpectation, ...] = ()
+    # the registered kinds (harness.expectations) that have no field here, by their key
+    others: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -502,7 +505,9 @@ class Scenario:
 
     def resolved(self) -> dict[str, Any]:
         """The scenario after defaults and resolution, as plain data (the artifact "scenario.json")."""
-        return _plain(dataclasses.asdict(_without_parsed(self)))
+        plain = _plain(dataclasses.asdict(_without_parsed(self)))
+        _drop_empty_others(plain["expect"])
+        return plain
 
 
 def slugify(text: str) -> str:
@@ -513,6 +518,13 @@ def slugify(text: str) -> str:
 def _without_parsed(scenario: Scenario) -> Scenario:
     topology = dataclasses.replace(scenario.topology, parsed=None)
     return dataclasses.replace(scenario, topology=topology, data={})
+
+
+def _drop_empty_others(expect: dict[str, Any]) -> None:
+    """``others`` appears in scenario.json only when a kind of no field of its own was read."""
+    for block in (expect, expect.get("recovery") or {}):
+        if not block.get("others", True):
+            del block["others"]
 
 
 def _plain(value: Any) -> Any:

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from harness import catalog
 from harness.errors import Location
+from harness.expectations import KINDS, ExpectationKind
+from harness.expectations.base import EVENT_FIELDS
 from harness.schema_messages import SchemaFacts, explain_all
 from harness.yamlsource import Source
 
@@ -26,13 +28,14 @@ if TYPE_CHECKING:
 
     FaultRegistry = tuple[tuple[str, type[Fault]], ...]
 
+ExpectationKinds = tuple[ExpectationKind, ...]
+
 SCHEMA_ID = "https://faultlab.invalid/schema/scenario.json"
 SCHEMA_FILE = Path(__file__).with_name("schema.json")
 MULTICAST_ROUTING = ("auto", "on", "off")  # igmpd --multicast-routing
 
 DURATION_PATTERN = r"^\s*[0-9]+(\.[0-9]+)?\s*(ms|s|m)\s*$"
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
-ENDPOINT_REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*:[^\s:]+$"
 OWN_EVENT_PATTERN = r"^[a-z][a-z0-9-]*$"  # harness.routers.profile_schema's, for own events
 
 TIMERS = {
@@ -110,7 +113,7 @@ def errno_names() -> list[str]:
 # --------------------------------------------------------------------------------------------
 
 
-def _defs() -> dict[str, Any]:
+def _defs(kinds: ExpectationKinds) -> dict[str, Any]:
     ids = sorted(catalog.BY_ID)
     symbols = sorted(catalog.BY_SYMBOL)
     levels = [level.value for level in catalog.Level]
@@ -121,24 +124,6 @@ def _defs() -> dict[str, Any]:
             {"type": "number", "minimum": 0},
             {"type": "string", "pattern": DURATION_PATTERN},
         ],
-    }
-    event_fields = {
-        "id": {"description": "catalog event ID (faultlab catalog)", "enum": ids},
-        "symbol": {"description": "catalog event symbol", "enum": symbols},
-        "interface": {"type": "string", "description": "the interface the event names"},
-        "errno": {"$ref": "#/$defs/errno"},
-        "level": {"enum": levels},
-        "strings": {"type": "array", "items": {"type": ["string", "number"]}},
-        "event": {
-            "type": "string",
-            "pattern": OWN_EVENT_PATTERN,
-            "description": "an event of the router profile's own vocabulary (its events:)",
-        },
-    }
-    start = {
-        "$ref": "#/$defs/name",
-        "description": "a traffic item's id: the deadline or window starts when it was done "
-        "(fault phase only; recovery runs from the last clear)",
     }
     return {
         "duration": duration,
@@ -151,75 +136,28 @@ def _defs() -> dict[str, Any]:
         "eventRef": {
             "description": "a catalog event ID or symbol",
             "x-message": "a catalog event ID (41028) or symbol (IGMPLOG_SET_MCAST_IF_FAILED)",
-            "anyOf": [{"enum": ids}, {"enum": symbols}],
+            "anyOf": [{"$ref": "#/$defs/eventId"}, {"$ref": "#/$defs/eventSymbol"}],
+        },
+        "eventId": {"description": "catalog event ID (faultlab catalog)", "enum": ids},
+        "eventSymbol": {"description": "catalog event symbol", "enum": symbols},
+        "level": {"enum": levels},
+        "strings": {"type": "array", "items": {"type": ["string", "number"]}},
+        "ownEvent": {
+            "type": "string",
+            "pattern": OWN_EVENT_PATTERN,
+            "description": "an event of the router profile's own vocabulary (its events:)",
+        },
+        "from": {
+            "$ref": "#/$defs/name",
+            "description": "a traffic item's id: the deadline or window starts when it was done "
+            "(fault phase only; recovery runs from the last clear)",
         },
         "eventMatch": {
             "type": "object",
             "additionalProperties": False,
-            "properties": {**event_fields, "comment": {"type": "string"}},
+            "properties": {**EVENT_FIELDS, "comment": {"type": "string"}},
         },
-        "eventExpectation": {
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {
-                **event_fields,
-                "count": {"type": "integer", "minimum": 1, "description": "exactly this many"},
-                "at_least": {"type": "integer", "minimum": 1},
-                "within": {"$ref": "#/$defs/duration"},
-                "from": start,
-                "comment": {"type": "string"},
-            },
-        },
-        "absence": {
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {
-                **event_fields,
-                "any_error": {"type": "boolean"},
-                "window": {"$ref": "#/$defs/duration"},
-                "from": start,
-                "comment": {"type": "string"},
-            },
-        },
-        "logExpectation": {
-            "description": "a raw log line: {match: REGEX, within:, count:} or {absent: REGEX, "
-            "window:}",
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {
-                "match": {"type": "string", "description": "a Python regex over one log line"},
-                "absent": {"type": "string", "description": "a regex no log line may match"},
-                "count": {"type": "integer", "minimum": 1, "description": "exactly this many"},
-                "at_least": {"type": "integer", "minimum": 1},
-                "within": {"$ref": "#/$defs/duration"},
-                "window": {"$ref": "#/$defs/duration"},
-                "comment": {"type": "string"},
-            },
-        },
-        "packetExpectation": {
-            "type": "object",
-            "additionalProperties": False,
-            "required": ["on"],
-            "properties": {
-                "on": {
-                    "type": "string",
-                    "pattern": ENDPOINT_REF_PATTERN,
-                    "description": "NODE:IFNAME",
-                },
-                "query": {"enum": ["general", "group", "any"]},
-                "group": {"type": "string"},
-                "version": {"enum": [1, 2, 3]},
-                "ttl": {"type": "integer", "minimum": 0, "maximum": 255},
-                "router_alert": {"type": "boolean"},
-                "count": {"type": "integer", "minimum": 1},
-                "at_least": {"type": "integer", "minimum": 1},
-                "none": {"type": "boolean"},
-                "within": {"$ref": "#/$defs/duration"},
-                "window": {"$ref": "#/$defs/duration"},
-                "from": start,
-                "comment": {"type": "string"},
-            },
-        },
+        **{name: item for kind in kinds for name, item in kind.defs().items()},
         "trigger": {
             "description": "an event that triggers a fault, its clearing, or a traffic item",
             "type": "object",
@@ -236,8 +174,8 @@ def _defs() -> dict[str, Any]:
                 },
                 "interface": {"type": "string"},
                 "errno": {"$ref": "#/$defs/errno"},
-                "level": {"enum": levels},
-                "strings": {"type": "array", "items": {"type": ["string", "number"]}},
+                "level": {"$ref": "#/$defs/level"},
+                "strings": {"$ref": "#/$defs/strings"},
                 "delay": {"$ref": "#/$defs/duration"},
             },
         },
@@ -401,8 +339,8 @@ def _router(kinds: tuple[str, ...]) -> dict[str, Any]:
         "required": ["match"],
         "properties": {
             "match": {"type": "string", "description": "a Python regex over one log line"},
-            "id": {"enum": sorted(catalog.BY_ID)},
-            "symbol": {"enum": sorted(catalog.BY_SYMBOL)},
+            "id": {"$ref": "#/$defs/eventId"},
+            "symbol": {"$ref": "#/$defs/eventSymbol"},
             "interface": {"type": "string"},
             "errno": {"type": "string"},
             "strings": {"type": "array", "items": {"type": "string"}},
@@ -493,53 +431,12 @@ def _traffic() -> dict[str, Any]:
     }
 
 
-def _expect() -> dict[str, Any]:
-    def items(ref: str) -> dict[str, Any]:
-        return {"type": "array", "items": {"$ref": f"#/$defs/{ref}"}}
-
+def _expect(kinds: ExpectationKinds) -> dict[str, Any]:
+    """``expect:``: one key per registered expectation kind (harness.expectations)."""
     return {
         "type": "object",
         "additionalProperties": False,
-        "properties": {
-            "events": items("eventExpectation"),
-            "order": {"type": "array", "minItems": 2, "items": {"$ref": "#/$defs/eventRef"}},
-            "absent": items("absence"),
-            "packets": items("packetExpectation"),
-            "state": {
-                "type": "object",
-                "additionalProperties": False,
-                "properties": {
-                    "interfaces": {
-                        "type": "object",
-                        "additionalProperties": {"enum": ["active", "inactive"]},
-                    },
-                    "groups": {
-                        "type": "object",
-                        "additionalProperties": {"type": "array", "items": {"type": "string"}},
-                    },
-                    "within": {"$ref": "#/$defs/duration"},
-                },
-            },
-            "router": {
-                "type": "object",
-                "additionalProperties": False,
-                "properties": {
-                    "running": {"type": "boolean"},
-                    "exit": {"type": "integer", "minimum": 0, "maximum": 255},
-                    "within": {"$ref": "#/$defs/duration"},
-                },
-            },
-            "log": items("logExpectation"),
-            "recovery": {
-                "type": "object",
-                "additionalProperties": False,
-                "properties": {
-                    "events": items("eventExpectation"),
-                    "packets": items("packetExpectation"),
-                    "absent": items("absence"),
-                },
-            },
-        },
+        "properties": {kind.key: kind.schema() for kind in kinds},
     }
 
 
@@ -550,11 +447,14 @@ def build_schema(extra_kinds: tuple[str, ...] = ()) -> dict[str, Any]:
     ``extra_kinds`` are router profiles a file's ``kind:`` found on its profile path
     (harness.routers.profile): valid for that file, never in the shipped schema."""
     kinds = router_kinds()
-    return _build_schema(kinds + tuple(k for k in extra_kinds if k not in kinds), _fault_registry())
+    routers = kinds + tuple(k for k in extra_kinds if k not in kinds)
+    return _build_schema(routers, _fault_registry(), tuple(KINDS.values()))
 
 
 @cache
-def _build_schema(routers: tuple[str, ...], faults: FaultRegistry) -> dict[str, Any]:
+def _build_schema(
+    routers: tuple[str, ...], faults: FaultRegistry, expectations: ExpectationKinds
+) -> dict[str, Any]:
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
@@ -573,9 +473,9 @@ def _build_schema(routers: tuple[str, ...], faults: FaultRegistry) -> dict[str, 
             "router": _router(routers),
             "faults": {"type": "array", "items": _fault(faults)},
             "traffic": {"type": "array", "items": _traffic()},
-            "expect": _expect(),
+            "expect": _expect(expectations),
         },
-        "$defs": _defs(),
+        "$defs": _defs(expectations),
     }
 
 
@@ -592,9 +492,16 @@ def schema_text() -> str:
 PATTERN_WORDS: dict[str, str] = {
     DURATION_PATTERN: "a duration such as 0.5, '500ms' or '2s'",
     NAME_PATTERN: "a name: letters, digits, '_', '.', '-'",
-    ENDPOINT_REF_PATTERN: "an endpoint 'NODE:IFNAME'",
     OWN_EVENT_PATTERN: "an event name of the router profile: lowercase letters, digits, '-'",
 }
+
+
+def pattern_words() -> dict[str, str]:
+    """PATTERN_WORDS and the expectation kinds' own patterns in words."""
+    words = dict(PATTERN_WORDS)
+    for kind in KINDS.values():
+        words.update(kind.patterns)
+    return words
 
 
 def validate(source: Source, extra_kinds: tuple[str, ...] = ()) -> list[tuple[Location, str]]:
@@ -606,7 +513,7 @@ def validate(source: Source, extra_kinds: tuple[str, ...] = ()) -> list[tuple[Lo
         defs=schema["$defs"],
         fault_parameters=fault_parameter_schemas(),
         refused_kinds=refused_kinds(),
-        pattern_words=PATTERN_WORDS,
+        pattern_words=pattern_words(),
     )
     errors = Draft202012Validator(schema).iter_errors(source.data)
     return explain_all(errors, source, facts)

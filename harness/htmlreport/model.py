@@ -20,6 +20,7 @@ from typing import Any
 
 from harness import catalog
 from harness.artifacts import EVENT_LOG_NAME, RESULTS_NAME, SCENARIO_NAME, VERDICT_NAME
+from harness.expectations import KINDS
 from harness.faults import FAULT_KINDS
 from harness.htmlreport.packets import Packet, load_packets
 from harness.report import Row
@@ -228,18 +229,17 @@ def _estimate_start(view: ScenarioView) -> float | None:
 
 
 def _expectations(spec: dict[str, Any]) -> dict[int, tuple[str, dict[str, Any]]]:
-    """line -> (phase, expectation) over the resolved scenario's main and recovery phases."""
+    """line -> (phase, expectation) over the resolved scenario's main and recovery phases
+    (each kind of harness.expectations drawn as its ``report`` says; ``_key`` its kind)."""
     found: dict[int, tuple[str, dict[str, Any]]] = {}
     expect = spec.get("expect") or {}
     for phase, block in (("main", expect), ("recovery", expect.get("recovery") or {})):
-        for key in ("events", "absent", "packets", "order", "log"):
-            for item in block.get(key) or []:
+        for kind in KINDS.values():
+            value = block.get(kind.key, (block.get("others") or {}).get(kind.key))
+            listed = value or [] if kind.report == "list" else [value] if kind.report else []
+            for item in listed:
                 if isinstance(item, dict) and item.get("line"):
-                    found[item["line"]] = (phase, {**item, "_key": key})
-        for key in ("state", "router"):
-            item = block.get(key)
-            if isinstance(item, dict) and item.get("line"):
-                found[item["line"]] = (phase, {**item, "_key": key})
+                    found[item["line"]] = (phase, {**item, "_key": kind.key})
     return found
 
 
@@ -257,7 +257,8 @@ def windows(view: ScenarioView) -> list[Window]:
         phase, spec = by_line.get(result.get("line") or -1, ("main", {}))
         start = _traffic_ms(view, spec.get("from_traffic")) or phase_start[phase]
         within = spec.get("within")
-        absence = spec.get("_key") == "absent" or spec.get("none") or spec.get("absent") is True
+        kind = KINDS.get(spec.get("_key", ""))
+        absence = kind is not None and kind.absence(spec)
         if absence:
             window = spec.get("window")
             end = start + window * 1000 if start is not None and window else phase_end[phase]
@@ -273,7 +274,7 @@ def windows(view: ScenarioView) -> list[Window]:
                 result.get("kind", ""),
                 start,
                 end,
-                f"{spec['node']}:{spec['ifname']}" if spec.get("_key") == "packets" else None,
+                kind.lane(spec) if kind is not None else None,
                 spec.get("query"),
                 spec.get("group"),
             )

@@ -44,9 +44,18 @@ def test_editors_can_complete_kinds_events_and_errno_names() -> None:
     fault = schema["properties"]["faults"]["items"]
     offered = {kind for kind, cls in FAULT_KINDS.items() if not cls.internal}
     assert set(fault["properties"]["kind"]["enum"]) == offered
-    assert schema["$defs"]["eventExpectation"]["properties"]["id"]["enum"] == sorted(catalog.BY_ID)
+    assert schema["$defs"]["eventExpectation"]["properties"]["id"] == {"$ref": "#/$defs/eventId"}
+    assert schema["$defs"]["eventId"]["enum"] == sorted(catalog.BY_ID)
     assert "EADDRINUSE" in schema["$defs"]["errno"]["anyOf"][0]["enum"]
     link_down = next(
         rule for rule in fault["allOf"] if rule["if"]["properties"]["kind"]["const"] == "link-down"
     )
     assert "interface" in link_down["then"]["properties"]
+
+
+def test_the_event_list_is_written_once_and_referenced() -> None:
+    """The catalog's ids and symbols appear once each in the schema ($defs), not per use."""
+    text = SCHEMA_FILE.read_text()
+    first, last = min(catalog.BY_SYMBOL), max(catalog.BY_SYMBOL)
+    assert text.count(f'"{first}"') == 1 and text.count(f'"{last}"') == 1
+    assert text.count('"$ref": "#/$defs/eventId"') >= 4
