@@ -418,7 +418,8 @@ def _wait_ready(live: Session) -> None:
         lines = "\n  ".join(stream.last_lines()[-5:]) or "(no log line)"
         raise RouterError(
             f"{live.scenario.router.label} did not become ready within "
-            f"{live.adapter.start_timeout * live.options.slow:g}s; last lines:\n  {lines}"
+            f"{live.adapter.start_timeout * live.options.slow:g}s; last lines:\n  {lines}",
+            faults=[planned.fault for planned in live.faults],
         )
     code = process.poll()
     if code is None:

@@ -37,9 +37,9 @@ from harness.events import Event
 from harness.explore.baseline import Baseline, Peers, log_lines, unmapped_of
 from harness.explore.classify import Observation, classify, is_error
 from harness.explore.discover import CallSite
-from harness.explore.faults import latest_hits
 from harness.explore.plan import PlannedFault
 from harness.explore.timers import Timing
+from harness.faults.explore import explore_hits
 from harness.scenario import FaultSpec, Scenario
 
 # Part of every result's fingerprint: a new judge re-runs everything (2: the routers' timers,
@@ -344,7 +344,7 @@ def observe(
             judge(live, fault, obs, timing, baseline)
     except RouterError as exc:  # never ready: start-up broke without the events readiness needs
         never_ready = str(exc).splitlines()[0].split("; last lines")[0]
-        obs.hits = latest_hits()
+        obs.hits = explore_hits(exc.faults)
         if obs.hits:
             obs.hit, obs.broken = True, [f"never ready ({never_ready})"]
         else:  # the fault never fired: the router would not start healthy either (not a finding)
@@ -447,8 +447,6 @@ def load_base(path: str, router: str | None) -> Scenario:
 
 def run_task(task: dict[str, Any]) -> dict[str, Any]:
     """One fault in a worker process (a plain-data task: picklable under spawn)."""
-    import harness.explore  # noqa: F401 - registers the explore fault kinds in this process
-
     base = load_base(task["scenario"], task["router"])
     fault = PlannedFault(CallSite.from_json(task["site"]), task["errno"])
     baseline = Baseline.from_json(task.get("baseline"))
