@@ -24,7 +24,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from harness.capture import Capture, IgmpPacket
-from harness.events import Event, EventStream, EventTimeout, LogLine, Mark
+from harness.event import Event, LogLine, Mark
+from harness.events import EventStream, EventTimeout
 from harness.routers.base import RouterState
 from harness.scenario import (
     AbsenceExpectation,

@@ -37,7 +37,8 @@ from harness.errors import (
     RouterError,
     lab_boundary,
 )
-from harness.events import EventStream, LogLine, Mark
+from harness.event import LogLine, Mark
+from harness.events import EventStream
 from harness.expect import Observed, evaluate, evaluate_recovery, latency
 from harness.routers import STDERR_NAME, STDOUT_NAME, RouterAdapter, adapter_for
 from harness.routers.base import RouterState

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import FaultlabError, MissingCapability
-from harness.events import Event
+from harness.event import Event
 from harness.explore.baseline import Baseline, Peers, log_lines, unmapped_of
 from harness.explore.classify import Observation, classify, is_error
 from harness.explore.discover import CallSite

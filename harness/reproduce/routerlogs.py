@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
-from harness.events import parse_json_line
+from harness.event import parse_json_line
 
 #: A line -> its section-3 record (id, errno, interface, call ...), or None when nothing maps it.
 Mapper = Callable[[str], "dict[str, Any] | None"]

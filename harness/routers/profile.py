@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from harness import catalog
 from harness.errors import InputError, Location, ScenarioError
-from harness.events import Event, EventSource
+from harness.event import Event, EventSource
 from harness.routers.base import LogPattern, RouterAdapter, find_program
 from harness.routers.external import AddressLine, ExternalAdapter, LineMapper, RouterPattern
 from harness.yamlsource import PathKey, Source, parse

@@ -10,7 +10,7 @@ import pytest
 
 from harness.cli import main
 from harness.errors import ScenarioError
-from harness.events import Event
+from harness.event import Event
 from harness.routers import ADAPTERS, adapter_for
 from harness.routers.profile import (
     ROUTERS_DIR_ENV,
