@@ -10,7 +10,7 @@ harness/rootless.py), so the answer is the one ``faultlab run`` will meet.
 The runner, the pytest plugin, explore and ``faultlab doctor`` all read these checks (the
 doctor only prints them): a scenario that needs a missing feature is skipped with the reason
 (:func:`missing`, :func:`unmet`) instead of failing obscurely. Results are computed once per
-process (:func:`checks`, reset by ``checks.cache_clear()``) and handed to worker processes
+process (:func:`checks`, reset by ``harness.caches.reset("run")``) and handed to worker processes
 through the environment (:func:`share_checks`).
 
 Statuses: ``ok``; ``degraded`` (a weaker form is here: scenarios needing the full feature are
@@ -34,7 +34,7 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from harness import rootless
+from harness import caches, rootless
 from harness.errors import ExitCode
 from harness.mroute import MRT_DONE, MRT_INIT
 from netns.naming import new_run_id
@@ -538,6 +538,11 @@ def checks() -> tuple[Check, ...]:
     return tuple(run_checks())
 
 
+caches.register(
+    "features.checks", checks.cache_clear, "run", "the host's checks, probed once per run"
+)
+
+
 def share_checks() -> None:
     """Probe now (once) and hand the results to the processes this one starts."""
     os.environ[SHARED_ENV] = json.dumps([check.to_json() for check in checks()])
@@ -591,6 +596,9 @@ def sysctl_check(key: str) -> Check:
     except (ValueError, KeyError, TypeError):
         detail = f"probing {key} failed (exit {status}): {data[:200]!r}"
         return Check(SYSCTL_PREFIX + key, Status.MISSING, detail, "")
+
+
+caches.register("features.sysctl_check", sysctl_check.cache_clear, "run", "per-namespace sysctls")
 
 
 def missing(features: Iterable[str]) -> str | None:

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness import caches
 from harness.errors import FaultlabError, MissingCapability
 from harness.event import Event
 from harness.explore.baseline import Baseline, Peers, log_lines, unmapped_of
@@ -427,13 +428,16 @@ class Store:
         tmp.replace(path)
 
 
-_BASES: dict[tuple[str, str], Scenario] = {}
+#: (scenario path, router) -> the loaded (re-targeted) scenario: a worker loads it once.
+BASES: caches.Cache[tuple[str, str], Scenario] = caches.cache(
+    "explore.run.BASES", "test", "base scenarios, loaded once per worker process"
+)
 
 
 def load_base(path: str, router: str | None) -> Scenario:
     """The scenario (re-targeted at ``router`` when given), loaded once per process."""
     key = (path, router or "")
-    if key not in _BASES:
+    if key not in BASES:
         from harness.scenario_loader import load
 
         scenario = load(path)
@@ -441,8 +445,8 @@ def load_base(path: str, router: str | None) -> Scenario:
             from harness.compare import retarget
 
             scenario = retarget(scenario, router)
-        _BASES[key] = scenario
-    return _BASES[key]
+        BASES[key] = scenario
+    return BASES[key]
 
 
 def run_task(task: dict[str, Any]) -> dict[str, Any]:

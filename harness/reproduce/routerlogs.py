@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
+from harness import caches
 from harness.event import parse_json_line
 
 #: A line -> its section-3 record (id, errno, interface, call ...), or None when nothing maps it.
@@ -71,6 +72,11 @@ def _identities(dirs: tuple[Path, ...], cwd: Path) -> tuple[Identity, ...]:
         if identify is not None:
             found.append(Identity(kind, identify.tags, identify.markers, identify.version))
     return (*found, IGMPD)
+
+
+caches.register(
+    "reproduce.routerlogs.identities", _identities.cache_clear, "test", "routers by log identity"
+)
 
 
 def identity_of(kind: str) -> Identity | None:

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from harness import catalog
+from harness import caches, catalog
 from harness.errors import InputError, Location, ScenarioError
 from harness.event import Event, EventSource
 from harness.routers.base import LogPattern, RouterAdapter, find_program
@@ -221,7 +221,10 @@ class Profile:
 
 # -- loading ------------------------------------------------------------------------------------
 
-_CACHE: dict[tuple[Path, bool], tuple[int, Profile]] = {}
+#: (resolved path, trusted) -> (mtime_ns, Profile): a profile read once while its file is unchanged.
+PROFILES: caches.Cache[tuple[Path, bool], tuple[int, Profile]] = caches.cache(
+    "routers.profile.PROFILES", "test", "profiles by path and mtime (tests write their own)"
+)
 
 
 def load_profile(path: str | Path, *, trusted: bool = False) -> Profile:
@@ -235,11 +238,11 @@ def load_profile(path: str | Path, *, trusted: bool = False) -> Profile:
         stamp = file.stat().st_mtime_ns
     except OSError as exc:
         raise ScenarioError([(Location(Path(path)), f"cannot read the profile: {exc}")]) from exc
-    cached = _CACHE.get((file, trusted))
+    cached = PROFILES.get((file, trusted))
     if cached is not None and cached[0] == stamp:
         return cached[1]
     profile = _load(file, trusted)
-    _CACHE[(file, trusted)] = (stamp, profile)
+    PROFILES[(file, trusted)] = (stamp, profile)
     return profile
 
 
@@ -947,23 +950,27 @@ def _first_program(profile: Profile) -> tuple[str, ...]:
     return ()
 
 
-_CLASSES: dict[Path, tuple[Profile, type[ProfileAdapter]]] = {}
+#: profile path -> (Profile, its adapter class): one class per loaded profile; ``loaded(kind)``
+#: looks kinds up here, so a test's profile must not outlive the test (scope "test").
+CLASSES: caches.Cache[Path, tuple[Profile, type[ProfileAdapter]]] = caches.cache(
+    "routers.profile.CLASSES", "test", "adapter classes of the loaded profiles"
+)
 
 
 def adapter_class(path: str | Path) -> type[ProfileAdapter]:
     """The adapter class of the profile at ``path`` (one class per loaded profile)."""
     profile = load_profile(path)
-    cached = _CLASSES.get(profile.path)
+    cached = CLASSES.get(profile.path)
     if cached is None or cached[0] is not profile:
         cached = (profile, profile_class(profile))
-        _CLASSES[profile.path] = cached
+        CLASSES[profile.path] = cached
     return cached[1]
 
 
 def loaded(kind: str) -> type[ProfileAdapter] | None:
     """The adapter class of a profile of this kind loaded in this process, else the one found
     on the ``--routers-dir`` path (or ./routers); None when there is none."""
-    for profile, cls in _CLASSES.values():
+    for profile, cls in CLASSES.values():
         if profile.name == kind:
             return cls
     path = find_profile(kind, Path.cwd() / "scenario.yaml")
