@@ -54,7 +54,7 @@ IGMPD = Identity("igmpd", re.compile(r"^igmpd$"), re.compile(r'"id":\s*41\d{3}|\
 def identities() -> tuple[Identity, ...]:
     """Every router whose pasted logs ``reproduce`` reads: the bundled profiles in registration
     order, the profiles on the profile path, then igmpd."""
-    from harness.routers.profile import routers_dirs
+    from harness.routers.profile_path import routers_dirs
 
     return _identities(tuple(routers_dirs()), Path.cwd())
 
@@ -63,7 +63,7 @@ def identities() -> tuple[Identity, ...]:
 def _identities(dirs: tuple[Path, ...], cwd: Path) -> tuple[Identity, ...]:
     """:func:`identities` for one profile path (read once per path, not once per line)."""
     from harness.routers import ADAPTERS
-    from harness.routers.profile import known_profiles
+    from harness.routers.profile_path import known_profiles
 
     found: list[Identity] = []
     for kind in dict.fromkeys([*ADAPTERS, *known_profiles(cwd / "scenario.yaml")]):

@@ -82,13 +82,13 @@ def test_the_registry_names_each_cache_and_resets_by_scope() -> None:
     scopes = caches.registered()
     assert scopes["routers.profile.CLASSES"] == "test"
     assert scopes["features.checks"] == "run"
-    from harness.routers import profile
+    from harness.routers import profile, profile_load
 
     profile.CLASSES[Path("/nowhere.yaml")] = ("x", "y")  # type: ignore[assignment]
-    profile.PROFILES[(Path("/nowhere.yaml"), False)] = (0, "x")  # type: ignore[assignment]
+    profile_load.PROFILES[(Path("/nowhere.yaml"), False)] = (0, "x")  # type: ignore[assignment]
     cleared = caches.reset("test")
     assert "routers.profile.CLASSES" in cleared and "features.checks" not in cleared
-    assert not profile.CLASSES and not profile.PROFILES
+    assert not profile.CLASSES and not profile_load.PROFILES
 
 
 def test_a_name_is_registered_once() -> None:
