@@ -13,7 +13,7 @@ from harness.catalog import event
 from harness.event import Mark
 from harness.events import EventStream
 from harness.expect import Observed, evaluate
-from harness.runner import TrafficStarts
+from harness.judging import TrafficStarts
 from harness.scenario import (
     AbsenceExpectation,
     EventExpectation,
