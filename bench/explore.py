@@ -47,7 +47,6 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=None, help="default: a temporary folder")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
-    import harness.explore  # noqa: F401 - registers the explore fault kinds
     from harness.explore.discover import STARTUP, discover
     from harness.explore.plan import Selection, plan
     from harness.explore.run import Batch, load_base, run_all

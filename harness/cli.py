@@ -87,7 +87,7 @@ def _routers_dir_option(commands: Any) -> None:
 def _use_routers_dirs(folders: Sequence[str]) -> None:
     """Put --routers-dir on the profile path of this process and its children (pytest-xdist
     workers, the kernel lab's guest)."""
-    from harness.routers.profile import ROUTERS_DIR_ENV
+    from harness.routers.profile_path import ROUTERS_DIR_ENV
 
     missing = [folder for folder in folders if not Path(folder).is_dir()]
     if missing:

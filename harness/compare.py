@@ -453,7 +453,11 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("scenarios", nargs="*", type=Path, help="files or folders")
     routers = ",".join(comparable_kinds())
-    parser.add_argument("--routers", default=routers, help=f"comma list (default {routers})")
+    parser.add_argument(
+        "--routers",
+        default=routers,
+        help=f"comma list (default, or when empty: the registry's {routers})",
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="report and artifacts")
     parser.add_argument("--slow", type=float, default=1.0, help="stretch every window")
     from harness.kernellab.commands import add_kernel_option
@@ -473,6 +477,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from harness.shard import shard_of
 
     shard_of(args)  # a bad --shard is said before anything runs (and forwarded as I/N)
+    if not args.routers.strip():  # tox's --routers={env:FAULTLAB_ROUTERS:}: the registry's
+        args.routers = ",".join(comparable_kinds())
     if getattr(args, "kernels", None):  # --kernel: inside a guest per kernel (harness/kernellab)
         from harness.kernellab import commands as kernellab
 

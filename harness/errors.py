@@ -19,11 +19,15 @@ wherever the harness calls netns.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from harness.faults.base import Fault
 
 
 class ExitCode(IntEnum):
@@ -108,7 +112,15 @@ class MissingCapability(EnvironmentProblem):
 
 
 class RouterError(FaultlabError):
-    """The router under test did not start, crashed, or did not become ready in time."""
+    """The router under test did not start, crashed, or did not become ready in time.
+
+    ``faults``: the session's Fault objects when the router never got ready after they were
+    prepared (empty otherwise), so a caller learns which fault fired from the error itself.
+    """
+
+    def __init__(self, message: str = "", *, faults: Sequence[Fault] = ()) -> None:
+        super().__init__(message)
+        self.faults = tuple(faults)
 
 
 class ExpectationFailed(FaultlabError):

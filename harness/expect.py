@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from harness.events import Mark
+from harness.event import Mark
 from harness.expectations import KINDS, ExpectationKind
 from harness.expectations.absent import check_absence
 from harness.expectations.base import (

@@ -223,7 +223,6 @@ def _planned(
         return given[0], plan(given[0]), given[2]
     import tempfile
 
-    import harness.explore  # noqa: F401 - registers the explore fault kinds
     from harness.explore.discover import discover
     from harness.explore.run import load_base
 

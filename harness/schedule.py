@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from harness.errors import HarnessBug
-from harness.events import Event, Mark
+from harness.event import Event, Mark
 from harness.expect import event_matches
 from harness.scenario import EventMatcher, When
 from harness.verdict import TimelineKind

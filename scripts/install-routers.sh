@@ -2,16 +2,24 @@
 # Install the IGMP routers that `faultlab compare` runs against igmpd, from Debian's packages,
 # without starting any of their daemons on the host.
 #
-#   igmpproxy, smcroute, frr   apt-get install (a policy-rc.d returning 101 keeps their
-#                              services from starting while the packages are configured)
-#   pimd                       conflicts with smcroute and frr in apt: the .deb is downloaded and
-#                              unpacked into $FAULTLAB_PIMD_DIR (default /opt/faultlab/pimd); it
-#                              needs only libc and runs from DIR/usr/sbin/pimd
+# The routers come from the registry, never from a list here: `python -m harness.routers
+# --missing` prints each packaged router whose programs the doctor would not find (kind,
+# package, how, programs), and this script installs exactly those:
 #
-# Idempotent: a router already present is left alone. Needs root. Prints what it did.
+#   apt      apt-get install (a policy-rc.d returning 101 keeps their services from starting
+#            while the packages are configured)
+#   unpack   a package that conflicts with others in apt (pimd: with smcroute and frr): the .deb
+#            is downloaded and unpacked into $FAULTLAB_PIMD_DIR (default /opt/faultlab/pimd); it
+#            needs only libc and runs from DIR/usr/sbin
+#
+# $FAULTLAB_PYTHON is the Python that has faultlab's dependencies (default: python3; CI and tox
+# pass their environment's). Idempotent: a router already present is left alone. Needs root.
+# Prints what it did.
 set -eu
 
-PIMD_DIR="${FAULTLAB_PIMD_DIR:-/opt/faultlab/pimd}"
+PYTHON="${FAULTLAB_PYTHON:-python3}"
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+UNPACK_DIR="${FAULTLAB_PIMD_DIR:-/opt/faultlab/pimd}"  # harness.routers.external.PIMD_DIR
 POLICY=/usr/sbin/policy-rc.d
 OUR_POLICY=""
 
@@ -34,13 +42,24 @@ if [ ! -e "$POLICY" ]; then
     OUR_POLICY=yes
 fi
 
-DAEMONS="igmpproxy smcrouted pimd zebra watchfrr mgmtd staticd"
+routers() { (cd "$ROOT" && "$PYTHON" -m harness.routers "$@"); }
+
+# The routers' own programs, and the daemons FRR's package starts beside them.
+DAEMONS="$(routers --programs | tr '\n' ' ')watchfrr mgmtd staticd"
 BEFORE=" $(for d in $DAEMONS; do pgrep -x "$d" || true; done | tr '\n' ' ') "
 
+TAB="$(printf '\t')"
+TODO="$(routers --missing)"
 missing=""
-command -v igmpproxy >/dev/null 2>&1 || [ -x /usr/sbin/igmpproxy ] || missing="$missing igmpproxy"
-[ -x /usr/sbin/smcrouted ] || missing="$missing smcroute"
-[ -x /usr/lib/frr/zebra ] && [ -x /usr/lib/frr/pimd ] && [ -x /usr/bin/vtysh ] || missing="$missing frr"
+unpack=""
+while IFS="$TAB" read -r kind package how programs; do
+    case "$how" in
+        apt) missing="$missing $package" ;;
+        unpack) unpack="$unpack $package" ;;
+    esac
+done <<EOF_TODO
+$TODO
+EOF_TODO
 
 
 updated=""
@@ -57,21 +76,20 @@ if [ -n "$missing" ]; then
     # shellcheck disable=SC2086
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing
 else
-    say "igmpproxy, smcroute and frr already installed"
+    say "the apt-installed routers are already installed"
 fi
 
-if [ ! -x "$PIMD_DIR/usr/sbin/pimd" ]; then
-    say "unpacking pimd into $PIMD_DIR"
+for package in $unpack; do
+    say "unpacking $package into $UNPACK_DIR"
     apt_update
     tmp=$(mktemp -d)
     chmod 755 "$tmp"  # apt downloads as user _apt
-    (cd "$tmp" && apt-get download -qq pimd)
-    mkdir -p "$PIMD_DIR"
-    dpkg-deb -x "$tmp"/pimd_*.deb "$PIMD_DIR"
+    (cd "$tmp" && apt-get download -qq "$package")
+    mkdir -p "$UNPACK_DIR"
+    dpkg-deb -x "$tmp"/"$package"_*.deb "$UNPACK_DIR"
     rm -rf "$tmp"
-else
-    say "pimd already unpacked in $PIMD_DIR"
-fi
+done
+[ -n "$unpack" ] || say "the unpacked routers are already in $UNPACK_DIR"
 
 # Never leave a router daemon running on the host: a daemon that appeared during this install
 # (a package that started its service despite policy-rc.d) is stopped by its pid; one that was

@@ -65,3 +65,13 @@ def exclusive_sweep() -> Iterator[None]:
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches() -> Iterator[None]:
+    """Every test starts without the memos an earlier test filled (harness.caches, scope
+    "test": profiles it wrote, adapters and scenarios it loaded); host facts stay per run."""
+    yield
+    from harness import caches
+
+    caches.reset("test")

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from harness.events import Event, EventTimeout, Mark
+from harness.event import Event, Mark
+from harness.events import EventTimeout
 from harness.expectations.base import (
     EVENT_FIELDS,
     FINAL,

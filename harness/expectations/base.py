@@ -14,12 +14,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from harness.events import Mark
+from harness.event import Mark
 from harness.verdict import ExpectationResult
 
 if TYPE_CHECKING:
     from harness.capture import Capture
-    from harness.events import Event, EventStream
+    from harness.event import Event
+    from harness.events import EventStream
     from harness.routers.base import RouterState
     from harness.scenario import EventMatcher
     from harness.yamlsource import PathKey

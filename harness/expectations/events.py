@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from harness.events import Event, Mark
+from harness.event import Event, Mark
 from harness.expectations.base import (
     EARLY,
     EVENT_FIELDS,

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from harness.events import LogLine, Mark
+from harness.event import LogLine, Mark
 from harness.expectations.base import (
     FINAL_LOG,
     LOG,

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from harness import catalog
-from harness.events import Event, Mark
+from harness.event import Event, Mark
 from harness.expectations.base import (
     FINAL_ORDER,
     ExpectationKind,

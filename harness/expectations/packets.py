@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from harness.events import Mark
+from harness.event import Mark
 from harness.expectations.base import (
     NONE_WINDOWS,
     PACKETS,

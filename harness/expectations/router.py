@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from harness.events import Mark
+from harness.event import Mark
 from harness.expectations.base import ROUTER, ExpectationKind, Judgement, Observed, Reader, Starts
 from harness.scenario import DEFAULT_WITHIN, RouterExpectation
 from harness.verdict import ExpectationResult

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from harness.events import Mark
+from harness.event import Mark
 from harness.expectations.base import STATE, ExpectationKind, Judgement, Observed, Reader, Starts
 from harness.scenario import DEFAULT_WITHIN, StateExpectation
 from harness.verdict import ExpectationResult

@@ -9,9 +9,6 @@
     report    the call site x errno matrix (HTML section of report.html, Markdown, JSON)
     cli       the command line (registered in harness.cli's EXTENSIONS)
 
-Importing the package registers its two fault kinds (harness.explore.faults).
+Its two fault kinds (``explore-record``, ``explore-fault``) live in harness.faults.explore and are
+registered with every other kind in ``harness.faults.FAULT_KINDS``.
 """
-
-from __future__ import annotations
-
-from harness.explore import faults as _faults  # noqa: F401 - registers the fault kinds

@@ -89,7 +89,6 @@ def routers_of(args: argparse.Namespace, scenario: Any) -> list[str]:
 
 
 def cmd_explore(args: argparse.Namespace) -> int:
-    import harness.explore  # noqa: F401 - registers the explore fault kinds
     from harness.explore import report
     from harness.explore.plan import Selection
     from harness.scenario_loader import load

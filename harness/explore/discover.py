@@ -25,8 +25,8 @@ from typing import Any
 
 from harness.explore import names
 from harness.explore.baseline import Baseline, Peers, add_log, measure
-from harness.explore.faults import WAITS, Recorded, RecordFault
 from harness.explore.timers import steady_window
+from harness.faults.explore import WAITS, Recorded, RecordFault
 from harness.scenario import FaultSpec, Scenario
 from harness.timing import timer_window
 

@@ -1,6 +1,6 @@
 """Plan: one fault per (call site, errno), injected at that site only, switchable.
 
-A planned fault is an ``explore-fault`` (harness.explore.faults): the site's syscall and
+A planned fault is an ``explore-fault`` (harness.faults.explore): the site's syscall and
 argument matches, its interface when the supervisor can tell it (else the occurrence counts
 every matching call), its occurrence as ``nth``, and the errno. Transient errors (EINTR,
 EAGAIN) fail that one call; the others are held from there on until the fault is cleared.

@@ -32,14 +32,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness import caches
 from harness.errors import FaultlabError, MissingCapability
-from harness.events import Event
+from harness.event import Event
 from harness.explore.baseline import Baseline, Peers, log_lines, unmapped_of
 from harness.explore.classify import Observation, classify, is_error
 from harness.explore.discover import CallSite
-from harness.explore.faults import latest_hits
 from harness.explore.plan import PlannedFault
 from harness.explore.timers import Timing
+from harness.faults.explore import explore_hits
 from harness.scenario import FaultSpec, Scenario
 
 # Part of every result's fingerprint: a new judge re-runs everything (2: the routers' timers,
@@ -344,7 +345,7 @@ def observe(
             judge(live, fault, obs, timing, baseline)
     except RouterError as exc:  # never ready: start-up broke without the events readiness needs
         never_ready = str(exc).splitlines()[0].split("; last lines")[0]
-        obs.hits = latest_hits()
+        obs.hits = explore_hits(exc.faults)
         if obs.hits:
             obs.hit, obs.broken = True, [f"never ready ({never_ready})"]
         else:  # the fault never fired: the router would not start healthy either (not a finding)
@@ -427,13 +428,16 @@ class Store:
         tmp.replace(path)
 
 
-_BASES: dict[tuple[str, str], Scenario] = {}
+#: (scenario path, router) -> the loaded (re-targeted) scenario: a worker loads it once.
+BASES: caches.Cache[tuple[str, str], Scenario] = caches.cache(
+    "explore.run.BASES", "test", "base scenarios, loaded once per worker process"
+)
 
 
 def load_base(path: str, router: str | None) -> Scenario:
     """The scenario (re-targeted at ``router`` when given), loaded once per process."""
     key = (path, router or "")
-    if key not in _BASES:
+    if key not in BASES:
         from harness.scenario_loader import load
 
         scenario = load(path)
@@ -441,14 +445,12 @@ def load_base(path: str, router: str | None) -> Scenario:
             from harness.compare import retarget
 
             scenario = retarget(scenario, router)
-        _BASES[key] = scenario
-    return _BASES[key]
+        BASES[key] = scenario
+    return BASES[key]
 
 
 def run_task(task: dict[str, Any]) -> dict[str, Any]:
     """One fault in a worker process (a plain-data task: picklable under spawn)."""
-    import harness.explore  # noqa: F401 - registers the explore fault kinds in this process
-
     base = load_base(task["scenario"], task["router"])
     fault = PlannedFault(CallSite.from_json(task["site"]), task["errno"])
     baseline = Baseline.from_json(task.get("baseline"))

@@ -4,7 +4,8 @@
     fault = make_fault({"kind": "mrt-held"})
     fault.prepare(launch); ...start the router...; fault.apply(ctx); fault.clear(ctx); fault.close()
 
-``FAULT_KINDS`` maps each kind to its class; ``fault_schema()`` gives the JSON-Schema fragment of
+``FAULT_KINDS`` maps each kind to its class (every kind, faultlab explore's ``internal`` ones
+too: the registry is complete whatever was imported first); ``fault_schema()`` gives the JSON-Schema fragment of
 every kind's parameters; the fault table (table.py) lists what each fault yields on this kernel.
 Kinds that would change the host rather than the scenario's namespaces are refused.
 """
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from harness.errors import FaultConfigError, FaultParameterError
 from harness.faults.base import Fault, FaultContext, Launch
 from harness.faults.bindconflicts import AddressGone, DeviceGone, MrtHeld, StaleVif
+from harness.faults.explore import ExploreFault, RecordFault
 from harness.faults.firewall import NftDropIgmp, NftRejectIgmp
 from harness.faults.limits import EgressFull, FdLimit, IgmpMaxMemberships, OptmemMax
 from harness.faults.missing import AddressRemoved, LinkDeleted, LinkDown, RouteRemoved
@@ -64,6 +66,8 @@ FAULT_KINDS: dict[str, type[Fault]] = {
         SysctlFault,
         SyscallErrorFault,
         StepErrorFault,
+        RecordFault,
+        ExploreFault,
     )
 }
 

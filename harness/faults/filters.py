@@ -20,6 +20,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from harness import caches
 from harness.errors import FaultConfigError, MissingCapability
 
 SECCOMP_SET_MODE_FILTER = 1
@@ -71,17 +72,20 @@ def syscall_number(name: str) -> int:
     return _syscall_numbers(name)
 
 
-_NUMBERS: dict[str, int] = {}
+#: syscall name -> this architecture's number (libseccomp's table: the same for the whole run).
+SYSCALL_NUMBERS: caches.Cache[str, int] = caches.cache(
+    "faults.filters.SYSCALL_NUMBERS", "run", "libseccomp's syscall numbers"
+)
 
 
 def _syscall_numbers(name: str) -> int:
-    if name not in _NUMBERS:
+    if name not in SYSCALL_NUMBERS:
         sc = _pyseccomp()
         number = sc._libseccomp.seccomp_syscall_resolve_name(name.encode())
         if number < 0:
             raise FaultConfigError(f"syscall {name!r} is unknown on this architecture")
-        _NUMBERS[name] = int(number)
-    return _NUMBERS[name]
+        SYSCALL_NUMBERS[name] = int(number)
+    return SYSCALL_NUMBERS[name]
 
 
 def _setup_resolver() -> None:

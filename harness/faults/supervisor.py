@@ -32,6 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from harness import caches
 from harness.faults.filters import SyscallMatch, syscall_number
 
 SECCOMP_IOCTL_NOTIF_RECV = 0xC0502100
@@ -307,7 +308,7 @@ class _InterfaceResolver:
             sock.close()
 
     def _resolve(self, call: Call) -> str | None:
-        name = _SYSCALL_NAMES.get(call.nr) or _load_names().get(call.nr)
+        name = SYSCALL_NAMES.get(call.nr) or _load_names().get(call.nr)
         if name == "setsockopt":
             return self._from_setsockopt(call)
         if name == "bind":
@@ -403,11 +404,14 @@ def _takes_ifreq(request: int) -> bool:
 
 
 _MREQ_OPTIONS = {socket.IP_ADD_MEMBERSHIP, socket.IP_DROP_MEMBERSHIP, socket.IP_MULTICAST_IF}
-_SYSCALL_NAMES: dict[int, str] = {}
+#: syscall number -> name, for the calls the supervisor resolves an interface for (run scope).
+SYSCALL_NAMES: caches.Cache[int, str] = caches.cache(
+    "faults.supervisor.SYSCALL_NAMES", "run", "numbers of the calls the supervisor reads"
+)
 
 
-def _load_names() -> dict[int, str]:
-    if not _SYSCALL_NAMES:
+def _load_names() -> caches.Cache[int, str]:
+    if not SYSCALL_NAMES:
         for name in (
             "setsockopt",
             "getsockopt",
@@ -423,8 +427,8 @@ def _load_names() -> dict[int, str]:
             "ioctl",
             "connect",
         ):
-            _SYSCALL_NAMES[syscall_number(name)] = name
-    return _SYSCALL_NAMES
+            SYSCALL_NAMES[syscall_number(name)] = name
+    return SYSCALL_NAMES
 
 
 def _read_memory(pid: int, address: int, length: int) -> bytes:

@@ -31,6 +31,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from harness import caches
+
 MEMORY_ENV = "FAULTLAB_KVM_MEMORY"
 MEMORY_NAME = "kvm-boot.json"
 QEMU = "qemu-system-x86_64"
@@ -95,6 +97,9 @@ def qemu_version(program: str = QEMU) -> str:
     return (out.splitlines() or ["unknown"])[0].strip()
 
 
+caches.register("kernellab.kvmmemory.qemu_version", qemu_version.cache_clear, "run")
+
+
 @functools.cache
 def _sha256(path: str, size: int, mtime_ns: int) -> str:
     digest = hashlib.sha256()
@@ -102,6 +107,9 @@ def _sha256(path: str, size: int, mtime_ns: int) -> str:
         for block in iter(lambda: stream.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+caches.register("kernellab.kvmmemory.sha256", _sha256.cache_clear, "run")
 
 
 def image_sha256(image: Path) -> str:

@@ -32,6 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness import caches
 from harness.errors import EnvironmentProblem
 from harness.kernellab import guard, kvmmemory
 from harness.kernellab.kernels import Kernel
@@ -47,7 +48,10 @@ OWNER_NAME = "guard.json"  # [[pid, start time]] of the guard that removes the f
 ACCELS = ("auto", "kvm", "tcg")
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
-_kvm_failed: list[str] = []  # once KVM failed to boot a guest in this process, skip it
+#: Why KVM failed to boot a guest in this process (reason -> when): once it did, it is skipped.
+KVM_FAILED: caches.Cache[str, float] = caches.cache(
+    "kernellab.launcher.KVM_FAILED", "test", "KVM failed to boot a guest in this process"
+)
 
 
 class GuestError(EnvironmentProblem):
@@ -127,7 +131,7 @@ def accel_order(requested: str | None = None) -> list[str]:
         raise EnvironmentProblem(f"FAULTLAB_VM_ACCEL={choice}: valid: {', '.join(ACCELS)}")
     if choice != "auto":
         return [choice]
-    return ["tcg"] if _kvm_failed or not kvm_usable() else ["kvm", "tcg"]
+    return ["tcg"] if KVM_FAILED or not kvm_usable() else ["kvm", "tcg"]
 
 
 def accels_for(image: Path | None) -> tuple[list[str], list[str]]:
@@ -187,7 +191,7 @@ def run(spec: GuestSpec, echo: Callable[[str], None] | None = None) -> Outcome:
         if accel == "kvm" and spec.kernel.image is not None:
             kvmmemory.remember(spec.kernel.image, boot.why)
         if not last:
-            _kvm_failed.append(reason)
+            KVM_FAILED[reason] = time.monotonic()
             notes.append(f"{reason}; falling back to emulation (TCG)")
             _say(echo, f"faultlab: {notes[-1]}")
             continue

@@ -13,7 +13,7 @@ from typing import Any
 from harness import catalog
 from harness.artifacts import EVENT_LOG_NAME
 from harness.errors import HarnessBug, InputError
-from harness.events import parse_json_line
+from harness.event import parse_json_line
 from harness.reproduce.plan import ROUTER_NODE
 from harness.winevents import WinEvent, dword, events_xml, system_time
 
@@ -39,7 +39,7 @@ def find_event_log(artifacts: str | Path) -> Path:
 
 def read_event_records(path: Path) -> list[dict[str, Any]]:
     """The event records (docs/architecture.md section 3) of a JSON-lines event log, read with
-    the parser the event stream uses for igmpd's log (harness.events.parse_json_line)."""
+    the parser the event stream uses for igmpd's log (harness.event.parse_json_line)."""
     records: list[dict[str, Any]] = []
     try:
         lines = path.read_text(encoding="utf-8").splitlines()

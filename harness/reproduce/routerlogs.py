@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
-from harness.events import parse_json_line
+from harness import caches
+from harness.event import parse_json_line
 
 #: A line -> its section-3 record (id, errno, interface, call ...), or None when nothing maps it.
 Mapper = Callable[[str], "dict[str, Any] | None"]
@@ -53,7 +54,7 @@ IGMPD = Identity("igmpd", re.compile(r"^igmpd$"), re.compile(r'"id":\s*41\d{3}|\
 def identities() -> tuple[Identity, ...]:
     """Every router whose pasted logs ``reproduce`` reads: the bundled profiles in registration
     order, the profiles on the profile path, then igmpd."""
-    from harness.routers.profile import routers_dirs
+    from harness.routers.profile_path import routers_dirs
 
     return _identities(tuple(routers_dirs()), Path.cwd())
 
@@ -62,7 +63,7 @@ def identities() -> tuple[Identity, ...]:
 def _identities(dirs: tuple[Path, ...], cwd: Path) -> tuple[Identity, ...]:
     """:func:`identities` for one profile path (read once per path, not once per line)."""
     from harness.routers import ADAPTERS
-    from harness.routers.profile import known_profiles
+    from harness.routers.profile_path import known_profiles
 
     found: list[Identity] = []
     for kind in dict.fromkeys([*ADAPTERS, *known_profiles(cwd / "scenario.yaml")]):
@@ -71,6 +72,11 @@ def _identities(dirs: tuple[Path, ...], cwd: Path) -> tuple[Identity, ...]:
         if identify is not None:
             found.append(Identity(kind, identify.tags, identify.markers, identify.version))
     return (*found, IGMPD)
+
+
+caches.register(
+    "reproduce.routerlogs.identities", _identities.cache_clear, "test", "routers by log identity"
+)
 
 
 def identity_of(kind: str) -> Identity | None:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 # The router's standard streams, in the scenario's artifacts folder (re-exported here).
 from harness.artifacts import STDERR_NAME, STDOUT_NAME
-from harness.events import Event, EventSource
+from harness.event import Event, EventSource
 
 if TYPE_CHECKING:
     from harness.scenario import RouterSpec

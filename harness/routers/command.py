@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from harness.events import Event
+from harness.event import Event
 from harness.routers.base import LogPattern, LogPatternAdapter
 
 if TYPE_CHECKING:

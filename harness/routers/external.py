@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from harness.events import Event, EventSource
+from harness.event import Event, EventSource
 from harness.routers.base import LogPattern, LogPatternAdapter, find_program
 from harness.timing import slow_factor
 

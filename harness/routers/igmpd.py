@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import igmpd
 from harness.artifacts import EVENT_LOG_NAME, STATE_NAME
-from harness.events import EventSource, parse_json_line
+from harness.event import EventSource, parse_json_line
 from harness.routers.base import InterfaceState, RouterAdapter, RouterState
 
 if TYPE_CHECKING:

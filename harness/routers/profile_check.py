@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import ExitCode, InputError
-from harness.routers.profile import Profile, describe_record, find_profile, load_profile
+from harness.routers.profile_load import load_profile
+from harness.routers.profile_model import Profile, describe_record
+from harness.routers.profile_path import find_profile
 from harness.routers.unmapped import looks_like_error
 
 

@@ -16,7 +16,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from harness import catalog
+from harness import caches, catalog
 from harness.errors import Location
 from harness.schema_messages import SchemaFacts, explain_all
 from harness.yamlsource import Source
@@ -299,6 +299,9 @@ def build_profile_schema() -> dict[str, Any]:
         },
         "$defs": _defs(),
     }
+
+
+caches.register("routers.profile_schema", build_profile_schema.cache_clear, "run")
 
 
 def profile_schema_text() -> str:

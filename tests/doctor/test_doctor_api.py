@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from harness import doctor, features
+from harness import doctor, features, probes
 from harness.errors import ExitCode
 from harness.features import Check, Status
 
@@ -98,7 +98,7 @@ def test_errors_are_shown_by_name_and_text() -> None:
 
 def test_a_probe_child_that_died_makes_every_lab_feature_missing() -> None:
     for data, status in ((b"", -1), (b"{not json", 0), (b'{"error": "boom"}', 0)):
-        results = features._parse_probe_output(data, status)
+        results = probes._parse_probe_output(data, status)
         assert [c.name for c in results] == list(features.LAB_FEATURES)
         assert all(c.status is Status.MISSING and "probe" in c.detail for c in results)
 
@@ -106,7 +106,7 @@ def test_a_probe_child_that_died_makes_every_lab_feature_missing() -> None:
 def test_probe_results_survive_the_trip_through_json() -> None:
     sent = [Check("netns", Status.OK, "made"), Check("mrt", Status.MISSING, "EPERM", "fix")]
     data = json.dumps([c.to_json() for c in sent]).encode()
-    assert features._parse_probe_output(data, 0) == sent
+    assert probes._parse_probe_output(data, 0) == sent
 
 
 def test_report_is_plain_one_line_per_check_when_not_a_terminal() -> None:
@@ -128,7 +128,7 @@ def test_register_adds_a_doctor_subcommand_with_a_handler() -> None:
 
 
 def test_netns_names_follow_the_lab_convention() -> None:
-    names = {features.doctor_netns_name() for _ in range(50)}
+    names = {probes.doctor_netns_name() for _ in range(50)}
     assert len(names) == 50
     for name in names:
         assert name.startswith("fl") and name.endswith("-doctor") and len(name) <= 15

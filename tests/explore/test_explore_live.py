@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-import harness.explore  # noqa: F401 - registers the explore fault kinds
 from harness.explore.discover import Discovery, discover
 from harness.explore.plan import PlannedFault
 from harness.explore.run import observe

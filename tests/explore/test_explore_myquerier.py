@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 
-import harness.explore  # noqa: F401 - registers the explore fault kinds
 from harness import cli, runner
 from harness.explore.discover import discover
 from harness.explore.plan import PlannedFault

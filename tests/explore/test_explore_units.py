@@ -10,16 +10,15 @@ from pathlib import Path
 
 import pytest
 
-import harness.explore  # noqa: F401 - registers the explore fault kinds
 from harness.errors import InputError
 from harness.explore import report
 from harness.explore.classify import Observation, acceptable, classify, score
 from harness.explore.cli import parse_budget
 from harness.explore.discover import CallSite, sites_of
 from harness.explore.errnos import CALLS, EXTRA, errnos_for, is_transient
-from harness.explore.faults import Recorded
 from harness.explore.plan import PlannedFault, Selection, plan
 from harness.explore.run import Batch, Store, fingerprint, load_base, run_all
+from harness.faults.explore import Recorded
 from harness.scenario_loader import load
 from tests.explore.helpers import IGMPD
 
@@ -294,14 +293,20 @@ def test_a_router_never_ready_is_a_finding_only_when_the_fault_fired(
     from harness import runner
     from harness.errors import RouterError
     from harness.explore import run as explore_run
+    from harness.faults.explore import ExploreFault, SiteRule
+    from harness.faults.filters import SyscallMatch
+
+    fault = ExploreFault("setsockopt", "ENOBUFS")
+    fault.rules.append(SiteRule(SyscallMatch("setsockopt"), 105, (1,), None))
+    fault.rules[0].hits.extend((float(n), "e0", n) for n in range(hits))
 
     @contextlib.contextmanager
     def never_ready(scenario, options):  # type: ignore[no-untyped-def]
-        raise RouterError("frr did not become ready within 105s; last lines:")
+        # the fault travels on the error: no module-level record of the last fault made
+        raise RouterError("frr did not become ready within 105s; last lines:", faults=[fault])
         yield
 
     monkeypatch.setattr(runner, "session", never_ready)
-    monkeypatch.setattr(explore_run, "latest_hits", lambda: hits)
     base = load_base(str(Path(__file__).parent / "data/routers.yaml"), "frr")
     obs = explore_run.observe(base, PlannedFault(SITE, "ENOBUFS"), tmp_path)
     if hits:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from kernels_helpers import FAKE_VNG, FakeLab
 
+from harness import caches
 from harness.kernellab import launcher
 from harness.kernellab.kernels import Kernel
 
@@ -35,7 +36,7 @@ def fake_lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLa
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
-    monkeypatch.setattr(launcher, "_kvm_failed", [])
+    caches.reset("test")  # KVM_FAILED among them
     monkeypatch.setattr(launcher, "kvm_usable", lambda: True)
     lab = FakeLab(tag, scratch, Kernel(str(image), "9.9.9-fake", image), {**os.environ, **env})
     yield lab

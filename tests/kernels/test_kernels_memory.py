@@ -104,7 +104,7 @@ def test_the_second_run_does_not_wait_for_kvm_again(
     spec = launcher.GuestSpec(fake_lab.kernel, {"argv": []})
     first = launcher.run(spec)
     assert first.accel == "tcg" and "falling back to emulation" in first.notes[0]
-    monkeypatch.setattr(launcher, "_kvm_failed", [])  # a new process: only the file remembers
+    launcher.KVM_FAILED.clear()  # a new process: only the file remembers
     assert launcher.accel_order() == ["kvm", "tcg"]
     started = time.monotonic()
     second = launcher.run(spec)

@@ -17,7 +17,7 @@ import pytest
 
 from harness import expectations, schema
 from harness.errors import ScenarioError
-from harness.events import Mark
+from harness.event import Mark
 from harness.expect import Observed, Starts, evaluate, evaluate_recovery
 from harness.expectations.base import FINAL, ExpectationKind, Judgement, Reader
 from harness.htmlreport import model

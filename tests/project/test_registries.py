@@ -26,6 +26,8 @@ from harness.routers import ADAPTERS, CommandAdapter, comparable_kinds, installa
 from harness.routers import register as register_router
 from harness.routers import unregister as unregister_router
 from harness.routers.__main__ import lines as router_lines
+from harness.routers.__main__ import missing_lines
+from harness.routers.__main__ import programs as router_programs
 from harness.yamlsource import parse
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -192,30 +194,80 @@ def test_a_router_kind_missing_from_the_schema_is_caught(made_up: None) -> None:
     assert set(ADAPTERS) - set(enum) == {"toyrouter"}
 
 
-# -- the install script, tox.ini and the CI file agree with the adapters ----------------------
+# -- the install script, tox.ini and the CI files read the registry, keep no list -------------
 
 
-def test_the_install_script_installs_every_router_package() -> None:
+def _router_words() -> set[str]:
+    """Every kind, package and program of the bundled routers (what a copied list would name)."""
+    words = set()
+    for kind, adapter in installable().items():
+        words |= {kind, adapter.package or kind, *adapter.programs}
+    return words
+
+
+def test_the_install_script_reads_the_registry(made_up: None) -> None:
     script = (ROOT / "scripts/install-routers.sh").read_text()
-    apt = {a.package for a in installable().values() if not a.unpacked}
-    unpacked = {a.package for a in installable().values() if a.unpacked}
-    missing_line = set(re.findall(r'missing="\$missing (\S+)"', script))
-    assert missing_line == apt
-    assert set(re.findall(r"apt-get download -qq (\S+)\)", script)) == unpacked
-    daemons = set(re.search(r'DAEMONS="([^"]+)"', script).group(1).split())
-    programs = {program for a in installable().values() for program in a.programs}
-    assert programs <= daemons
+    unpack_dir = '"${FAULTLAB_PIMD_DIR:-/opt/faultlab/pimd}"'  # the adapters' PIMD_DIR, one folder
+    code = [
+        line.replace(unpack_dir, "")
+        for line in script.splitlines()
+        if not line.lstrip().startswith("#")
+    ]
+    assert "-m harness.routers" in script and "--missing" in script and "--programs" in script
+    named = {word for line in code for word in re.findall(r"[\w-]+", line)} & _router_words()
+    assert named == set(), f"the install script names routers itself: {sorted(named)}"
+    # a new packaged router is installed without an edit: --missing lists it (its programs are
+    # nowhere here), as the apt or unpack line the script's loop reads
+    missing = [line.split("\t") for line in missing_lines()]
+    assert ["toyrouter", "toyrouter", "apt", "toyrouterd"] in missing
+    assert all(
+        ADAPTERS[kind].package and not ADAPTERS[kind].program_paths() for kind, *_ in missing
+    )
+    assert "toyrouterd" in router_programs()
 
 
-def test_tox_compares_the_routers_compare_runs_by_default() -> None:
+def test_tox_compares_the_routers_compare_runs_by_default(made_up: None) -> None:
     tox = configparser.ConfigParser(interpolation=None)
     tox.read(ROOT / "tox.ini")
     command = tox["testenv:compare"]["commands"]
-    default = re.search(r"\{env:FAULTLAB_ROUTERS:([^}]+)\}", command).group(1)
-    assert default.split(",") == list(comparable_kinds())
+    default = re.search(r"--routers=\{env:FAULTLAB_ROUTERS:([^}]*)\}", command).group(1)
+    assert default == ""  # no list in tox.ini: compare's own default, from the registry
+    args = build_parser().parse_args(["compare", "--routers="])
+    assert args.routers == ""
+    from harness.compare import cmd_compare
+
+    with pytest.raises(Exception):  # noqa: B017, PT011 - it stops after resolving the routers
+        cmd_compare(_Stop(args))
+    assert args.routers.split(",") == list(comparable_kinds())
+    assert "toyrouter" in args.routers
 
 
-def test_the_ci_file_names_the_routers_it_installs() -> None:
-    text = (ROOT / "ci/github/faultlab.yml").read_text()
-    named = re.search(r"Install the optional routers \(([^)]+)\)", text).group(1)
-    assert [name.strip() for name in named.split(",")] == list(installable())
+class _Stop:
+    """The parsed arguments, raising on the first attribute compare reads after ``routers``."""
+
+    def __init__(self, args: Any) -> None:
+        self.__dict__["_args"] = args
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "kernels":
+            raise RuntimeError("stop: the routers are resolved")
+        return getattr(self._args, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._args, name, value)
+
+
+def test_the_ci_files_install_the_routers_through_the_registry() -> None:
+    calls = []
+    for path in sorted((ROOT / "ci").rglob("*.y*ml")):
+        text = path.read_text()
+        calls += [(path.name, line) for line in text.splitlines() if "install-routers.sh" in line]
+        for line in text.splitlines():
+            named = re.search(r"Install the optional routers \(([^)]+)\)", line)
+            if named:
+                listed = {name.strip() for name in named.group(1).split(",")}
+                assert not listed & _router_words(), f"{path.name}: a copied router list"
+    runs = [(name, line) for name, line in calls if "sh scripts/install-routers.sh" in line]
+    assert len(runs) >= 4  # both GitHub workflows (three jobs) and both GitLab pipelines
+    for name, line in runs:
+        assert "FAULTLAB_PYTHON=.tox/py/bin/python" in line, f"{name}: {line.strip()}"

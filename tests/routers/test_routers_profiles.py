@@ -10,16 +10,12 @@ import pytest
 
 from harness.cli import main
 from harness.errors import ScenarioError
-from harness.events import Event
+from harness.event import Event
 from harness.routers import ADAPTERS, adapter_for
-from harness.routers.profile import (
-    ROUTERS_DIR_ENV,
-    error_event_names,
-    load_profile,
-    profile_class,
-    render_argv,
-)
+from harness.routers.profile import error_event_names, profile_class, render_argv
 from harness.routers.profile_check import check_lines
+from harness.routers.profile_load import load_profile
+from harness.routers.profile_path import ROUTERS_DIR_ENV
 from harness.routers.profile_schema import PROFILE_SCHEMA_FILE, profile_schema_text
 from harness.scenario_loader import load
 
@@ -330,7 +326,7 @@ def test_routers_dir_on_the_command_line(
 def test_each_bundled_profile_passes_the_checks_it_skips_at_import(name: str) -> None:
     """Bundled profiles load trusted (no schema, no template syntax check: import time); here
     they get the full checks, and their hooks are mixed into their registered adapters."""
-    from harness.routers.profile import BUNDLED_DIR
+    from harness.routers.profile_path import BUNDLED_DIR
 
     profile = load_profile(BUNDLED_DIR / f"{name}.yaml")
     assert profile.name == name and profile.hooks and profile.examples

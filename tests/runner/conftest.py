@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from harness.events import EventSource, EventStream
+from harness.event import EventSource
+from harness.events import EventStream
 
 
 class EventLog:

@@ -8,7 +8,7 @@ import itertools
 import pytest
 
 from harness.catalog import event
-from harness.events import Event
+from harness.event import Event
 from harness.expect import event_matches
 from harness.scenario import EventMatcher
 

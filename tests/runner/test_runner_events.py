@@ -9,7 +9,8 @@ import time
 
 import pytest
 
-from harness.events import Event, EventPattern, EventStream, EventTimeout
+from harness.event import Event, EventPattern
+from harness.events import EventStream, EventTimeout
 
 
 def test_event_written_after_start_is_seen_quickly(stream: EventStream, event_log) -> None:
@@ -77,7 +78,7 @@ def test_pattern_matches_fields_and_any_error() -> None:
 
 def test_stream_reports_a_bad_line_to_waiters(tmp_path) -> None:
     from harness.errors import HarnessBug
-    from harness.events import EventSource
+    from harness.event import EventSource
 
     path = tmp_path / "log"
     with EventStream(EventSource((path,))) as followed:

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from harness import events
-from harness.events import EventPattern, EventSource, EventStream
+from harness.event import EventPattern, EventSource
+from harness.events import EventStream
 
 
 @pytest.fixture

@@ -10,9 +10,10 @@ from __future__ import annotations
 import time
 
 from harness.catalog import event
-from harness.events import EventStream, Mark
+from harness.event import Mark
+from harness.events import EventStream
 from harness.expect import Observed, evaluate
-from harness.runner import TrafficStarts
+from harness.judging import TrafficStarts
 from harness.scenario import (
     AbsenceExpectation,
     EventExpectation,

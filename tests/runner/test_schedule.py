@@ -9,7 +9,7 @@ import pytest
 
 from harness.catalog import event
 from harness.errors import HarnessBug
-from harness.events import Event, Mark
+from harness.event import Event, Mark
 from harness.scenario import EventMatcher, When
 from harness.schedule import Action, Scheduler, action_for
 

@@ -9,8 +9,10 @@
   position) so the judge knows when the fault hit, and so that ``--write-scenarios`` can pin
   exactly those positions in an ordinary ``syscall-error`` fault.
 
-Both kinds exist only while harness.explore is imported: they are registered in FAULT_KINDS at
-import, and the scenarios the explorer writes for people use ``syscall-error`` instead.
+Both kinds are ``internal``: registered in FAULT_KINDS with the others (harness/faults/__init__.py)
+but kept out of scenario files, the schema and the fault table; the scenarios the explorer writes
+for people use ``syscall-error`` instead. They live here, below harness.explore, so the registry
+is complete whatever was imported first.
 """
 
 from __future__ import annotations
@@ -18,12 +20,11 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from harness.catalog import Step
-from harness.faults import FAULT_KINDS
 from harness.faults.base import Fault, Launch
 from harness.faults.filters import ArgMatch, SyscallMatch, syscall_number
 from harness.faults.seccomp import SyscallErrorFault
@@ -175,7 +176,6 @@ class ExploreFault(SyscallErrorFault):
         rest.setdefault("nth", 1)
         super().__init__(syscall, errno, **rest)
         self.held = held
-        _LATEST[:] = [self]
 
     def prepare(self, launch: Launch) -> None:
         supervisor = launch.notify_supervisor()
@@ -193,15 +193,7 @@ class ExploreFault(SyscallErrorFault):
         return [hit for rule in self.rules for hit in getattr(rule, "hits", [])]
 
 
-# The ExploreFault made last in this process: a worker runs one fault at a time, and when the
-# router never got ready the runner raised before the judge saw the fault (latest_hits()).
-_LATEST: list[ExploreFault] = []
-
-
-def latest_hits() -> int:
-    """How many calls the last ExploreFault made in this process failed (0: it never fired)."""
-    return len(_LATEST[0].hits) if _LATEST else 0
-
-
-for _cls in (RecordFault, ExploreFault):
-    FAULT_KINDS.setdefault(_cls.kind, _cls)
+def explore_hits(faults: Iterable[Fault]) -> int:
+    """How many calls the ``explore-fault`` among a session's ``faults`` failed (0: it never
+    fired). Read from the faults the session (or its RouterError) carries."""
+    return sum(len(fault.hits) for fault in faults if isinstance(fault, ExploreFault))
