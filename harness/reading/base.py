@@ -6,7 +6,7 @@ import ipaddress
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from harness import catalog
 from harness.errors import Location
@@ -18,9 +18,6 @@ from harness.scenario import (
     TopologySpec,
 )
 from harness.yamlsource import PathKey, Source
-
-if TYPE_CHECKING:
-    pass
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0}
 _DURATION = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(ms|s|m)\s*$")

@@ -4,21 +4,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from harness import catalog
+from harness.reading.base import ReaderBase
+from harness.reading.base import dotted as _dotted
+from harness.reading.base import guess as _guess
 from harness.scenario import (
     EventMatcher,
 )
 from harness.schema import OWN_EVENT_PATTERN
 from harness.yamlsource import PathKey
-
-if TYPE_CHECKING:
-    pass
-
-from harness.reading.base import ReaderBase
-from harness.reading.base import dotted as _dotted
-from harness.reading.base import guess as _guess
 
 _OWN_EVENT = re.compile(OWN_EVENT_PATTERN)
 

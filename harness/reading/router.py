@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from harness.errors import ScenarioError
+from harness.reading.base import dotted as _dotted
+from harness.reading.events import EventReading
 from harness.scenario import (
     CommandPattern,
     InterfaceSpec,
@@ -15,12 +17,6 @@ from harness.scenario import (
 )
 from harness.schema import TIMERS
 from harness.yamlsource import PathKey
-
-if TYPE_CHECKING:
-    pass
-
-from harness.reading.base import dotted as _dotted
-from harness.reading.events import EventReading
 
 DEFAULT_QUERY_INTERVAL = 125.0  # RFC 3376 defaults, as igmpd uses them
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from harness.errors import Location
+from harness.reading.base import ReaderBase
+from harness.reading.base import dotted as _dotted
+from harness.reading.base import guess as _guess
 from harness.scenario import (
     TopologySpec,
 )
@@ -13,13 +16,6 @@ from harness.yamlsource import PathKey
 from netns.topology import NAMESPACED_SYSCTLS
 from netns.topology import Problem as TopologyProblem
 from netns.topology import check as check_topology
-
-if TYPE_CHECKING:
-    pass
-
-from harness.reading.base import ReaderBase
-from harness.reading.base import dotted as _dotted
-from harness.reading.base import guess as _guess
 
 MAX_IFNAME = 15
 

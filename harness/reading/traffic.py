@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from harness.reading.base import dotted as _dotted
+from harness.reading.faults import FaultReading
 from harness.scenario import (
     TrafficSpec,
     When,
 )
 from harness.yamlsource import PathKey
-
-if TYPE_CHECKING:
-    pass
-
-from harness.reading.base import dotted as _dotted
-from harness.reading.faults import FaultReading
 
 
 class TrafficReading(FaultReading):
