@@ -318,3 +318,50 @@ def test_an_invalid_topology_read_by_the_harness_is_a_usage_error() -> None:
     spec = TopologySpec({"nodes": ["r1"], "links": [{"a": "r1:e0", "b": "zz:e0"}]}, {})
     with pytest.raises(TopologyError, match="zz"):
         spec.build()
+
+
+# -- floors and climbs (issue 23) -----------------------------------------------------------------
+
+#: Where the house stands today, measured by the two functions below; issue 23 aims at 10 floors
+#: and 3 climbs. The test is a ratchet: it fails when either grows, and says the new figures.
+FLOORS_AT_MOST = 14
+CLIMBS_AT_MOST = 8
+
+
+def floors() -> dict[str, int]:
+    """Each module's floor: 0 when it imports nothing of the project's at module level, else one
+    above the highest module it imports there (lazy imports are not load-time dependencies)."""
+    graph = {module: imported_by(module, top_level=True) for module in MODULES}
+    found: dict[str, int] = {}
+
+    def floor(module: str, path: tuple[str, ...] = ()) -> int:
+        if module not in found:
+            below = [floor(dep, (*path, module)) for dep in graph[module] if dep not in path]
+            found[module] = 1 + max(below, default=-1)
+        return found[module]
+
+    for module in MODULES:
+        floor(module)
+    return found
+
+
+def climbs(start: str = "harness.runner") -> list[tuple[str, str]]:
+    """The lazy imports on the run path (modules reachable from ``start``) that reach up to a
+    higher floor: each is a lower module calling back into one that stands on it."""
+    level = floors()
+    lazy = {m: imported_by(m) - imported_by(m, top_level=True) for m in MODULES}
+    seen: set[str] = set()
+    todo = [start]
+    while todo:
+        module = todo.pop()
+        if module not in seen:
+            seen.add(module)
+            todo += [*imported_by(module)]
+    return sorted((m, d) for m in seen for d in lazy[m] if level[d] > level[m])
+
+
+def test_the_house_does_not_grow_floors_or_climbs() -> None:
+    height = max(floors().values()) + 1
+    upward = climbs()
+    assert height <= FLOORS_AT_MOST, f"{height} floors now (at most {FLOORS_AT_MOST})"
+    assert len(upward) <= CLIMBS_AT_MOST, f"{len(upward)} climbs now: {upward}"
