@@ -1,4 +1,6 @@
-"""The router: per-interface activation, the epoll loop, queries, reports, recovery.
+"""The router: its life cycle and the epoll loop. Its parts, one module each, are mixins on
+igmpd.core.RouterCore: igmpd.recovery (activation, retries), igmpd.sending (queries),
+igmpd.receiving (the receive paths), igmpd.handling (packets), igmpd.snapshot (state file).
 
 One process, one thread. The loop waits in epoll until a socket is readable or the next timer
 is due. Interface sockets are read in batches until EAGAIN; a failed or empty read (41012)
