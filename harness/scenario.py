@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from harness import catalog
 from harness.errors import lab_boundary
+from netns.topology import Topology
 
 if TYPE_CHECKING:
     from harness.faults import FaultRecipe
@@ -165,8 +166,6 @@ class TopologySpec:
         """The netns Topology for this mapping (parsed again if it was not kept)."""
         if self.parsed is not None:
             return self.parsed
-        from netns.topology import Topology  # imported late
-
         with lab_boundary():
             return Topology.from_dict(dict(self.data))
 

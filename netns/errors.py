@@ -3,7 +3,7 @@ errors at its boundary (the harness does so in ``harness.errors.lab_boundary``).
 
     LabError                  base of every error netns raises on purpose
     +-- TopologyError         a topology description is wrong, or the kernel refused part of it
-    |   +-- InvalidTopology   (netns.topology) every problem of a description, each naming its item
+    |   +-- InvalidTopology   (netns.problems) every problem of a description, each naming its item
     +-- HostUnsupported       this host cannot build a lab (not root, cannot create namespaces)
 
 ``LabTerminated`` (netns.signals, SIGTERM while a lab is alive) is a KeyboardInterrupt-like
