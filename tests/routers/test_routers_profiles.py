@@ -244,6 +244,10 @@ def test_an_unknown_kind_is_still_refused(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError) as caught:
         load(path)
     assert "'toyy' is not a router kind" in caught.value.problems[0][1]
+    write_profile(tmp_path, TOY)  # now a profile on the path: offered by the did-you-mean
+    with pytest.raises(ScenarioError) as caught:
+        load(path)
+    assert "did you mean 'toy'" in caught.value.problems[0][1]
 
 
 def test_routers_dir_comes_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
