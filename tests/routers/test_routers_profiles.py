@@ -415,3 +415,13 @@ def test_a_value_the_profile_needs_and_the_scenario_lacks_is_a_load_error(tmp_pa
         path.read_text().replace("interfaces: [e0]}", "interfaces: [e0], options: {mode: x}}")
     )
     assert load(path).router.extra == {"mode": "x"}
+
+
+def test_profile_check_says_the_version_its_command_prints(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sys
+
+    path = write_profile(tmp_path, f"name: v\nversion: [{sys.executable}, --version]\nargv: [x]\n")
+    assert main(["profile", "check", str(path)]) == 0
+    assert "version: Python 3." in capsys.readouterr().out
