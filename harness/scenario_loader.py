@@ -88,18 +88,18 @@ def load_file(path: Path) -> Scenario:
 
 
 def _profile_kinds(source: Source) -> tuple[str, ...]:
-    """The router kind the file names, when it is a profile on its profile path (not a
-    registered kind): valid for this file's schema check."""
+    """The kinds of the router profiles on this file's profile path (not registered kinds):
+    valid for its schema check, and offered by its did-you-mean."""
     router = source.data.get("router")
     kind = router.get("kind") if isinstance(router, Mapping) else None
     if not isinstance(kind, str):
         return ()
-    from harness.routers.profile import find_profile
+    from harness.routers.profile import known_profiles
     from harness.schema import router_kinds
 
-    if kind in router_kinds() or find_profile(kind, source.file) is None:
+    if kind in router_kinds():
         return ()
-    return (kind,)
+    return tuple(name for name in known_profiles(source.file) if name not in router_kinds())
 
 
 def load_suite(paths: list[Path]) -> list[Scenario]:

@@ -82,6 +82,11 @@ def render(profile: Profile, checked: Sequence[CheckedLine], source: str) -> lis
         f"{profile.name} ({profile.path}): {len(profile.patterns)} pattern(s), "
         f"{len(profile.events)} own event(s); {source}: {len(checked)} line(s)"
     ]
+    if profile.version:  # the router's own version command, when it is installed here
+        from harness.routers.profile import profile_class
+
+        version = profile_class(profile)().version_text()
+        out.append(f"version: {version or 'its version command did not answer here'}")
     for item in checked:
         if item.record is not None:
             where = f"patterns[{item.pattern}]" if item.pattern is not None else "pattern"

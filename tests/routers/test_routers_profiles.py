@@ -240,6 +240,10 @@ def test_an_unknown_kind_is_still_refused(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError) as caught:
         load(path)
     assert "'toyy' is not a router kind" in caught.value.problems[0][1]
+    write_profile(tmp_path, TOY)  # now a profile on the path: offered by the did-you-mean
+    with pytest.raises(ScenarioError) as caught:
+        load(path)
+    assert "did you mean 'toy'" in caught.value.problems[0][1]
 
 
 def test_routers_dir_comes_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -407,3 +411,13 @@ def test_a_value_the_profile_needs_and_the_scenario_lacks_is_a_load_error(tmp_pa
         path.read_text().replace("interfaces: [e0]}", "interfaces: [e0], options: {mode: x}}")
     )
     assert load(path).router.extra == {"mode": "x"}
+
+
+def test_profile_check_says_the_version_its_command_prints(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sys
+
+    path = write_profile(tmp_path, f"name: v\nversion: [{sys.executable}, --version]\nargv: [x]\n")
+    assert main(["profile", "check", str(path)]) == 0
+    assert "version: Python 3." in capsys.readouterr().out
