@@ -25,6 +25,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 from harness.errors import InputError
@@ -186,6 +187,18 @@ def only_cells(text: str | None) -> set[str] | None:
             raise InputError(f"--only {text}: {exc.strerror or exc}") from exc
         return {line.strip() for line in lines if line.strip()}
     return {item.strip() for item in text.split(",") if item.strip()}
+
+
+def load_json(path: Path, label: str = "") -> Any:
+    """A JSON file a shard left (its manifest, a sites file); InputError saying what is wrong,
+    prefixed with ``label`` (the option that named it) and the path."""
+    where = f"{label} {path}".strip()
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(f"{where}: {exc.strerror or exc}") from exc
+    except ValueError as exc:
+        raise InputError(f"{where}: not JSON ({exc})") from exc
 
 
 def digest(cells: Iterable[str]) -> str:

@@ -24,7 +24,7 @@ from harness.errors import InputError
 from harness.explore.plan import PlannedFault
 from harness.explore.timers import Timing
 from harness.scenario import Scenario
-from harness.shard import Manifest, Shard, only_cells, shard_of
+from harness.shard import Manifest, Shard, load_json, only_cells, shard_of
 
 SETUP = 0.8  # seconds: a lab built and torn down around one fault, natively
 REACTION = 0.3  # the judge's grace for the router's reaction (harness.explore.run.REACTION)
@@ -93,16 +93,9 @@ def read_sites(path: Path, router: str) -> tuple[list[Any], int, dict[str, Any] 
     the file has none) from a sites file: what ``faultlab plan --sites-out`` writes, an
     explore.json (``routers[].sites``) or a shard.json (``sites``, of ``identity.router``);
     None when the file has no sites for ``router``."""
-    import json
-
     from harness.explore.discover import CallSite
 
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(f"--sites {path}: {exc.strerror or exc}") from exc
-    except ValueError as exc:
-        raise InputError(f"--sites {path}: not JSON ({exc})") from exc
+    data = load_json(path, "--sites")
     entries = data.get("routers", []) if isinstance(data, dict) else []
     if isinstance(data, dict) and "sites" in data:
         entries = [{**data, "router": (data.get("identity") or {}).get("router")}]

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import InputError
-from harness.shard import SHARD_NAME
+from harness.shard import SHARD_NAME, load_json
 
 
 @dataclass
@@ -82,12 +82,7 @@ def _under(path: Path, folder: Path | None) -> bool:
 
 
 def _read(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(f"{path}: {exc.strerror or exc}") from exc
-    except ValueError as exc:
-        raise InputError(f"{path}: not JSON ({exc})") from exc
+    data = load_json(path)
     if not isinstance(data, dict) or data.get("kind") not in ("explore", "compare", "run"):
         raise InputError(f"{path}: expected a shard manifest with kind explore, compare or run")
     return data
