@@ -24,6 +24,8 @@ from typing import Any
 
 from harness.errors import InputError, Location, ScenarioError
 from harness.reading.base import parse_duration
+from harness.reading.faults import FaultReading
+from harness.reading.router import RouterReading
 from harness.reading.topology import TopologyReader as _TopologyReader
 from harness.reading.traffic import TrafficReading
 from harness.scenario import (
@@ -135,7 +137,7 @@ def _order(problem: tuple[Location, str]) -> tuple[int, int]:
     return (problem[0].line or 0, problem[0].column or 0)
 
 
-class _Builder(TrafficReading):
+class _Builder(TrafficReading, FaultReading, RouterReading):
     """Resolves validated data into the model, collecting every semantic problem on the way
     (each section by its reader of harness.reading; ``expect:`` by its kinds)."""
 

@@ -17,9 +17,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness import catalog
+from harness.catalog import OWN_EVENT_PATTERN
 from harness.errors import Location
 from harness.expectations import KINDS, ExpectationKind
 from harness.expectations.base import EVENT_FIELDS
+from harness.scenario import COUNT_TIMERS, TIMER_NAMES
 from harness.schema_messages import SchemaFacts, explain_all
 from harness.yamlsource import Source
 
@@ -36,18 +38,7 @@ MULTICAST_ROUTING = ("auto", "on", "off")  # igmpd --multicast-routing
 
 DURATION_PATTERN = r"^\s*[0-9]+(\.[0-9]+)?\s*(ms|s|m)\s*$"
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
-OWN_EVENT_PATTERN = r"^[a-z][a-z0-9-]*$"  # harness.routers.profile_schema's, for own events
 
-TIMERS = {
-    "query_interval": "duration",
-    "query_response_interval": "duration",
-    "robustness": "count",
-    "startup_query_interval": "duration",
-    "startup_query_count": "count",
-    "last_member_query_interval": "duration",
-    "last_member_query_count": "count",
-    "retry_interval": "duration",
-}
 FAULT_COMMON_KEYS = ("kind", "node", "when", "clear", "comment")
 
 
@@ -329,9 +320,9 @@ def _topology() -> dict[str, Any]:
 def _router(kinds: tuple[str, ...]) -> dict[str, Any]:
     timers = {
         name: {"$ref": "#/$defs/duration"}
-        if kind == "duration"
+        if name not in COUNT_TIMERS
         else {"type": "integer", "minimum": 0}
-        for name, kind in TIMERS.items()
+        for name in TIMER_NAMES
     }
     pattern = {
         "type": "object",

@@ -9,16 +9,13 @@ routes and the address checks (netns.clashes) see what the file names.
 from __future__ import annotations
 
 import ipaddress
-import re
 from functools import partial
 from typing import Any
 
+from .names import IFNAME_RE, read_name
 from .naming import IFNAME_MAX
-from .nodespecs import read_name
 from .problems import Path, Reading, Skip, dotted
 from .spec import Endpoint, Interface, LanSpec, LinkSpec
-
-IFNAME_RE = re.compile(r"[^\s/:]+")
 
 
 def read_link(r: Reading, value: Any, path: Path) -> LinkSpec:
@@ -125,19 +122,6 @@ def endpoint_name(r: Reading, ifname: Any, path: Path, name_path: Path) -> bool:
         r.fail(name_path, "interface name 'lo' is the loopback every node already has")
         valid = False
     return valid
-
-
-def read_ifname(r: Reading, value: Any, path: Path) -> str:
-    """An interface name standing alone (a route's dev): its first problem only."""
-    if not isinstance(value, str) or not IFNAME_RE.fullmatch(value) or value in (".", ".."):
-        raise r.fail(path, f"interface name {value!r} is not a valid interface name")
-    if len(value) > IFNAME_MAX:
-        raise r.fail(
-            path, f"interface name {value!r} is {len(value)} characters; at most {IFNAME_MAX}"
-        )
-    if value == "lo":
-        raise r.fail(path, "interface name 'lo' is the loopback every node already has")
-    return value
 
 
 def read_interface(r: Reading, text: Any, path: Path) -> Interface | None:

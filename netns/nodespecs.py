@@ -1,6 +1,6 @@
 """The ``nodes:`` and ``sysctls:`` of a topology description: names, and per-namespace sysctls.
 
-Node and LAN names are checked here (``read_name``); a sysctl key must be one of a network
+Node and LAN names are checked by netns.names (``read_name``); a sysctl key must be one of a network
 namespace (``NAMESPACED_SYSCTLS``), never one that would change the host.
 """
 
@@ -12,11 +12,10 @@ from functools import partial
 from types import MappingProxyType
 from typing import Any
 
-from .naming import LAN_PREFIX
+from .names import read_name
 from .problems import Path, Reading, Skip
 from .spec import EMPTY, NodeSpec
 
-NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}")
 SYSCTL_RE = re.compile(r"net[./][A-Za-z0-9_./-]+")
 #: The sysctl trees that are per network namespace; a key anywhere else would change the host.
 NAMESPACED_SYSCTLS = ("net.ipv4.", "net.ipv6.", "net.core.", "net.netfilter.", "net.unix.")
@@ -57,19 +56,6 @@ def read_node_item(r: Reading, item: tuple[Any, Any], path: Path) -> NodeSpec:
         r.after_first(since)
         raise
     return NodeSpec(name, read_sysctls(r, body.get("sysctls"), path + ("sysctls",)))
-
-
-def read_name(r: Reading, value: Any, path: Path, what: str) -> str:
-    """A node's or a LAN's name (``what``); a node's may not look like a LAN's namespace."""
-    if not isinstance(value, str) or not NAME_RE.fullmatch(value):
-        raise r.fail(
-            path,
-            f"{what} name {value!r} must be 1-32 characters of letters, digits, '_', '.', '-',"
-            " starting with a letter or digit",
-        )
-    if what == "node" and value.startswith(LAN_PREFIX):
-        raise r.fail(path, f"node name {value!r} may not begin with {LAN_PREFIX!r}")
-    return value
 
 
 def read_sysctls(r: Reading, value: Any, path: Path) -> Mapping[str, str]:

@@ -10,7 +10,7 @@ import ipaddress
 from collections.abc import Mapping
 from typing import Any
 
-from .endpoints import read_ifname
+from .names import read_ifname
 from .problems import Path, Reading, Skip
 from .spec import Address, Network, RouteSpec
 

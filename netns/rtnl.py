@@ -46,7 +46,7 @@ from pyroute2.netlink.rtnl.ifinfmsg import IFF_UP, ifinfmsg
 from pyroute2.netlink.rtnl.marshal import MarshalRtnl
 from pyroute2.netlink.rtnl.rtmsg import rtmsg
 
-from .topology import Address, Interface, Network
+from .spec import Address, Interface, Network
 
 NETLINK_ROUTE = 0
 RT_TABLE_MAIN = 254

@@ -28,9 +28,9 @@ from types import MappingProxyType
 from typing import Any
 
 from .clashes import Clash, address_clashes, check_across
-from .endpoints import IFNAME_RE, read_lan, read_link
+from .endpoints import read_lan, read_link
+from .names import IFNAME_RE, NAME_RE
 from .nodespecs import (
-    NAME_RE,
     NAMESPACED_SYSCTLS,
     SYSCTL_RE,
     is_namespaced_sysctl,

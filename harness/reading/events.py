@@ -1,4 +1,9 @@
-"""Event matchers of a scenario: catalog events (id:/symbol:, errno, level) and a router profile's own events."""
+"""Event matchers of a scenario: catalog events (id:/symbol:, errno, level) and a router profile's
+own events; and ``when:`` (before the start, at a time, after a delay or an event), which a
+fault and a traffic item share.
+
+Every other section's reader (router, faults, traffic) stands on this one alone; the loader
+(harness.scenario_loader) puts them together in one builder."""
 
 from __future__ import annotations
 
@@ -7,13 +12,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from harness import catalog
+from harness.catalog import OWN_EVENT_PATTERN
 from harness.reading.base import ReaderBase
 from harness.reading.base import dotted as _dotted
 from harness.reading.base import guess as _guess
-from harness.scenario import (
-    EventMatcher,
-)
-from harness.schema import OWN_EVENT_PATTERN
+from harness.scenario import BEFORE_START, NEVER, EventMatcher, When
 from harness.yamlsource import PathKey
 
 _OWN_EVENT = re.compile(OWN_EVENT_PATTERN)
@@ -127,3 +130,21 @@ class EventReading(ReaderBase):
         with self.checking(path):
             return catalog.errno_number(item["errno"]), text
         return None, text
+
+    def when(self, path: PathKey, value: Any, *, clear: bool) -> When:
+        if value == "before-start":
+            return BEFORE_START
+        if value == "never":
+            return NEVER
+        line = self.line(path)
+        if "at" in value:
+            return When("at", self.duration(path + ("at",), value["at"]), line=line)
+        after = value["after"]
+        if not isinstance(after, Mapping):
+            seconds = self.deadline(path + ("after",), after, what="delay")
+            return When("after", seconds, line=line)
+        delay = (
+            self.duration(path + ("after", "delay"), after["delay"]) if "delay" in after else 0.0
+        )
+        matcher = self.matcher(path + ("after",), after, event=after["event"])
+        return When("after-event", delay, matcher, line=line)

@@ -7,10 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from harness.errors import FaultParameterError, InputError
 from harness.scenario import (
-    BEFORE_START,
-    NEVER,
     FaultSpec,
-    When,
 )
 from harness.yamlsource import PathKey
 
@@ -18,12 +15,12 @@ if TYPE_CHECKING:
     from harness.faults import FaultRecipe
 
 from harness.reading.base import dotted as _dotted
-from harness.reading.router import RouterReading
+from harness.reading.events import EventReading
 
 _SCHEDULING_KEYS = frozenset({"kind", "node", "when", "clear", "comment"})
 
 
-class FaultReading(RouterReading):
+class FaultReading(EventReading):
     """``faults:`` resolved into ``FaultSpec``s with their recipes."""
 
     def fault(self, index: int, data: Mapping[str, Any]) -> FaultSpec:
@@ -43,24 +40,6 @@ class FaultReading(RouterReading):
                 f"(at {when.seconds:g}s)",
             )
         return FaultSpec(data["kind"], node, when, clear, params, self.line(path), recipe)
-
-    def when(self, path: PathKey, value: Any, *, clear: bool) -> When:
-        if value == "before-start":
-            return BEFORE_START
-        if value == "never":
-            return NEVER
-        line = self.line(path)
-        if "at" in value:
-            return When("at", self.duration(path + ("at",), value["at"]), line=line)
-        after = value["after"]
-        if not isinstance(after, Mapping):
-            seconds = self.deadline(path + ("after",), after, what="delay")
-            return When("after", seconds, line=line)
-        delay = (
-            self.duration(path + ("after", "delay"), after["delay"]) if "delay" in after else 0.0
-        )
-        matcher = self.matcher(path + ("after",), after, event=after["event"])
-        return When("after-event", delay, matcher, line=line)
 
     def recipe(self, index: int, mapping: dict[str, Any]) -> FaultRecipe | None:
         """Resolve a fault once, by the fault engine's own checks (nothing is applied).

@@ -11,11 +11,12 @@ from harness.errors import ScenarioError
 from harness.reading.base import dotted as _dotted
 from harness.reading.events import EventReading
 from harness.scenario import (
+    COUNT_TIMERS,
+    TIMER_NAMES,
     CommandPattern,
     InterfaceSpec,
     RouterSpec,
 )
-from harness.schema import TIMERS
 from harness.yamlsource import PathKey
 
 DEFAULT_QUERY_INTERVAL = 125.0  # RFC 3376 defaults, as igmpd uses them
@@ -87,7 +88,9 @@ class RouterReading(EventReading):
         )
         self.no_duplicates(path + ("interfaces",), [i.name for i in interfaces], "interface")
         timers = {
-            name: self.timer(path + (name,), name, data[name]) for name in TIMERS if name in data
+            name: self.timer(path + (name,), name, data[name])
+            for name in TIMER_NAMES
+            if name in data
         }
         self.query_timers(path, timers)
         if kind == "command" and "argv" not in data:
@@ -154,7 +157,7 @@ class RouterReading(EventReading):
         return InterfaceSpec(name, item.get("mode", "router"), groups, self.line(path))
 
     def timer(self, path: PathKey, name: str, value: Any) -> float:
-        if TIMERS[name] == "count":
+        if name in COUNT_TIMERS:
             return float(value)  # the router judges the range itself (41050, 41051)
         return self.deadline(path, value, what="timer")
 

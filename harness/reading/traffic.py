@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from harness.reading.base import dotted as _dotted
-from harness.reading.faults import FaultReading
+from harness.reading.events import EventReading
 from harness.scenario import (
     TrafficSpec,
     When,
@@ -14,7 +14,7 @@ from harness.scenario import (
 from harness.yamlsource import PathKey
 
 
-class TrafficReading(FaultReading):
+class TrafficReading(EventReading):
     """``traffic:`` resolved into ``TrafficSpec``s (an ``after: {traffic: ID}`` names an earlier id)."""
 
     def traffic_items(self, items: Any) -> tuple[TrafficSpec, ...]:

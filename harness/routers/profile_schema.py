@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import caches, catalog
+from harness.catalog import OWN_EVENT_PATTERN
 from harness.errors import Location
 from harness.schema_messages import SchemaFacts, explain_all
 from harness.yamlsource import Source
@@ -26,7 +27,6 @@ PROFILE_SCHEMA_FILE = Path(__file__).resolve().parent.parent / "profile.schema.j
 
 #: A router's name (its ``router.kind``) and an event of its own vocabulary.
 KIND_PATTERN = r"^[a-z][a-z0-9_-]*$"
-OWN_EVENT_PATTERN = r"^[a-z][a-z0-9-]*$"
 DURATION_PATTERN = r"^\s*[0-9]+(\.[0-9]+)?\s*(ms|s|m)\s*$"
 HOOKS_PATTERN = r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$"
 LOG_STREAMS = ("stdout", "stderr")
