@@ -32,7 +32,7 @@ from netns.naming import new_run_id
 # Other engineers' subcommands: each module has register(subparsers), handlers set ``handler``.
 EXTENSIONS = (
     "harness.doctor",
-    "harness.reproduce",
+    "harness.reproduce.cli",
     "harness.compare",
     "harness.explore.cli",
     "harness.merge",

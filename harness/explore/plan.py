@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.errors import InputError
-from harness.explore.discover import CallSite
 from harness.explore.errnos import errnos_for, is_transient
+from harness.explore.sites import CallSite
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,8 @@ import yaml
 
 from harness.explore.baseline import Baseline
 from harness.explore.classify import Observation, acceptable, score
-from harness.explore.discover import CallSite
 from harness.explore.plan import PlannedFault, errno_columns
+from harness.explore.sites import CallSite
 
 JSON_NAME, MARKDOWN_NAME = "explore.json", "explore.md"
 SHORT = {"reported": "R", "tolerated": "T", "vague": "V", "silent": "S", "exit": "X",

@@ -37,8 +37,8 @@ from harness.errors import FaultlabError, MissingCapability
 from harness.event import Event
 from harness.explore.baseline import Baseline, Peers, log_lines, unmapped_of
 from harness.explore.classify import Observation, classify, is_error
-from harness.explore.discover import CallSite
 from harness.explore.plan import PlannedFault
+from harness.explore.sites import CallSite
 from harness.explore.timers import Timing
 from harness.faults.explore import explore_hits
 from harness.scenario import FaultSpec, Scenario

@@ -93,7 +93,7 @@ def read_sites(path: Path, router: str) -> tuple[list[Any], int, dict[str, Any] 
     the file has none) from a sites file: what ``faultlab plan --sites-out`` writes, an
     explore.json (``routers[].sites``) or a shard.json (``sites``, of ``identity.router``);
     None when the file has no sites for ``router``."""
-    from harness.explore.discover import CallSite
+    from harness.explore.sites import CallSite
 
     data = load_json(path, "--sites")
     entries = data.get("routers", []) if isinstance(data, dict) else []

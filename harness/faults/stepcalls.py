@@ -109,3 +109,11 @@ def step_of_call(syscall: str, args: Mapping[str, Any]) -> Step | None:
             ):
                 return step
     return None
+
+
+def step_of(call: str) -> Step | None:
+    """The catalog step whose calls include ``call`` (MRT_INIT -> request_multicast)."""
+    for step, calls in STEP_CALLS.items():
+        if call in calls:
+            return step
+    return None

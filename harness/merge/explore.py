@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from harness.explore.classify import FATAL, Observation, acceptable
-from harness.explore.discover import CallSite
 from harness.explore.plan import PlannedFault
 from harness.explore.report import JSON_NAME, RouterExploration, render_markdown, summary_line
+from harness.explore.sites import CallSite
 from harness.merge.identity import group_key
 from harness.merge.model import Joined, ShardOutput, read_json, relink, testsuite
 

@@ -1,13 +1,14 @@
 """Which cause gives a field failure's call and errno on Linux, and which one a reproduction uses.
 
 The causes faultlab can set up are the fault table's real rows (harness.faults.table, each with
-its evidence: the kernel source path and man page). Two more tables live here, both data:
+its evidence: the kernel source path and man page). Two more tables are data:
 
 - ``FIELD_CAUSES``: causes seen in the field that a namespace cannot set up (a kernel built
   without multicast routing, 32 VIFs already in use ...), with their evidence: a reproduction
   says they are the likely cause and uses the exact error at that call (seccomp) instead;
-- ``NEVER_MEETS``: causes a router's design never meets (docs/matrix.md, "Fault-table rows left
-  out", is this table for igmpd): they are never chosen, since the scenario could not pass.
+- ``NEVER_MEETS`` (harness.reproduce.nevermeets): causes a router's design never meets
+  (docs/matrix.md, "Fault-table rows left out", is this table for igmpd): they are never
+  chosen, since the scenario could not pass.
 
 ``choose`` reads them in that order: the first real cause of the table for (call, errno) that the
 router meets, else an exact error at that call; a call no step of the catalog makes (MRT_ADD_MFC,
@@ -21,8 +22,9 @@ from typing import Any
 
 from harness.catalog import Step
 from harness.faults import FAULT_KINDS
-from harness.faults.stepcalls import STEP_CALLS
+from harness.faults.stepcalls import step_of
 from harness.faults.table import FaultRow, rows
+from harness.reproduce.nevermeets import never_meets
 
 
 @dataclass(frozen=True)
@@ -108,95 +110,6 @@ FIELD_CAUSES: tuple[FieldCause, ...] = (
         "net/ipv4/raw.c raw_sendmsg(): broadcast without SO_BROADCAST -> -EACCES; sendto(2)",
     ),
 )
-
-
-@dataclass(frozen=True)
-class NotMet:
-    """A real cause (fault kind at a step) that a router's design never meets, and why."""
-
-    router: str
-    fault: str
-    step: Step
-    reason: str
-
-
-NEVER_MEETS: tuple[NotMet, ...] = (
-    NotMet(
-        "igmpproxy",
-        "route-removed",
-        Step.SEND,
-        "igmpproxy sets IP_MULTICAST_IF to the interface's address before each send (k_set_if), "
-        "so no route is looked up for 224.0.0.0/4",
-    ),
-    NotMet(
-        "igmpd",
-        "address-gone",
-        Step.BIND,
-        "igmpd never calls bind((addr, 0)) (it would stop multicast reception); it uses "
-        "SO_BINDTODEVICE",
-    ),
-    NotMet(
-        "igmpd",
-        "address-gone",
-        Step.REQUEST_MULTICAST,
-        "igmpd names the interface by index (ip_mreqn), not by address, and checks for an "
-        "address first (41055 only)",
-    ),
-    NotMet(
-        "igmpd",
-        "address-removed",
-        Step.REQUEST_MULTICAST,
-        "igmpd checks for an address before its socket steps (41055 only)",
-    ),
-    NotMet(
-        "igmpd",
-        "link-deleted",
-        Step.REQUEST_MULTICAST,
-        "a deleted link fails earlier, at SO_BINDTODEVICE (41025)",
-    ),
-    NotMet(
-        "igmpd",
-        "route-removed",
-        Step.SEND,
-        "igmpd sends with IP_MULTICAST_IF and SO_BINDTODEVICE set, so no route is looked up "
-        "for 224.0.0.0/4",
-    ),
-    NotMet(
-        "igmpd",
-        "address-removed",
-        Step.SEND,
-        "igmpd learns of the deletion by netlink before its next query and re-activates the "
-        "interface: 41055 (no address), never a failed send",
-    ),
-    NotMet(
-        "igmpd",
-        "link-deleted",
-        Step.SEND,
-        "netlink first, so the failure shows at SO_BINDTODEVICE (41025)",
-    ),
-    NotMet(
-        "igmpd",
-        "egress-full",
-        Step.SEND,
-        "igmpd does not set IP_RECVERR, so queue drops are silent",
-    ),
-)
-
-
-def never_meets(router: str, fault: str, step: Step) -> NotMet | None:
-    """The NEVER_MEETS row for (router, fault, step), None when the router can meet it."""
-    for row in NEVER_MEETS:
-        if (row.router, row.fault, row.step) == (router, fault, step):
-            return row
-    return None
-
-
-def step_of(call: str) -> Step | None:
-    """The catalog step whose calls include ``call`` (MRT_INIT -> request_multicast)."""
-    for step, calls in STEP_CALLS.items():
-        if call in calls:
-            return step
-    return None
 
 
 @dataclass(frozen=True)

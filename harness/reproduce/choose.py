@@ -12,8 +12,8 @@ from typing import Any
 from harness.catalog import Step
 from harness.faults import FAULT_KINDS
 from harness.faults.table import FaultRow, rows
-from harness.reproduce.causes import never_meets
 from harness.reproduce.classify import RUNTIME_STEPS, FieldFailure
+from harness.reproduce.nevermeets import never_meets
 
 # The errno a step-error fault injects when the export does not say which error it was (CSV):
 # the error a real cause gives at that step on Linux (shared/reference/linux-fault-facts.md).

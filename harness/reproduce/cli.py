@@ -1,6 +1,10 @@
 """The ``reproduce`` and ``events`` subcommands of the faultlab CLI (wired in by ``register``,
 harness.cli.EXTENSIONS): their arguments, and what each prints.
 
+Every faultlab command loads this module to list its subcommands, so the writers of scenarios
+(harness.reproduce.write, .logwrite: the fault table and the fault classes behind them) are
+loaded when ``reproduce`` runs, not before.
+
 ``reproduce`` takes a router's pasted log lines (harness.reproduce.fieldlog) or a Windows event
 export (Event XML, Event Viewer CSV): XML is told by its first character; any other text is read
 as a log, and as an export when no known router wrote it.
@@ -12,22 +16,24 @@ import argparse
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness import catalog
 from harness.errors import ExitCode, InputError
-from harness.reproduce.causes import step_of
+from harness.faults.stepcalls import step_of
 from harness.reproduce.classify import winsock_name
 from harness.reproduce.export import FORMATS, find_event_log, read_event_records, render_events
 from harness.reproduce.fieldlog import FieldLog, read_log
-from harness.reproduce.logwrite import LogReproduction, reproduce_log
-from harness.reproduce.plan import ROUTER_NODE
+from harness.reproduce.plan import DEFAULT_OUTPUT, ROUTER_NODE
 from harness.reproduce.platforms import PLATFORMS
 from harness.reproduce.routerlogs import kinds
 from harness.reproduce.run import DEFAULT_ARTIFACTS, RunOutcome, router_lines, run_all
-from harness.reproduce.write import DEFAULT_OUTPUT, ReproduceResult, reproduce_events
 from harness.suggest import did_you_mean
 from harness.winevents import ExportError, decode_export, parse_export
+
+if TYPE_CHECKING:
+    from harness.reproduce.logwrite import LogReproduction
+    from harness.reproduce.write import ReproduceResult
 
 
 def register(subparsers: Any) -> None:
@@ -141,6 +147,8 @@ def is_event_xml(text: str) -> bool:
 
 
 def _reproduce_windows(text: str, source: str, output: Path) -> ReproduceResult:
+    from harness.reproduce.write import reproduce_events
+
     try:
         events = parse_export(text, source)
     except ExportError as exc:
@@ -156,6 +164,8 @@ def _reproduce_windows(text: str, source: str, output: Path) -> ReproduceResult:
 
 
 def _reproduce_log(log: FieldLog, args: argparse.Namespace) -> int:
+    from harness.reproduce.logwrite import reproduce_log
+
     done = reproduce_log(log, args.output)
     print(format_log(log, done))
     if not args.run:

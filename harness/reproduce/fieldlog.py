@@ -19,8 +19,8 @@ from typing import Any
 
 from harness import catalog
 from harness.catalog import Step
+from harness.faults.stepcalls import step_of
 from harness.reproduce import platforms
-from harness.reproduce.causes import step_of
 from harness.reproduce.logtext import LogLine, clean_text
 from harness.reproduce.routerlogs import harmless, identities, identity_of, line_mapper
 from harness.routers.base import extract_errno

@@ -20,7 +20,7 @@ from harness.faults import FAULT_KINDS
 from harness.reproduce.causes import Choice, choose
 from harness.reproduce.fieldlog import FieldLog, LogFailure
 from harness.reproduce.routerlogs import ready_id
-from harness.reproduce.write import _Flow, _FlowList, dump_scenario
+from harness.reproduce.yamlout import Flow, FlowList, dump_scenario
 
 LINKS: tuple[tuple[str, str], ...] = (
     ("r1:e0 10.0.1.1/24", "h1:e0 10.0.1.2/24"),
@@ -76,7 +76,7 @@ def scenario_for(log: FieldLog, failure: LogFailure, choice: Choice) -> dict[str
     router: dict[str, Any] = {
         "kind": failure.router,
         "node": "r1",
-        "interfaces": _FlowList(INTERFACES),
+        "interfaces": FlowList(INTERFACES),
         **_timers(log),
     }
     return {
@@ -84,8 +84,8 @@ def scenario_for(log: FieldLog, failure: LogFailure, choice: Choice) -> dict[str
         "description": describe(log, failure, choice, interface),
         "tags": ["reproduced", "field-log", failure.router],
         "topology": {
-            "nodes": _FlowList(["r1", "h1", "h2"]),
-            "links": [_Flow(a=a, b=b) for a, b in LINKS],
+            "nodes": FlowList(["r1", "h1", "h2"]),
+            "links": [Flow(a=a, b=b) for a, b in LINKS],
         },
         "router": router,
         "faults": [fault],
@@ -105,7 +105,7 @@ def _fault(
     if choice.real and not FAULT_KINDS[kind].can_apply_before_start():
         ready = ready_id(failure.router)
         trigger: dict[str, Any] = {"event": ready} if ready else {"event": 41052, "interface": "e0"}
-        fault["when"] = _Flow(after=_Flow(trigger))
+        fault["when"] = Flow(after=Flow(trigger))
     return fault
 
 
@@ -119,7 +119,7 @@ def _timers(log: FieldLog) -> dict[str, str]:
 def _expectations(
     log: FieldLog, failure: LogFailure, fault: dict[str, Any], interface: str | None
 ) -> dict[str, Any]:
-    expected = _Flow(id=failure.event.id)
+    expected = Flow(id=failure.event.id)
     if failure.errno_name is not None:
         expected["errno"] = failure.errno_name
     if interface is not None and fault.get("interface") == interface:
@@ -133,7 +133,7 @@ def _expectations(
     expect: dict[str, Any] = {"events": [expected]}
     status = log.exit_status(failure)
     if status is not None:
-        expect["router"] = _Flow(exit=status, within=WITHIN)
+        expect["router"] = Flow(exit=status, within=WITHIN)
     return expect
 
 

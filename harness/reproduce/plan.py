@@ -6,7 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from pathlib import Path
 
+DEFAULT_OUTPUT = Path("reproduced")  # where reproduce writes its scenarios (-o)
 ROUTER_NODE = "r1"  # the router's node; its interfaces e0, e1 ... face hosts h1, h2 ...
 
 # Field addresses in these ranges are reused as they are; any other is mapped to MAPPED_RANGE.

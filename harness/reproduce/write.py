@@ -4,13 +4,11 @@ export turned into one file per distinct field failure (``reproduce_export``).""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from harness import catalog
 from harness.catalog import Step
@@ -25,10 +23,10 @@ from harness.reproduce.classify import (
     router_version,
     winsock_name,
 )
-from harness.reproduce.plan import ROUTER_NODE, AddressPlan, plan_addresses
+from harness.reproduce.plan import DEFAULT_OUTPUT, ROUTER_NODE, AddressPlan, plan_addresses
+from harness.reproduce.yamlout import Flow, FlowList, dump_scenario, inline
 from harness.winevents import WinEvent, read_export
 
-DEFAULT_OUTPUT = Path("reproduced")
 WITHIN = "2s"
 # Timers of a send/receive reproduction: queries (sends) and reports (receives) every half second.
 RUNTIME_TIMERS: dict[str, float] = {
@@ -36,39 +34,6 @@ RUNTIME_TIMERS: dict[str, float] = {
     "query_response_interval": 0.2,
     "startup_query_interval": 0.25,
 }
-
-
-class _Flow(dict):  # type: ignore[type-arg]
-    """A mapping written in YAML flow style ({id: 41028, errno: EADDRINUSE}), as the docs do."""
-
-
-class _FlowList(list):  # type: ignore[type-arg]
-    """A short list written in YAML flow style ([r1, h1, h2])."""
-
-
-class _Dumper(yaml.SafeDumper):
-    """Block style overall; _Flow/_FlowList inline; multi-line strings as literal blocks."""
-
-
-def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
-    style = "|" if "\n" in data else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
-
-
-_Dumper.add_representer(
-    _Flow, lambda dumper, data: dumper.represent_mapping("tag:yaml.org,2002:map", data, True)
-)
-_Dumper.add_representer(
-    _FlowList, lambda dumper, data: dumper.represent_sequence("tag:yaml.org,2002:seq", data, True)
-)
-_Dumper.add_representer(str, _represent_str)
-
-
-def _inline(value: Any) -> Any:
-    """Nested mappings in flow style: ``when: {after: {event: 41052, interface: e0}}``."""
-    if isinstance(value, Mapping):
-        return _Flow({key: _inline(item) for key, item in value.items()})
-    return value
 
 
 @dataclass(frozen=True)
@@ -89,7 +54,7 @@ def scenario_for(
     interface = plan.interfaces[failure.address]
     fault, fault_phrase = fault_for(failure, interface)
     if "when" in fault:
-        fault["when"] = _inline(fault["when"])
+        fault["when"] = inline(fault["when"])
     router: dict[str, Any] = {
         "kind": "igmpd",
         "node": ROUTER_NODE,
@@ -109,7 +74,7 @@ def scenario_for(
     }
     if failure.step is Step.RECEIVE:
         host = _host_of(plan, failure.address)
-        document["traffic"] = [_Flow(node=host, join="239.1.1.1", ifname="e0", at="0.5s")]
+        document["traffic"] = [Flow(node=host, join="239.1.1.1", ifname="e0", at="0.5s")]
     document["expect"] = _expectations(failure, plan)
     return document, fault_phrase
 
@@ -134,7 +99,7 @@ def _router_interfaces(failure: FieldFailure, plan: AddressPlan) -> list[Any]:
     """Every field interface; IP_HDRINCL (41030) only happens on the internal (RAS) interface."""
     internal = plan.interfaces[failure.address] if failure.step is Step.HEADER_INCLUDE else None
     return [
-        _Flow(name=name, mode="internal") if name == internal else name
+        Flow(name=name, mode="internal") if name == internal else name
         for name in plan.interfaces.values()
     ]
 
@@ -142,13 +107,13 @@ def _router_interfaces(failure: FieldFailure, plan: AddressPlan) -> list[Any]:
 def _topology(plan: AddressPlan) -> dict[str, Any]:
     hosts = [_host_of(plan, address) for address in plan.interfaces]
     links = [
-        _Flow(
+        Flow(
             a=f"{ROUTER_NODE}:{name} {plan.lab[address]}",
             b=f"{_host_of(plan, address)}:e0 {plan.peers[address]}",
         )
         for address, name in plan.interfaces.items()
     ]
-    return {"nodes": _FlowList([ROUTER_NODE, *hosts]), "links": links}
+    return {"nodes": FlowList([ROUTER_NODE, *hosts]), "links": links}
 
 
 def _host_of(plan: AddressPlan, address: IPv4Address) -> str:
@@ -158,15 +123,15 @@ def _host_of(plan: AddressPlan, address: IPv4Address) -> str:
 
 def _expectations(failure: FieldFailure, plan: AddressPlan) -> dict[str, Any]:
     interface = plan.interfaces[failure.address]
-    expected = _Flow(id=failure.event.id)
+    expected = Flow(id=failure.event.id)
     if failure.errno_name is not None:
         expected["errno"] = failure.errno_name
     expected.update(interface=interface, strings=_strings(failure, plan), within=WITHIN)
     events: list[Any] = [expected]
     expect: dict[str, Any] = {"events": events}
     if failure.step not in RUNTIME_STEPS:
-        events.append(_Flow(id=41055, interface=interface, within=WITHIN))
-        expect["order"] = _FlowList([failure.event.id, 41055])
+        events.append(Flow(id=41055, interface=interface, within=WITHIN))
+        expect["order"] = FlowList([failure.event.id, 41055])
     return expect
 
 
@@ -212,12 +177,6 @@ def _places(occurrences: Sequence[WinEvent], shown: int = 5) -> str:
     lines = [str(e.source.line) for e in occurrences[:shown] if e.source and e.source.line]
     more = f" and {len(occurrences) - shown} more" if len(occurrences) > shown else ""
     return f"{name} line{'s' if len(lines) > 1 else ''} {', '.join(lines)}{more}"
-
-
-def dump_scenario(document: Mapping[str, Any], header: str) -> str:
-    """YAML text of a scenario: block style, event items and links in flow style."""
-    body = yaml.dump(dict(document), Dumper=_Dumper, sort_keys=False, width=100)
-    return "".join(f"# {line}\n" for line in header.splitlines()) + body
 
 
 @dataclass(frozen=True)

@@ -18,11 +18,12 @@ import pytest
 from harness import scenario_loader
 from harness.catalog import Step
 from harness.faults.table import rows
-from harness.reproduce import choose_fault
-from harness.reproduce.causes import NEVER_MEETS, choose
+from harness.reproduce.causes import choose
+from harness.reproduce.choose import choose_fault
 from harness.reproduce.fieldlog import read_log
 from harness.reproduce.logtext import clean
 from harness.reproduce.logwrite import reproduce_log
+from harness.reproduce.nevermeets import NEVER_MEETS
 from harness.reproduce.platforms import detect, to_linux
 
 ROOT = Path(__file__).parents[2]

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.reproduce import read_log, reproduce_log, run_reproduction
+from harness.reproduce.fieldlog import read_log
+from harness.reproduce.logwrite import reproduce_log
+from harness.reproduce.run import run_reproduction
 from harness.runner import slow_factor
 from tests.routers.routers_helpers import skip_unless_installed
 

@@ -12,14 +12,10 @@ from harness import catalog, scenario_loader
 from harness.catalog import Step
 from harness.errors import Location
 from harness.faults import make_fault
-from harness.reproduce import (
-    choose_fault,
-    classify,
-    field_failure,
-    plan_addresses,
-    reproduce_export,
-    scenario_for,
-)
+from harness.reproduce.choose import choose_fault
+from harness.reproduce.classify import classify, field_failure
+from harness.reproduce.plan import plan_addresses
+from harness.reproduce.write import reproduce_export, scenario_for
 from harness.winevents import WinEvent, read_export
 
 DATA = Path(__file__).parents[1] / "data" / "winevents"

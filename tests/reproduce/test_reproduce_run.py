@@ -9,7 +9,9 @@ import pytest
 import yaml
 
 from harness.errors import ExitCode
-from harness.reproduce import register, reproduce_export, run_reproduction
+from harness.reproduce.cli import register
+from harness.reproduce.run import run_reproduction
+from harness.reproduce.write import reproduce_export
 from harness.runner import slow_factor
 
 DATA = Path(__file__).parents[1] / "data" / "winevents"

@@ -11,15 +11,10 @@ import pytest
 
 from harness import catalog
 from harness.errors import ExitCode, InputError
-from harness.reproduce import (
-    classify,
-    find_event_log,
-    read_event_records,
-    register,
-    render_events,
-    reproduce_export,
-    win_event,
-)
+from harness.reproduce.classify import classify
+from harness.reproduce.cli import register
+from harness.reproduce.export import find_event_log, read_event_records, render_events, win_event
+from harness.reproduce.write import reproduce_export
 from harness.winevents import (
     EVENT_NS,
     dword,

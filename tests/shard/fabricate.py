@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.explore.classify import Observation
-from harness.explore.discover import CallSite
 from harness.explore.plan import PlannedFault
+from harness.explore.sites import CallSite
 from harness.shard import Manifest, Shard
 
 SCENARIO = "tests/explore/data/igmpd.yaml"

@@ -255,8 +255,8 @@ def test_shards_that_planned_different_cells_are_merged_with_a_warning(
     fabricate.explore_shard(tmp_path / "s2", Shard(2, 2))
     manifest = tmp_path / "s2" / "igmpd" / "shard.json"
     data = json.loads(manifest.read_text())
-    from harness.explore.discover import CallSite
     from harness.explore.plan import PlannedFault
+    from harness.explore.sites import CallSite
 
     extra = PlannedFault(CallSite("recvfrom", "", (), "e0", True, "start-up", 3, None), "EINTR")
     data["sites"].append(extra.site.to_json())
