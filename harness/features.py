@@ -30,6 +30,7 @@ from harness import caches, rootless
 from harness.errors import ExitCode
 from harness.probes import (
     ESSENTIAL,
+    INSTALLER,
     LAB_FEATURES,
     NAMESPACED_SYSCTLS,
     PROBE_DEADLINE,
@@ -101,7 +102,6 @@ def router_kinds() -> list[str]:
 def router_fix() -> str:
     """How to install the optional routers: the script, or their Debian packages."""
     from harness.routers import installable
-    from harness.routers.external import INSTALLER
 
     packages = [a.package for a in installable().values() if a.package and not a.unpacked]
     return f"sudo {INSTALLER} (or apt-get install {' '.join(dict.fromkeys(packages))})"

@@ -33,6 +33,7 @@ PROBE_DEADLINE = 10.0  # seconds the probe child may take before it is killed (n
 SYSCTL_PROBE = "net/ipv4/igmp_max_memberships"
 SYSCTL_PREFIX = "sysctl:"  # feature sysctl:<key>: that key is per network namespace here
 ROUTER_PREFIX = "router:"  # feature router:<kind>: the programs of that router are installed
+INSTALLER = "scripts/install-routers.sh"  # what installs the optional routers (router:<kind>)
 #: The keys faults set, probed with the rest; any other key is probed when a scenario asks.
 NAMESPACED_SYSCTLS = ("net.ipv4.igmp_max_memberships", "net.core.optmem_max")
 SYSCTL_KEY_COST = "faults that set it are skipped (it is not per namespace on this kernel)"

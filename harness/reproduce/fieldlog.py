@@ -374,7 +374,7 @@ def _unmapped(log: FieldLog, line: LogLine, router: str) -> UnmappedLine:
     elif call:
         reason = (
             f"names {call}, but no pattern of {router} maps this wording "
-            "(harness/routers/*.py PATTERNS; add one to reproduce it)"
+            "(the patterns: of its profile; add one to reproduce it)"
         )
     else:
         reason = f"an error line that no pattern of {router} maps and that names no call"

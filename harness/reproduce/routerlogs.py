@@ -52,8 +52,9 @@ IGMPD = Identity("igmpd", re.compile(r"^igmpd$"), re.compile(r'"id":\s*41\d{3}|\
 
 
 def identities() -> tuple[Identity, ...]:
-    """Every router whose pasted logs ``reproduce`` reads: the bundled profiles in registration
-    order, the profiles on the profile path, then igmpd."""
+    """Every router whose pasted logs ``reproduce`` reads, the narrowest program tag first (a
+    tie goes to it: ``pimd[3]:`` is standalone pimd's ``^pimd$`` before FRR's six daemons'), the
+    bundled profiles and those on the profile path alike; igmpd last."""
     from harness.routers.profile_path import routers_dirs
 
     return _identities(tuple(routers_dirs()), Path.cwd())
@@ -71,7 +72,7 @@ def _identities(dirs: tuple[Path, ...], cwd: Path) -> tuple[Identity, ...]:
         identify = getattr(profile, "identify", None)
         if identify is not None:
             found.append(Identity(kind, identify.tags, identify.markers, identify.version))
-    return (*found, IGMPD)
+    return (*sorted(found, key=lambda identity: len(identity.tags.pattern)), IGMPD)
 
 
 caches.register(

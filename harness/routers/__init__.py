@@ -87,14 +87,14 @@ def installable() -> dict[str, type[RouterAdapter]]:
 
 
 def _register_bundled() -> None:
-    """The adapters shipped with faultlab for other routers (docs/routers.md)."""
-    from harness.routers.frr import FrrAdapter
-    from harness.routers.igmpproxy import IgmpproxyAdapter
-    from harness.routers.pimd import PimdAdapter
-    from harness.routers.smcroute import SmcrouteAdapter
+    """Every profile shipped in harness/routers/profiles/ (docs/routers.md), by file name, then
+    the plain ``command`` kind: a new bundled router is its profile alone (and the hook module
+    that profile names, loaded by name when the profile is)."""
+    from harness.routers.profile import BUNDLED_DIR, bundled
 
-    for adapter in (IgmpproxyAdapter, SmcrouteAdapter, PimdAdapter, FrrAdapter, CommandAdapter):
-        register(adapter)
+    for path in sorted(BUNDLED_DIR.glob("*.yaml")):
+        register(bundled(path.stem))
+    register(CommandAdapter)
 
 
 _register_bundled()

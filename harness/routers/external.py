@@ -30,13 +30,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from harness.event import Event, EventSource
+from harness.probes import INSTALLER
 from harness.routers.base import LogPattern, LogPatternAdapter, find_program
 from harness.timing import slow_factor
 
 if TYPE_CHECKING:
     from harness.scenario import RouterSpec
 
-INSTALLER = "scripts/install-routers.sh"
 # Where scripts/install-routers.sh unpacks pimd (it conflicts with smcroute and frr in apt).
 PIMD_DIR = Path(os.environ.get("FAULTLAB_PIMD_DIR", "/opt/faultlab/pimd"))
 

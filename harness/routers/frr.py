@@ -32,12 +32,11 @@ from typing import TYPE_CHECKING, Any
 
 from harness.routers.base import RouterState
 from harness.routers.external import (
-    RouterPattern,
     find_program,
     interface_states,
     status_output,
 )
-from harness.routers.profile import bundled, render_argv
+from harness.routers.profile import render_argv
 
 if TYPE_CHECKING:
     from harness.scenario import RouterSpec
@@ -77,7 +76,7 @@ class FrrHooks:
         folder = workdir / STATE_DIR
         folder.mkdir(exist_ok=True)
         (folder / "zebra.conf").write_text("hostname faultlab\n")
-        (folder / "pimd.conf").write_text(render_config(spec))
+        (folder / "pimd.conf").write_text(self.render_config(spec, Path(".")) or "")  # type: ignore[attr-defined]
         (folder / "var-tmp").mkdir(exist_ok=True)
         _give_to_frr(folder)
         launcher = workdir / LAUNCHER_NAME
@@ -92,17 +91,6 @@ class FrrHooks:
                 return None
             shown[what] = data
         return parse_state(shown["interface"], shown["groups"], self.interface_names)
-
-
-FrrAdapter = bundled("frr")
-PATTERNS: tuple[RouterPattern, ...] = FrrAdapter.router_patterns  # the profile's tables
-IGNORE = FrrAdapter.ignore
-
-
-def render_config(spec: RouterSpec) -> str:
-    """pimd.conf: ``ip pim`` and ``ip igmp`` on each interface, version and query interval
-    (the profile's config template)."""
-    return FrrAdapter(spec).render_config(spec, Path(".")) or ""
 
 
 def render_launcher(folder: Path) -> str:

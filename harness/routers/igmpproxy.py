@@ -20,8 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.routers.base import STDERR_NAME, RouterState
-from harness.routers.external import AddressLine, RouterPattern, interface_states
-from harness.routers.profile import bundled
+from harness.routers.external import interface_states
 
 if TYPE_CHECKING:
     from harness.scenario import RouterSpec
@@ -57,13 +56,6 @@ class IgmpproxyHooks:
         return parse_state(path.read_text(errors="replace").splitlines(), self.interface_names)
 
 
-IgmpproxyAdapter = bundled("igmpproxy")
-# The profile's tables, under the names they had when they were Python.
-PATTERNS: tuple[RouterPattern, ...] = IgmpproxyAdapter.router_patterns
-ADDRESS_LINES: tuple[AddressLine, ...] = IgmpproxyAdapter.address_lines
-IGNORE = IgmpproxyAdapter.ignore
-
-
 def upstream_of(spec: RouterSpec) -> str:
     """The upstream interface: ``options: {upstream: NAME}``, else the first interface."""
     names = spec.interface_names
@@ -71,13 +63,6 @@ def upstream_of(spec: RouterSpec) -> str:
     if names and chosen not in names:
         raise ValueError(f"igmpproxy upstream {chosen!r} is not one of the interfaces {names}")
     return chosen
-
-
-def render_config(spec: RouterSpec) -> str:
-    """igmpproxy.conf: quickleave, one upstream, the other interfaces downstream, lo disabled
-    (the profile's config template)."""
-    upstream_of(spec)
-    return IgmpproxyAdapter(spec).render_config(spec, Path(".")) or ""
 
 
 def parse_state(lines: list[str], names: tuple[str, ...]) -> RouterState:

@@ -31,11 +31,9 @@ from harness.routers.external import (
     PIMD_DIR,
     AddressBook,
     AddressLine,
-    RouterPattern,
     find_program,
     interface_states,
 )
-from harness.routers.profile import bundled
 
 if TYPE_CHECKING:
     from harness.scenario import RouterSpec
@@ -58,6 +56,9 @@ class PimdHooks:
 
     interface_names: tuple[str, ...]
     name: str
+    #: Where scripts/install-routers.sh unpacked it: $FAULTLAB_PIMD_DIR (a hook's attribute
+    #: overrides the profile's ``program_dirs``).
+    program_dirs: tuple[str, ...] = (str(PIMD_DIR / "usr/sbin"),)
 
     def requires(self, spec: RouterSpec) -> list[str]:
         reasons: list[str] = super().requires(spec)  # type: ignore[misc]
@@ -84,7 +85,7 @@ class PimdHooks:
                 lines += path.read_text(errors="replace").splitlines()
         if not lines:
             return None
-        return parse_state(lines, self.interface_names)
+        return parse_state(lines, self.interface_names, self.address_lines)  # type: ignore[attr-defined]
 
     @staticmethod
     def pid_file(workdir: Path) -> Path:
@@ -92,26 +93,16 @@ class PimdHooks:
         return workdir / RUN_DIR / PID_NAME
 
 
-PimdAdapter = bundled("pimd")
-# Where scripts/install-routers.sh unpacked it: $FAULTLAB_PIMD_DIR overrides the profile's folder.
-PimdAdapter.program_dirs = (str(PIMD_DIR / "usr/sbin"),)
-PATTERNS: tuple[RouterPattern, ...] = PimdAdapter.router_patterns  # the profile's tables
-ADDRESS_LINES: tuple[AddressLine, ...] = PimdAdapter.address_lines
-
-
-def render_config(spec: RouterSpec) -> str:
-    """pimd.conf: every interface enabled; the IGMP query interval in whole seconds (the
-    profile's config template)."""
-    return PimdAdapter(spec).render_config(spec, Path(".")) or ""
-
-
-def parse_state(lines: list[str], names: tuple[str, ...]) -> RouterState:
-    """Interfaces that came up, and host memberships per interface, from pimd's debug log."""
+def parse_state(
+    lines: list[str], names: tuple[str, ...], address_lines: tuple[AddressLine, ...]
+) -> RouterState:
+    """Interfaces that came up, and host memberships per interface, from pimd's debug log
+    (``address_lines``: the profile's, which say which address is which interface)."""
     book = AddressBook()
     active: set[str] = set()
     groups: dict[str, set[str]] = {}
     for line in lines:
-        book.learn(ADDRESS_LINES, line)
+        book.learn(address_lines, line)
         if found := _UP.search(line):
             active.add(found["interface"])
         elif found := _DOWN.search(line):

@@ -285,7 +285,8 @@ def _number(value: float) -> str:
 
 def profile_class(profile: Profile) -> type[ProfileAdapter]:
     """A RouterAdapter class for ``profile``: its facts as class attributes, its hooks mixed in
-    first (so a hook's method overrides the adapter's)."""
+    first (so a hook's method overrides the adapter's, and a hook's attribute the profile's:
+    pimd's program folder follows $FAULTLAB_PIMD_DIR)."""
     programs = profile.programs or _first_program(profile)
     attributes: dict[str, Any] = {
         "name": profile.name,
@@ -309,7 +310,9 @@ def profile_class(profile: Profile) -> type[ProfileAdapter]:
     }
     bases: tuple[type, ...] = (ProfileAdapter,)
     if profile.hooks:
-        bases = (hook_class(profile.hooks), ProfileAdapter)
+        hooks = hook_class(profile.hooks)
+        bases = (hooks, ProfileAdapter)
+        attributes = {k: v for k, v in attributes.items() if k == "__doc__" or k not in vars(hooks)}
     class_name = "".join(part.title() for part in re.split(r"[-_]", profile.name)) + "Profile"
     return type(class_name, bases, attributes)
 

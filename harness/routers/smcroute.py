@@ -20,15 +20,13 @@ from typing import TYPE_CHECKING, Any
 
 from harness.routers.base import RouterState
 from harness.routers.external import (
-    RouterPattern,
     find_program,
     interface_states,
     status_output,
 )
-from harness.routers.profile import bundled
 
 if TYPE_CHECKING:
-    from harness.scenario import RouterSpec
+    pass
 
 CONFIG_NAME = "smcroute.conf"
 SOCKET_NAME = "smcroute.sock"
@@ -59,16 +57,6 @@ class SmcrouteHooks:
                 return None
             shown[what] = output
         return parse_state(shown["interfaces"], shown["groups"], self.interface_names)
-
-
-SmcrouteAdapter = bundled("smcroute")
-PATTERNS: tuple[RouterPattern, ...] = SmcrouteAdapter.router_patterns  # the profile's patterns
-
-
-def render_config(spec: RouterSpec) -> str:
-    """smcroute.conf: every interface with mrdisc; static groups as ``mgroup`` (default one)
-    (the profile's config template)."""
-    return SmcrouteAdapter(spec).render_config(spec, Path(".")) or ""
 
 
 def parse_state(interfaces: str, groups: str, names: tuple[str, ...]) -> RouterState:

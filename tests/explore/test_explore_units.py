@@ -265,8 +265,9 @@ def test_joins_are_judged_only_where_the_router_learns_them() -> None:
 
     from harness.explore.run import Judge
     from harness.explore.timers import Timing
-    from harness.routers.igmpproxy import IgmpproxyAdapter
-    from harness.routers.smcroute import SmcrouteAdapter
+    from harness.routers import ADAPTERS
+
+    IgmpproxyAdapter, SmcrouteAdapter = ADAPTERS["igmpproxy"], ADAPTERS["smcroute"]  # noqa: N806
 
     path = str(Path(__file__).parent / "data/routers.yaml")
     for kind, adapter in (("igmpproxy", IgmpproxyAdapter()), ("smcroute", SmcrouteAdapter())):

@@ -325,7 +325,7 @@ def test_an_invalid_topology_read_by_the_harness_is_a_usage_error() -> None:
 #: Where the house stands today, measured by the two functions below; issue 23 aims at 10 floors
 #: and 3 climbs. The test is a ratchet: it fails when either grows, and says the new figures.
 FLOORS_AT_MOST = 10
-CLIMBS_AT_MOST = 8
+CLIMBS_AT_MOST = 3
 
 
 def floors() -> dict[str, int]:

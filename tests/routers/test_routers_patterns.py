@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import pytest
 
+from harness.routers import ADAPTERS
 from harness.routers.external import ExternalAdapter, parse_subnet
-from harness.routers.frr import FrrAdapter
 from harness.routers.frr import parse_state as frr_state
-from harness.routers.igmpproxy import IgmpproxyAdapter
 from harness.routers.igmpproxy import parse_state as igmpproxy_state
-from harness.routers.pimd import PimdAdapter
 from harness.routers.pimd import parse_state as pimd_state
-from harness.routers.smcroute import SmcrouteAdapter
 from harness.routers.smcroute import parse_state as smcroute_state
+
+IgmpproxyAdapter = ADAPTERS["igmpproxy"]  # the bundled profiles' adapter classes
+SmcrouteAdapter = ADAPTERS["smcroute"]
+PimdAdapter = ADAPTERS["pimd"]
+FrrAdapter = ADAPTERS["frr"]
 
 IGMPPROXY_PRELUDE = [
     "buildIfVc: Interface e0 Addr: 10.0.1.1, Flags: 0x1043, Network: 10.0.1/24",
@@ -168,7 +170,7 @@ def test_pimd_state_puts_a_join_on_the_interface_of_its_source_subnet() -> None:
         "14:28:06.203 SM group order from  10.0.2.2 (*,239.1.1.1)",
         "14:28:06.203 SM group order from  10.0.2.1 (*,224.0.0.22)",
     ]
-    state = pimd_state(lines, ("e0", "e1"))
+    state = pimd_state(lines, ("e0", "e1"), PimdAdapter.address_lines)
     assert state.interfaces["e1"].groups == ("239.1.1.1",)
     assert state.interfaces["e0"].active and not state.interfaces["e1"].active
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,6 +13,7 @@ from harness.cli import main
 from harness.errors import ScenarioError
 from harness.event import Event
 from harness.routers import ADAPTERS, adapter_for
+from harness.routers.external import PIMD_DIR
 from harness.routers.profile import error_event_names, profile_class, render_argv
 from harness.routers.profile_check import check_lines
 from harness.routers.profile_load import load_profile
@@ -340,6 +342,33 @@ def test_each_bundled_profile_passes_the_checks_it_skips_at_import(name: str) ->
     assert adapter.__mro__[1].__name__.endswith("Hooks")
 
 
+def test_a_bundled_router_is_its_profile_file_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every profile of the bundled folder is registered by its file name (no list to edit);
+    a hook's attribute wins over the profile's key of the same name."""
+    import harness.routers as routers
+    from harness.routers import profile as profile_module
+    from harness.routers.profile_path import BUNDLED_DIR
+
+    shipped = sorted(path.stem for path in BUNDLED_DIR.glob("*.yaml"))
+    assert [k for k in ADAPTERS if k not in ("igmpd", "command")] == shipped
+    assert ADAPTERS["pimd"].program_dirs == (str(PIMD_DIR / "usr/sbin"),)  # the hook's
+    folder = tmp_path / "profiles"
+    folder.mkdir()
+    (folder / "toy.yaml").write_text(TOY)
+    monkeypatch.setattr(profile_module, "BUNDLED_DIR", folder)
+    before = dict(ADAPTERS)
+    try:
+        routers._register_bundled()
+        assert "toy" in list(ADAPTERS) and ADAPTERS["toy"].profile.path == folder / "toy.yaml"
+    finally:
+        for kind in [k for k in ADAPTERS if k not in before]:
+            routers.unregister(kind)
+        ADAPTERS.update(before)
+    assert "toy" not in list(ADAPTERS)
+
+
 def _spec(names: tuple[str, ...], timers: dict[str, float], **extra: object) -> object:
     from harness.scenario import InterfaceSpec, RouterSpec
 
@@ -347,23 +376,28 @@ def _spec(names: tuple[str, ...], timers: dict[str, float], **extra: object) -> 
     return RouterSpec(kind="x", node="r1", interfaces=interfaces, timers=timers, extra=extra)
 
 
+def render_config(kind: str, spec: Any) -> str:
+    """The bundled router's config file for ``spec``, as its profile's template renders it."""
+    return ADAPTERS[kind](spec).render_config(spec, Path(".")) or ""
+
+
 def test_the_bundled_config_templates_render_as_the_python_did() -> None:
-    from harness.routers import frr, igmpproxy, pimd, smcroute
+    from harness.routers.igmpproxy import upstream_of
 
     two = ("e0", "e1")
-    assert igmpproxy.render_config(_spec(two, {}, upstream="e1")) == (
+    assert render_config("igmpproxy", _spec(two, {}, upstream="e1")) == (
         "quickleave\nphyint e0 downstream ratelimit 0 threshold 1\n"
         "phyint e1 upstream ratelimit 0 threshold 1\nphyint lo disabled\n"
     )
-    assert smcroute.render_config(_spec(two, {})) == (
+    assert render_config("smcroute", _spec(two, {})) == (
         "phyint e0 enable mrdisc\nphyint e1 enable mrdisc\n"
         "mroute from e0 group 239.255.0.1 to e1\nmgroup from e0 group 239.255.0.1\n"
     )
-    assert pimd.render_config(_spec(two, {"query_interval": 2.5})) == (
+    assert render_config("pimd", _spec(two, {"query_interval": 2.5})) == (
         "phyint e0 enable\nphyint e1 enable\nigmp-query-interval 3\n"
     )
-    assert frr.render_config(
-        _spec(("e0",), {"query_interval": 2.0, "query_response_interval": 1.25})
+    assert render_config(
+        "frr", _spec(("e0",), {"query_interval": 2.0, "query_response_interval": 1.25})
     ) == (
         "interface e0\n ip pim\n ip igmp\n ip igmp version 3\n"
         " ip igmp query-max-response-time 12\n ip igmp query-interval 2\n!\n"
@@ -375,7 +409,7 @@ def test_the_bundled_config_templates_render_as_the_python_did() -> None:
     assert ADAPTERS["igmpproxy"](spec).query_period(spec) is None
     assert ADAPTERS["igmpproxy"](spec).queries_on(spec) == ("e1",)
     with pytest.raises(ValueError, match="upstream"):
-        igmpproxy.render_config(_spec(two, {}, upstream="e7"))
+        upstream_of(_spec(two, {}, upstream="e7"))
 
 
 def test_a_fault_or_traffic_may_wait_for_an_own_event(tmp_path: Path) -> None:
