@@ -157,12 +157,18 @@ def run(argv: Sequence[str], tree: Tree) -> subprocess.CompletedProcess[bytes]:
     return subprocess.CompletedProcess(list(argv), child.returncode, out, err)
 
 
+#: (signal, then seconds to wait for the child) once this process was interrupted
+_STOPPING = ((None, 5.0), (signal.SIGINT, 60.0), (signal.SIGKILL, 10.0))
+
+
 def _stop(child: subprocess.Popen[bytes]) -> None:
-    for signal_to_send in (None, signal.SIGINT, signal.SIGKILL):
-        if signal_to_send is not None:
+    """Wait for the child (still reading its pipes, so it never blocks on a full one), asking
+    it harder as time passes."""
+    for signal_to_send, seconds in _STOPPING:
+        if signal_to_send is not None and child.poll() is None:
             child.send_signal(signal_to_send)
         try:
-            child.wait(timeout=30)
+            child.communicate(timeout=seconds)
             return
         except subprocess.TimeoutExpired:
             continue
@@ -521,6 +527,9 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def compare(args: argparse.Namespace) -> int:
+    for ref in (args.before, args.after):
+        if ref is not None:
+            resolve(ref)  # a bad ref leaves nothing behind, not even --out
     out = args.out or Path(tempfile.mkdtemp(prefix="house-out-"))
     out.mkdir(parents=True, exist_ok=True)
     report: dict[str, Any] = {"before": args.before, "after": args.after or "working tree"}
