@@ -124,13 +124,15 @@ def copy_working_tree(folder: Path) -> Path:
 @contextmanager
 def trees(before: str, after: str | None) -> Iterator[tuple[Tree, Tree]]:
     """The two trees, in a temporary folder removed however this ends."""
-    commits = (resolve(before), resolve(after) if after is not None else None)
+    first_commit = resolve(before)
+    second_commit = resolve(after) if after is not None else None
     with tempfile.TemporaryDirectory(prefix="house-") as tmp:
-        first = Tree("before", before, materialise(commits[0], Path(tmp) / "before"))
-        if after is None:
-            second = Tree("after", "working tree", copy_working_tree(Path(tmp) / "after"))
+        base = Path(tmp).resolve()  # the runner reports paths resolved
+        first = Tree("before", before, materialise(first_commit, base / "before"))
+        if second_commit is None:
+            second = Tree("after", "working tree", copy_working_tree(base / "after"))
         else:
-            second = Tree("after", after, materialise(commits[1] or "", Path(tmp) / "after"))
+            second = Tree("after", str(after), materialise(second_commit, base / "after"))
         yield first, second
 
 
@@ -262,14 +264,14 @@ def write_captures(path: Path, captures: dict[str, Capture]) -> None:
 
 
 def check_validate(first: Tree, second: Tree, out: Path) -> tuple[bool, dict[str, Any]]:
+    """Every validate call in both trees; same when every capture is byte for byte."""
     calls = validate_calls(first.root, second.root)
     captured = [run_validate(tree, calls) for tree in (first, second)]
     for tree, captures in zip((first, second), captured, strict=True):
         write_captures(out / "validate" / f"{tree.label}.txt", captures)
     differing = compare_captures(*captured)
-    print(
-        f"validate: {len(calls)} calls, {len(calls) - len(differing)} identical, {len(differing)} differing"
-    )
+    identical = len(calls) - len(differing)
+    print(f"validate: {len(calls)} calls, {identical} identical, {len(differing)} differing")
     for key in differing[:DIFFS_SHOWN]:
         print(capture_diff(key, captured[0].get(key), captured[1].get(key)))
     return not differing, {"calls": len(calls), "differing": differing}
@@ -463,7 +465,8 @@ BENCHES: tuple[Callable[[Tree], dict[str, float]], ...] = (
 
 def spread(ratios: Sequence[float]) -> tuple[float, float]:
     """The ratios' min and max: with identical code, n ratios all fall on one side of 1.0 with
-    a chance of 2 / 2**n (6% at 5 runs, 1.6% at 7), where an interquartile range is often off."""
+    a chance of 2 / 2**n (6% at 5 runs, 1.6% at 7); an interquartile range misses 1.0 far more
+    often, and would call noise a change."""
     return min(ratios), max(ratios)
 
 
@@ -482,6 +485,10 @@ def summarise(before: Sequence[float], after: Sequence[float]) -> dict[str, Any]
     }
 
 
+def _complete(samples: dict[str, list[float]], runs: int) -> bool:
+    return all(len(samples.get(label, ())) == runs for label in ("before", "after"))
+
+
 def check_benches(first: Tree, second: Tree, runs: int) -> dict[str, Any]:
     """Every bench on both trees, interleaved (A B B A ...), after one warm-up each."""
     samples: dict[str, dict[str, list[float]]] = {}
@@ -495,7 +502,7 @@ def check_benches(first: Tree, second: Tree, runs: int) -> dict[str, Any]:
                         samples.setdefault(name, {}).setdefault(tree.label, []).append(value)
         except BenchFailed as failed:
             print(f"benches: {bench.__name__} left out: {failed}")
-            samples = {k: v for k, v in samples.items() if len(v.get("after", ())) == runs}
+            samples = {k: v for k, v in samples.items() if _complete(v, runs)}
     figures = {name: summarise(s["before"], s["after"]) for name, s in samples.items()}
     print(f"benches: median of {runs} interleaved runs (ms); after/before ratio [min-max]")
     for name, f in figures.items():
@@ -531,6 +538,7 @@ def compare(args: argparse.Namespace) -> int:
         if ref is not None:
             resolve(ref)  # a bad ref leaves nothing behind, not even --out
     out = args.out or Path(tempfile.mkdtemp(prefix="house-out-"))
+    out = out.resolve()  # the children's cwd is their tree
     out.mkdir(parents=True, exist_ok=True)
     report: dict[str, Any] = {"before": args.before, "after": args.after or "working tree"}
     with trees(args.before, args.after) as (first, second):
