@@ -19,10 +19,12 @@ from typing import Any
 
 import yaml
 
+from harness.catalog import BY_STEP, Step
 from harness.explore.baseline import Baseline
 from harness.explore.classify import Observation, acceptable, score
 from harness.explore.plan import PlannedFault, errno_columns
 from harness.explore.sites import CallSite
+from harness.faults.stepcalls import STEP_CALLS, step_of_call
 
 JSON_NAME, MARKDOWN_NAME = "explore.json", "explore.md"
 SHORT = {"reported": "R", "tolerated": "T", "vague": "V", "silent": "S", "exit": "X",
@@ -288,17 +290,28 @@ def diff(baseline: dict[str, Any], current: dict[str, Any]) -> list[Change]:
 
 # -- findings as ordinary scenarios -----------------------------------------------------------
 
-STEP_EVENTS = {"socket": 41024, "bind": 41025, "sendto": 41019, "sendmsg": 41019,
-               "recvfrom": 41012, "recvmsg": 41012, "epoll_ctl": 41023, "epoll_create1": 41023,
-               "epoll_create": 41023}  # fmt: skip
-OPTION_EVENTS = {"SO_BINDTODEVICE": 41025, "IP_OPTIONS": 41029, "IP_HDRINCL": 41030}
+#: The step of a call no row of STEP_CALLS names: a socket option (IP_MULTICAST_TTL,
+#: IP_MULTICAST_LOOP ...) counts as requesting multicasting, the old epoll_create as event select.
+OTHER_CALL_STEPS: dict[str, Step] = {
+    "setsockopt": Step.REQUEST_MULTICAST,
+    "epoll_create": Step.EVENT_SELECT,
+}
 
 
 def step_event(site: CallSite) -> int | None:
-    """The catalog event a router should log when this call fails (None: no catalog step)."""
-    if site.syscall == "setsockopt":
-        return OPTION_EVENTS.get(site.detail.split()[-1], 41028)
-    return STEP_EVENTS.get(site.syscall)
+    """The catalog event a router should log when this call fails (None: no catalog step): the
+    step of the call with its arguments (harness.faults.stepcalls), else the one step every row
+    of that syscall has, else OTHER_CALL_STEPS."""
+    step = step_of_call(site.syscall, dict(site.args)) or _only_step(site.syscall)
+    step = step or OTHER_CALL_STEPS.get(site.syscall)
+    return BY_STEP[step].id if step is not None else None
+
+
+def _only_step(syscall: str) -> Step | None:
+    steps = {
+        step for step, calls in STEP_CALLS.items() for call, _ in calls.values() if call == syscall
+    }
+    return steps.pop() if len(steps) == 1 else None
 
 
 def pinned_clear(obs: Observation, period: float | None) -> float:

@@ -403,3 +403,22 @@ def test_a_command_router_is_named_by_its_program() -> None:
     assert label("/usr/sbin/mcd", "-f", "{workdir}/mcd.conf") == "mcd"
     assert label("env", "python3", "q.py") == "q"
     assert RouterSpec(kind="pimd").label == "pimd"
+
+
+def test_a_findings_expected_event_is_its_calls_step_in_the_catalog() -> None:
+    """The event a pinned finding expects comes from the step tables (STEP_CALLS, BY_STEP):
+    the call's own row, else the one step its syscall has, else a socket option's step."""
+    from harness.catalog import BY_STEP, Step
+    from harness.explore.report import step_event
+
+    def site(syscall: str, *args: tuple[str, int]) -> CallSite:
+        return CallSite(syscall, "x", tuple(args), "e0", True, "start-up", 1)
+
+    ip_hdrincl = site("setsockopt", ("level", 0), ("optname", 3))
+    assert step_event(ip_hdrincl) == BY_STEP[Step.HEADER_INCLUDE].id == 41030
+    assert step_event(site("setsockopt", ("level", 1), ("optname", 25))) == 41025  # BINDTODEVICE
+    assert step_event(site("setsockopt", ("level", 0), ("optname", 33))) == 41028  # TTL
+    assert step_event(site("socket", ("domain", 16), ("type", 3))) == 41024  # a netlink socket
+    assert step_event(site("sendmsg")) == 41019 and step_event(site("recvmsg")) == 41012
+    assert step_event(site("epoll_create")) == 41023
+    assert step_event(site("ioctl")) is None and step_event(site("getsockopt")) is None
