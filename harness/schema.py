@@ -34,7 +34,6 @@ ExpectationKinds = tuple[ExpectationKind, ...]
 
 SCHEMA_ID = "https://faultlab.invalid/schema/scenario.json"
 SCHEMA_FILE = Path(__file__).with_name("schema.json")
-MULTICAST_ROUTING = ("auto", "on", "off")  # igmpd --multicast-routing
 
 DURATION_PATTERN = r"^\s*[0-9]+(\.[0-9]+)?\s*(ms|s|m)\s*$"
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
@@ -324,19 +323,6 @@ def _router(kinds: tuple[str, ...]) -> dict[str, Any]:
         else {"type": "integer", "minimum": 0}
         for name in TIMER_NAMES
     }
-    pattern = {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["match"],
-        "properties": {
-            "match": {"type": "string", "description": "a Python regex over one log line"},
-            "id": {"$ref": "#/$defs/eventId"},
-            "symbol": {"$ref": "#/$defs/eventSymbol"},
-            "interface": {"type": "string"},
-            "errno": {"type": "string"},
-            "strings": {"type": "array", "items": {"type": "string"}},
-        },
-    }
     return {
         "type": "object",
         "additionalProperties": False,
@@ -346,19 +332,8 @@ def _router(kinds: tuple[str, ...]) -> dict[str, Any]:
             "node": {"type": "string"},
             "interfaces": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/interface"}},
             "version": {"enum": [1, 2, 3], "default": 3},
-            "multicast_routing": {
-                "enum": list(MULTICAST_ROUTING),
-                "default": "auto",
-                "description": "igmpd: on (MRT_INIT and VIFs; needs the kernel's multicast "
-                "routing), off (packet sockets), auto (on where the kernel has it)",
-            },
             **timers,
-            "argv": {"type": "array", "minItems": 1, "items": {"type": "string"}},
-            "events": {
-                "type": "object",
-                "additionalProperties": False,
-                "properties": {"patterns": {"type": "array", "items": pattern}},
-            },
+            **_own_keys(kinds),
             "ready": {"$ref": "#/$defs/eventMatch"},
             "options": {"type": "object", "description": "adapter-specific settings"},
             "profile": {
@@ -367,6 +342,16 @@ def _router(kinds: tuple[str, ...]) -> dict[str, Any]:
             },
         },
     }
+
+
+def _own_keys(kinds: tuple[str, ...]) -> dict[str, Any]:
+    """The schema pieces of the ``router:`` keys the adapters of ``kinds`` own (``own_keys``; a
+    router profile's kind owns none)."""
+    from harness.routers import ADAPTERS
+
+    adapters = [dict.get(ADAPTERS, kind) for kind in kinds]
+    owned = [getattr(adapter, "own_keys", {}) for adapter in adapters]
+    return {key: dict(own.schema) for keys in owned for key, own in keys.items()}
 
 
 def _fault(registry: FaultRegistry) -> dict[str, Any]:

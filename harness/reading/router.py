@@ -93,21 +93,7 @@ class RouterReading(EventReading):
             if name in data
         }
         self.query_timers(path, timers)
-        if kind == "command" and "argv" not in data:
-            self.problem(path, "router: kind 'command' needs argv: [PROGRAM, ARG ...]")
-        if kind != "command":
-            for key in ("argv", "events"):
-                if key in data:
-                    self.problem(
-                        path + (key,), f"router.{key} is for kind 'command' only", key=True
-                    )
-        if kind != "igmpd" and "multicast_routing" in data:
-            self.problem(
-                path + ("multicast_routing",),
-                "router.multicast_routing is for kind 'igmpd' only (other routers always use "
-                "the kernel's multicast routing)",
-                key=True,
-            )
+        self.own_keys(path, kind, data)
         patterns = tuple(
             self.pattern(path + ("events", "patterns", i), item)
             for i, item in enumerate((data.get("events") or {}).get("patterns") or ())
@@ -134,6 +120,27 @@ class RouterReading(EventReading):
             for message in adapter_class(profile)(spec).dry_run(spec):
                 self.problem(path, f"router: {message}")
         return spec
+
+    def own_keys(self, path: PathKey, kind: str, data: Mapping[str, Any]) -> None:
+        """The ``router:`` keys one kind owns (its adapter's ``own_keys``): the needed ones asked
+        of that kind, every one refused on any other."""
+        from harness.routers import ADAPTERS
+
+        for key, own in getattr(_registered(kind), "own_keys", {}).items():
+            if own.needed and key not in data:
+                self.problem(path, f"router: kind {kind!r} needs {key}: {own.needed}")
+        owners: dict[str, list[str]] = {}
+        notes: dict[str, str] = {}
+        for owner, adapter in ADAPTERS.items():
+            for key, own in adapter.own_keys.items():
+                owners.setdefault(key, []).append(owner)
+                notes.setdefault(key, own.note)
+        for key, kinds in owners.items():
+            if key in data and kind not in kinds:
+                names = " or ".join(repr(owner) for owner in kinds)
+                self.problem(
+                    path + (key,), f"router.{key} is for kind {names} only{notes[key]}", key=True
+                )
 
     def query_timers(self, path: PathKey, timers: Mapping[str, float]) -> None:
         """RFC 3376 8.3: the query response interval must be less than the query interval."""

@@ -35,6 +35,17 @@ READY_ACTIVATION_IDS = (41052, 41055)  # one of these per interface: activation 
 
 
 @dataclass(frozen=True)
+class ScenarioKey:
+    """A ``router:`` key of a scenario that one router kind owns: its JSON Schema piece, its
+    shape when the kind cannot do without it (``needed``; empty: optional), and what the
+    refusal adds when another kind is given it (``note``)."""
+
+    schema: Mapping[str, Any]
+    needed: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class InterfaceState:
     """One interface as the router reports it: active or not, and the groups it has learned."""
 
@@ -85,10 +96,14 @@ class RouterAdapter(ABC):
     - ``compare_window``: seconds ``faultlab compare`` watches after the fault, and again after
       clearing it; ``querier``: whether it queries and learns host joins (compare judges
       "join learned" only then); ``comparable``: whether ``faultlab compare`` runs it by
-      default (not for a router that needs a command line from the scenario).
+      default (not for a router that needs a command line from the scenario);
+    - ``own_keys``: the ``router:`` keys of a scenario that only this kind takes
+      (``ScenarioKey``: their schema piece, whether needed): the schema offers them, the loader
+      asks for the needed ones on this kind and refuses them all on any other.
     """
 
     name: ClassVar[str] = ""
+    own_keys: ClassVar[Mapping[str, ScenarioKey]] = {}
     stop_signal: ClassVar[int] = signal.SIGTERM
     start_timeout: ClassVar[float] = 5.0
     programs: ClassVar[tuple[str, ...]] = ()

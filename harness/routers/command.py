@@ -8,15 +8,31 @@ from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from harness.event import Event
-from harness.routers.base import LogPattern, LogPatternAdapter
+from harness.routers.base import LogPattern, LogPatternAdapter, ScenarioKey
 
 if TYPE_CHECKING:
     from harness.scenario import RouterSpec
+
+
+#: One of ``events: {patterns: [...]}``: a log line's regex and the catalog event it stands for.
+PATTERN_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["match"],
+    "properties": {
+        "match": {"type": "string", "description": "a Python regex over one log line"},
+        "id": {"$ref": "#/$defs/eventId"},
+        "symbol": {"$ref": "#/$defs/eventSymbol"},
+        "interface": {"type": "string"},
+        "errno": {"type": "string"},
+        "strings": {"type": "array", "items": {"type": "string"}},
+    },
+}
 
 
 class CommandAdapter(LogPatternAdapter):
@@ -24,6 +40,19 @@ class CommandAdapter(LogPatternAdapter):
 
     name: ClassVar[str] = "command"
     comparable: ClassVar[bool] = False  # its command line comes from the scenario
+    own_keys: ClassVar[Mapping[str, ScenarioKey]] = {
+        "argv": ScenarioKey(
+            {"type": "array", "minItems": 1, "items": {"type": "string"}},
+            needed="[PROGRAM, ARG ...]",
+        ),
+        "events": ScenarioKey(
+            {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {"patterns": {"type": "array", "items": PATTERN_SCHEMA}},
+            }
+        ),
+    }
 
     def __init__(self, spec: RouterSpec | None = None) -> None:
         self.spec = spec

@@ -11,13 +11,14 @@ import json
 import os
 import signal
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import igmpd
 from harness.artifacts import EVENT_LOG_NAME, STATE_NAME
 from harness.event import EventSource, parse_json_line
-from harness.routers.base import InterfaceState, RouterAdapter, RouterState
+from harness.routers.base import InterfaceState, RouterAdapter, RouterState, ScenarioKey
 
 if TYPE_CHECKING:
     from harness.scenario import RouterSpec
@@ -25,10 +26,24 @@ if TYPE_CHECKING:
 _CHECKOUT = Path(igmpd.__file__).resolve().parent.parent
 
 
+MULTICAST_ROUTING = ("auto", "on", "off")  # igmpd --multicast-routing
+
+
 class IgmpdAdapter(RouterAdapter):
     """igmpd started as ``python -S -m igmpd`` (no site import: it needs the standard library only)."""
 
     name: ClassVar[str] = "igmpd"
+    own_keys: ClassVar[Mapping[str, ScenarioKey]] = {
+        "multicast_routing": ScenarioKey(
+            {
+                "enum": list(MULTICAST_ROUTING),
+                "default": "auto",
+                "description": "igmpd: on (MRT_INIT and VIFs; needs the kernel's multicast "
+                "routing), off (packet sockets), auto (on where the kernel has it)",
+            },
+            note=" (other routers always use the kernel's multicast routing)",
+        )
+    }
 
     def command(self, spec: RouterSpec, workdir: Path) -> list[str]:
         argv = [sys.executable, "-S", "-m", "igmpd", "--version", str(spec.version)]

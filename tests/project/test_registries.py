@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import configparser
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -28,6 +28,7 @@ from harness.routers import unregister as unregister_router
 from harness.routers.__main__ import lines as router_lines
 from harness.routers.__main__ import missing_lines
 from harness.routers.__main__ import programs as router_programs
+from harness.routers.base import ScenarioKey
 from harness.yamlsource import parse
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,6 +47,16 @@ class ToyRouterAdapter(CommandAdapter):
     compare_window: ClassVar[float] = 6.5
     querier: ClassVar[bool] = False
     comparable: ClassVar[bool] = True
+
+
+class KnobRouterAdapter(CommandAdapter):
+    """A router kind with a ``router:`` key of its own (``knob``, needed), besides command's."""
+
+    name: ClassVar[str] = "knobrouter"
+    own_keys: ClassVar[Mapping[str, ScenarioKey]] = {
+        **CommandAdapter.own_keys,
+        "knob": ScenarioKey({"type": "integer", "minimum": 1}, needed="N (at least 1)"),
+    }
 
 
 class ToyFault(Fault):
@@ -271,3 +282,31 @@ def test_the_ci_files_install_the_routers_through_the_registry() -> None:
     assert len(runs) >= 4  # both GitHub workflows (three jobs) and both GitLab pipelines
     for name, line in runs:
         assert "FAULTLAB_PYTHON=.tox/py/bin/python" in line, f"{name}: {line.strip()}"
+
+
+def test_a_router_kind_owns_its_scenario_keys(tmp_path: Path) -> None:
+    """Its adapter's ``own_keys``: the schema offers them, the loader asks for the needed ones
+    on that kind and refuses them on any other (a key two kinds own is refused naming both)."""
+    from harness.errors import ScenarioError
+    from harness.scenario_loader import load
+
+    scenario = TOY_SCENARIO.replace("faults:\n  - {kind: toy-fault, node: r1, strength: 3}\n", "")
+    register_router(KnobRouterAdapter)
+    try:
+        router = schema.build_schema()["properties"]["router"]["properties"]
+        assert router["knob"] == {"type": "integer", "minimum": 1}
+        file = tmp_path / "knob.yaml"
+        file.write_text(scenario.replace("kind: toyrouter", "kind: knobrouter, knob: 2"))
+        assert load(file).router.kind == "knobrouter"
+        file.write_text(scenario.replace("kind: toyrouter", "kind: knobrouter"))
+        with pytest.raises(ScenarioError, match="kind 'knobrouter' needs knob: N"):
+            load(file)
+        file.write_text(scenario.replace("kind: toyrouter", "kind: igmpd, knob: 2"))
+        with pytest.raises(ScenarioError) as info:
+            load(file)
+        said = str(info.value)
+        assert "router.knob is for kind 'knobrouter' only" in said
+        assert "router.argv is for kind 'command' or 'knobrouter' only" in said
+    finally:
+        unregister_router(KnobRouterAdapter.name)
+    assert "knob" not in schema.build_schema()["properties"]["router"]["properties"]
