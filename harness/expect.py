@@ -39,9 +39,10 @@ from harness.expectations.events import check_event, recount_event
 from harness.expectations.log import check_log, recount_log
 from harness.expectations.order import check_order
 from harness.expectations.packets import check_packets, recount_packets, selects, violations
+from harness.expectations.recovery import RecoveryExpectation
 from harness.expectations.router import check_router
 from harness.expectations.state import check_state, state_mismatches
-from harness.scenario import Expectations, RecoveryExpectation
+from harness.scenario import Expectations
 from harness.verdict import ExpectationResult
 
 __all__ = [

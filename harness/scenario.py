@@ -3,7 +3,8 @@
 The format is documented in docs/scenario-format.md; its JSON Schema is built by
 harness/schema.py and shipped as harness/schema.json. A scenario says what to build (topology),
 which router to run, what to break and when (faults), which stimuli hosts send (traffic) and what
-must be observed (expectations). Every item keeps the ``line`` it came from, so that a failed
+must be observed (expectations: ``Expectations`` holds them; each kind's item model lives in its
+module of harness.expectations). Every item keeps the ``line`` it came from, so that a failed
 expectation can point at the file.
 
 Loading (``harness.scenario_loader.load``) is strict and never half-done: it either returns a
@@ -26,6 +27,13 @@ from harness.errors import lab_boundary
 from netns.topology import Topology
 
 if TYPE_CHECKING:
+    from harness.expectations.absent import AbsenceExpectation
+    from harness.expectations.events import EventExpectation
+    from harness.expectations.log import LogExpectation
+    from harness.expectations.packets import PacketExpectation
+    from harness.expectations.recovery import RecoveryExpectation
+    from harness.expectations.router import RouterExpectation
+    from harness.expectations.state import StateExpectation
     from harness.faults import FaultRecipe
 
 # Defaults the runner and the docs share (seconds, before --slow stretches them).
@@ -305,158 +313,6 @@ class TrafficSpec:
 def from_text(traffic: str | None) -> str:
     """ " after traffic 'leave'" for an expectation measured from a traffic item, else ""."""
     return f" after traffic {traffic!r}" if traffic else ""
-
-
-@dataclass(frozen=True)
-class EventExpectation:
-    """An event that must occur within ``within`` seconds of the mark (fault applied, or start).
-
-    Counting: ``count`` exact, or ``at_least`` (1 when neither is given). ``from_traffic`` (the
-    file's ``from:``) names a traffic item: the deadline then runs from when it was done.
-    """
-
-    event: EventMatcher
-    count: int | None = None
-    at_least: int = 1
-    within: float = DEFAULT_WITHIN
-    line: int | None = None
-    from_traffic: str | None = None
-
-    @property
-    def id(self) -> int:
-        return self.event.id
-
-    def describe(self) -> str:
-        times = f"exactly {self.count}x" if self.count is not None else f"at least {self.at_least}x"
-        within = f"within {self.within:g}s{from_text(self.from_traffic)}"
-        return f"event {self.event.describe()} {times} {within}"
-
-
-@dataclass(frozen=True)
-class AbsenceExpectation:
-    """An event (or any error event) that must not occur, optionally on one interface.
-
-    ``window`` is how long to watch after the mark; None means until the scenario ends.
-    ``from_traffic`` (``from:``) names a traffic item whose completion starts the watch.
-    """
-
-    event: EventMatcher | None = None  # None with any_error
-    any_error: bool = False
-    interface: str | None = None
-    window: float | None = None
-    line: int | None = None
-    from_traffic: str | None = None
-
-    def matches(self, record: Mapping[str, Any]) -> bool:
-        if self.interface is not None and record.get("interface") != self.interface:
-            return False
-        if self.any_error:
-            return record.get("level") == catalog.Level.ERROR.value
-        return self.event is not None and self.event.matches(record)
-
-    def describe(self) -> str:
-        if self.any_error or self.event is None:
-            what = "error event" + (f" on {self.interface}" if self.interface else "")
-        else:
-            what = f"event {self.event.describe()}"
-        window = f" for {self.window:g}s" if self.window is not None else ""
-        return f"no {what}{window}{from_text(self.from_traffic)}"
-
-
-@dataclass(frozen=True)
-class PacketExpectation:
-    """IGMP packets seen on a link endpoint ``node:ifname`` (captured there).
-
-    ``none`` turns it into an absence over ``window`` seconds. ``query`` selects general or
-    group-specific queries; ``version``, ``ttl`` and ``router_alert`` must hold for each
-    matching packet. ``from_traffic`` (``from:``) names a traffic item whose completion starts
-    the deadline or window (a leave's group-specific queries, measured from the leave).
-    """
-
-    node: str
-    ifname: str
-    query: QueryKind = "general"
-    group: str | None = None
-    version: int | None = None
-    ttl: int | None = None
-    router_alert: bool | None = None
-    count: int | None = None
-    at_least: int = 1
-    none: bool = False
-    within: float = DEFAULT_WITHIN
-    window: float | None = None
-    line: int | None = None
-    from_traffic: str | None = None
-
-    @property
-    def on(self) -> str:
-        return f"{self.node}:{self.ifname}"
-
-    def describe(self) -> str:
-        kind = f"{self.query} quer{'y' if self.query != 'any' else 'ies'}"
-        props = [f"v{self.version}" if self.version else "", f"ttl {self.ttl}" if self.ttl else ""]
-        if self.router_alert is not None:
-            props.append("router alert" if self.router_alert else "no router alert")
-        detail = " ".join(p for p in props if p)
-        detail = f" ({detail})" if detail else ""
-        since = from_text(self.from_traffic)
-        if self.none:
-            return f"no {kind} on {self.on} for {self.window or self.within:g}s{since}"
-        times = f"exactly {self.count}" if self.count is not None else f"at least {self.at_least}"
-        return f"{times} {kind}{detail} on {self.on} within {self.within:g}s{since}"
-
-
-@dataclass(frozen=True)
-class LogExpectation:
-    """A raw line of the router's log (FRR topotests' WatchLog, topotato's AssertLog): ``regex``
-    must match a line ``at_least`` times (or exactly ``count``) within ``within`` seconds of the
-    mark, or, with ``absent``, no line for ``window`` seconds (None: until the phase ends)."""
-
-    regex: str
-    absent: bool = False
-    count: int | None = None
-    at_least: int = 1
-    within: float = DEFAULT_WITHIN
-    window: float | None = None
-    line: int | None = None
-
-    def describe(self) -> str:
-        if self.absent:
-            window = f" for {self.window:g}s" if self.window is not None else ""
-            return f"no log line matching /{self.regex}/{window}"
-        times = f"exactly {self.count}x" if self.count is not None else f"at least {self.at_least}x"
-        return f"log line matching /{self.regex}/ {times} within {self.within:g}s"
-
-
-@dataclass(frozen=True)
-class StateExpectation:
-    """The router's own state report: interfaces active or inactive, groups present."""
-
-    interfaces: Mapping[str, InterfaceState] = field(default_factory=dict)
-    groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    within: float = DEFAULT_WITHIN
-    line: int | None = None
-
-
-@dataclass(frozen=True)
-class RouterExpectation:
-    """Whether the router keeps running, or exits with a given status."""
-
-    running: bool | None = None
-    exit: int | None = None
-    within: float = DEFAULT_WITHIN
-    line: int | None = None
-
-
-@dataclass(frozen=True)
-class RecoveryExpectation:
-    """What must happen after every fault is cleared (measured from the last clear)."""
-
-    events: tuple[EventExpectation, ...] = ()
-    packets: tuple[PacketExpectation, ...] = ()
-    absent: tuple[AbsenceExpectation, ...] = ()
-    line: int | None = None
-    others: Mapping[str, Any] = field(default_factory=dict)  # kinds of no field, by key
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """The expectation kinds: ``expect:`` key -> ``ExpectationKind`` (harness.expectations.base).
 
-One module per kind holds its model (harness.scenario's dataclass, re-exported), its schema
+One module per kind holds its model (a frozen dataclass; harness.scenario's ``Expectations``
+holds the bundled kinds by name, every other in ``others``), its schema
 piece, its reader, its judge and how the report draws it. The loader dispatches ``expect:``'s
 keys here, the schema (harness.schema) builds ``expect:`` from it, the judge (harness.expect)
 asks each kind for its judgements and the report (harness.htmlreport.model) finds each judged

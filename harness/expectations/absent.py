@@ -4,7 +4,8 @@ seconds after the mark, or until the phase ends."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from harness.event import Event, Mark
 from harness.events import EventTimeout
@@ -22,12 +23,46 @@ from harness.expectations.base import (
     items,
     judged,
 )
-from harness.scenario import AbsenceExpectation
+from harness.scenario import from_text
 from harness.verdict import ExpectationResult
 from harness.yamlsource import PathKey
 from igmpcatalog import Level
 
+if TYPE_CHECKING:
+    from harness.scenario import EventMatcher
+
 __all__ = ["KIND", "AbsenceExpectation", "check_absence"]
+
+
+@dataclass(frozen=True)
+class AbsenceExpectation:
+    """An event (or any error event) that must not occur, optionally on one interface.
+
+    ``window`` is how long to watch after the mark; None means until the scenario ends.
+    ``from_traffic`` (``from:``) names a traffic item whose completion starts the watch.
+    """
+
+    event: EventMatcher | None = None  # None with any_error
+    any_error: bool = False
+    interface: str | None = None
+    window: float | None = None
+    line: int | None = None
+    from_traffic: str | None = None
+
+    def matches(self, record: Mapping[str, Any]) -> bool:
+        if self.interface is not None and record.get("interface") != self.interface:
+            return False
+        if self.any_error:
+            return record.get("level") == Level.ERROR.value
+        return self.event is not None and self.event.matches(record)
+
+    def describe(self) -> str:
+        if self.any_error or self.event is None:
+            what = "error event" + (f" on {self.interface}" if self.interface else "")
+        else:
+            what = f"event {self.event.describe()}"
+        window = f" for {self.window:g}s" if self.window is not None else ""
+        return f"no {what}{window}{from_text(self.from_traffic)}"
 
 
 def defs() -> dict[str, Any]:

@@ -4,8 +4,8 @@ exactly or ``at_least`` times, ``within`` seconds of the mark (or of ``from:``'s
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 from harness.event import Event, Mark
 from harness.expectations.base import (
@@ -24,11 +24,39 @@ from harness.expectations.base import (
     listing,
     recounted,
 )
-from harness.scenario import DEFAULT_WITHIN, EventExpectation, from_text
+from harness.scenario import DEFAULT_WITHIN, from_text
 from harness.verdict import ExpectationResult
 from harness.yamlsource import PathKey
 
+if TYPE_CHECKING:
+    from harness.scenario import EventMatcher
+
 __all__ = ["KIND", "EventExpectation", "check_event", "recount_event"]
+
+
+@dataclass(frozen=True)
+class EventExpectation:
+    """An event that must occur within ``within`` seconds of the mark (fault applied, or start).
+
+    Counting: ``count`` exact, or ``at_least`` (1 when neither is given). ``from_traffic`` (the
+    file's ``from:``) names a traffic item: the deadline then runs from when it was done.
+    """
+
+    event: EventMatcher
+    count: int | None = None
+    at_least: int = 1
+    within: float = DEFAULT_WITHIN
+    line: int | None = None
+    from_traffic: str | None = None
+
+    @property
+    def id(self) -> int:
+        return self.event.id
+
+    def describe(self) -> str:
+        times = f"exactly {self.count}x" if self.count is not None else f"at least {self.at_least}x"
+        within = f"within {self.within:g}s{from_text(self.from_traffic)}"
+        return f"event {self.event.describe()} {times} {within}"
 
 
 def defs() -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from harness.event import LogLine, Mark
@@ -21,11 +21,33 @@ from harness.expectations.base import (
     Starts,
     items,
 )
-from harness.scenario import LogExpectation
+from harness.scenario import DEFAULT_WITHIN
 from harness.verdict import ExpectationResult
 from harness.yamlsource import PathKey
 
 __all__ = ["KIND", "LogExpectation", "check_log", "recount_log"]
+
+
+@dataclass(frozen=True)
+class LogExpectation:
+    """A raw line of the router's log (FRR topotests' WatchLog, topotato's AssertLog): ``regex``
+    must match a line ``at_least`` times (or exactly ``count``) within ``within`` seconds of the
+    mark, or, with ``absent``, no line for ``window`` seconds (None: until the phase ends)."""
+
+    regex: str
+    absent: bool = False
+    count: int | None = None
+    at_least: int = 1
+    within: float = DEFAULT_WITHIN
+    window: float | None = None
+    line: int | None = None
+
+    def describe(self) -> str:
+        if self.absent:
+            window = f" for {self.window:g}s" if self.window is not None else ""
+            return f"no log line matching /{self.regex}/{window}"
+        times = f"exactly {self.count}x" if self.count is not None else f"at least {self.at_least}x"
+        return f"log line matching /{self.regex}/ {times} within {self.within:g}s"
 
 
 def defs() -> dict[str, Any]:

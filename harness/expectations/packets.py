@@ -4,7 +4,7 @@ exactly N conforming ones within a deadline, or, with ``none:``, none over a win
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from harness.event import Mark
@@ -22,14 +22,59 @@ from harness.expectations.base import (
     judged,
     recounted,
 )
-from harness.scenario import PacketExpectation
+from harness.scenario import DEFAULT_WITHIN, from_text
 from harness.verdict import ExpectationResult
 from harness.yamlsource import PathKey
 
 if TYPE_CHECKING:
     from harness.capture import Capture, IgmpPacket
+    from harness.scenario import QueryKind
 
 __all__ = ["KIND", "PacketExpectation", "check_packets", "recount_packets", "selects"]
+
+
+@dataclass(frozen=True)
+class PacketExpectation:
+    """IGMP packets seen on a link endpoint ``node:ifname`` (captured there).
+
+    ``none`` turns it into an absence over ``window`` seconds. ``query`` selects general or
+    group-specific queries; ``version``, ``ttl`` and ``router_alert`` must hold for each
+    matching packet. ``from_traffic`` (``from:``) names a traffic item whose completion starts
+    the deadline or window (a leave's group-specific queries, measured from the leave).
+    """
+
+    node: str
+    ifname: str
+    query: QueryKind = "general"
+    group: str | None = None
+    version: int | None = None
+    ttl: int | None = None
+    router_alert: bool | None = None
+    count: int | None = None
+    at_least: int = 1
+    none: bool = False
+    within: float = DEFAULT_WITHIN
+    window: float | None = None
+    line: int | None = None
+    from_traffic: str | None = None
+
+    @property
+    def on(self) -> str:
+        return f"{self.node}:{self.ifname}"
+
+    def describe(self) -> str:
+        kind = f"{self.query} quer{'y' if self.query != 'any' else 'ies'}"
+        props = [f"v{self.version}" if self.version else "", f"ttl {self.ttl}" if self.ttl else ""]
+        if self.router_alert is not None:
+            props.append("router alert" if self.router_alert else "no router alert")
+        detail = " ".join(p for p in props if p)
+        detail = f" ({detail})" if detail else ""
+        since = from_text(self.from_traffic)
+        if self.none:
+            return f"no {kind} on {self.on} for {self.window or self.within:g}s{since}"
+        times = f"exactly {self.count}" if self.count is not None else f"at least {self.at_least}"
+        return f"{times} {kind}{detail} on {self.on} within {self.within:g}s{since}"
+
 
 ENDPOINT_REF_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*:[^\s:]+$"
 

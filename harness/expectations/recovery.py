@@ -6,13 +6,29 @@ phase."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from harness.expectations.base import KINDS, ExpectationKind, Judgement, Observed, Reader, Starts
-from harness.scenario import RecoveryExpectation
 from harness.yamlsource import PathKey
 
+if TYPE_CHECKING:
+    from harness.expectations.absent import AbsenceExpectation
+    from harness.expectations.events import EventExpectation
+    from harness.expectations.packets import PacketExpectation
+
 __all__ = ["KIND", "RecoveryExpectation"]
+
+
+@dataclass(frozen=True)
+class RecoveryExpectation:
+    """What must happen after every fault is cleared (measured from the last clear)."""
+
+    events: tuple[EventExpectation, ...] = ()
+    packets: tuple[PacketExpectation, ...] = ()
+    absent: tuple[AbsenceExpectation, ...] = ()
+    line: int | None = None
+    others: Mapping[str, Any] = field(default_factory=dict)  # kinds of no field, by key
 
 
 def _inner() -> list[ExpectationKind]:

@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from harness.event import Mark
 from harness.expectations.base import ROUTER, ExpectationKind, Judgement, Observed, Reader, Starts
-from harness.scenario import DEFAULT_WITHIN, RouterExpectation
+from harness.scenario import DEFAULT_WITHIN
 from harness.verdict import ExpectationResult
 from harness.yamlsource import PathKey
 
 __all__ = ["KIND", "RouterExpectation", "check_router"]
+
+
+@dataclass(frozen=True)
+class RouterExpectation:
+    """Whether the router keeps running, or exits with a given status."""
+
+    running: bool | None = None
+    exit: int | None = None
+    within: float = DEFAULT_WITHIN
+    line: int | None = None
 
 
 def schema() -> dict[str, Any]:

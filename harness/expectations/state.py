@@ -4,18 +4,30 @@ present), re-read on every event or packet until the deadline."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from harness.event import Mark
 from harness.expectations.base import STATE, ExpectationKind, Judgement, Observed, Reader, Starts
-from harness.scenario import DEFAULT_WITHIN, StateExpectation
+from harness.scenario import DEFAULT_WITHIN
 from harness.verdict import ExpectationResult
 from harness.yamlsource import PathKey
 
 if TYPE_CHECKING:
     from harness.routers.base import RouterState
+    from harness.scenario import InterfaceState
 
 __all__ = ["KIND", "StateExpectation", "check_state", "state_mismatches"]
+
+
+@dataclass(frozen=True)
+class StateExpectation:
+    """The router's own state report: interfaces active or inactive, groups present."""
+
+    interfaces: Mapping[str, InterfaceState] = field(default_factory=dict)
+    groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    within: float = DEFAULT_WITHIN
+    line: int | None = None
 
 
 def schema() -> dict[str, Any]:

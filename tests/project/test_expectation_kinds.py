@@ -20,9 +20,9 @@ from harness.errors import ScenarioError
 from harness.event import Mark
 from harness.expect import Observed, Starts, evaluate, evaluate_recovery
 from harness.expectations.base import FINAL, ExpectationKind, Judgement, Reader
+from harness.expectations.recovery import RecoveryExpectation
 from harness.htmlreport import model
 from harness.report import Row
-from harness.scenario import RecoveryExpectation
 from harness.scenario_loader import load
 from harness.verdict import ExpectationResult
 from harness.yamlsource import PathKey

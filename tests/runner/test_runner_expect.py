@@ -20,14 +20,12 @@ from harness.expect import (
     recount_event,
     state_mismatches,
 )
+from harness.expectations.absent import AbsenceExpectation
+from harness.expectations.events import EventExpectation
+from harness.expectations.packets import PacketExpectation
+from harness.expectations.state import StateExpectation
 from harness.routers.base import InterfaceState, RouterState
-from harness.scenario import (
-    AbsenceExpectation,
-    EventExpectation,
-    EventMatcher,
-    PacketExpectation,
-    StateExpectation,
-)
+from harness.scenario import EventMatcher
 
 
 def matcher(event_id: int, **fields) -> EventMatcher:

@@ -13,15 +13,10 @@ from harness.catalog import event
 from harness.event import Mark
 from harness.events import EventStream
 from harness.expect import Observed, evaluate
+from harness.expectations.absent import AbsenceExpectation
+from harness.expectations.events import EventExpectation
 from harness.judging import TrafficStarts
-from harness.scenario import (
-    AbsenceExpectation,
-    EventExpectation,
-    EventMatcher,
-    Expectations,
-    TrafficSpec,
-    When,
-)
+from harness.scenario import EventMatcher, Expectations, TrafficSpec, When
 from harness.schedule import Action, Scheduler
 
 ACTIVATED_E1 = EventMatcher(41052, event(41052).symbol, interface="e1")
