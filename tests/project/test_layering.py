@@ -365,3 +365,18 @@ def test_the_house_does_not_grow_floors_or_climbs() -> None:
     upward = climbs()
     assert height <= FLOORS_AT_MOST, f"{height} floors now (at most {FLOORS_AT_MOST})"
     assert len(upward) <= CLIMBS_AT_MOST, f"{len(upward)} climbs now: {upward}"
+
+
+def test_listing_the_commands_does_not_load_what_only_one_command_needs() -> None:
+    """Every ``faultlab`` call builds the parser (each EXTENSIONS module's ``register``): the
+    scenario writers of ``reproduce`` and the fault table load when ``reproduce`` runs."""
+    probe = (
+        "import sys, harness.cli; harness.cli.build_parser(); "
+        "print(sorted(m for m in ('harness.faults.table', 'harness.reproduce.write', "
+        "'harness.reproduce.logwrite', 'harness.runner') if m in sys.modules))"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[]"
