@@ -310,11 +310,6 @@ class TrafficSpec:
         return f"{self.node}:{self.ifname} {self.action} {what} {when}"
 
 
-def from_text(traffic: str | None) -> str:
-    """ " after traffic 'leave'" for an expectation measured from a traffic item, else ""."""
-    return f" after traffic {traffic!r}" if traffic else ""
-
-
 @dataclass(frozen=True)
 class Expectations:
     """Everything a scenario must observe. ``order`` lists event ids that must appear in order."""

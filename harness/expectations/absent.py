@@ -20,10 +20,10 @@ from harness.expectations.base import (
     Reader,
     Starts,
     event_matches,
+    from_text,
     items,
     judged,
 )
-from harness.scenario import from_text
 from harness.verdict import ExpectationResult
 from harness.yamlsource import PathKey
 from igmpcatalog import Level

@@ -110,6 +110,11 @@ class ExpectationKind:
         return (getattr(container, "others", None) or {}).get(self.key)
 
 
+def from_text(traffic: str | None) -> str:
+    """ " after traffic 'leave'" for an expectation measured from a traffic item, else ""."""
+    return f" after traffic {traffic!r}" if traffic else ""
+
+
 # The registry (harness.expectations re-exports it, with register/unregister): key -> kind.
 KINDS: dict[str, ExpectationKind] = {}
 

@@ -19,12 +19,13 @@ from harness.expectations.base import (
     Reader,
     Starts,
     event_matches,
+    from_text,
     items,
     judged,
     listing,
     recounted,
 )
-from harness.scenario import DEFAULT_WITHIN, from_text
+from harness.scenario import DEFAULT_WITHIN
 from harness.verdict import ExpectationResult
 from harness.yamlsource import PathKey
 

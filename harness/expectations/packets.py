@@ -18,11 +18,12 @@ from harness.expectations.base import (
     Observed,
     Reader,
     Starts,
+    from_text,
     items,
     judged,
     recounted,
 )
-from harness.scenario import DEFAULT_WITHIN, from_text
+from harness.scenario import DEFAULT_WITHIN
 from harness.verdict import ExpectationResult
 from harness.yamlsource import PathKey
 
